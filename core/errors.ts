@@ -1,0 +1,47 @@
+/** Named errors: each says what went wrong and how to fix it. The server maps them to HTTP in one onError. */
+
+export class GaspError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ShapeMismatchError extends GaspError {
+  constructor(op: string, detail: string) {
+    super(`${op}: shape mismatch: ${detail}`);
+  }
+}
+
+export class NoGpuAdapterError extends GaspError {
+  constructor(detail = "") {
+    super(
+      "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU. " +
+        "Use a machine with a GPU and a Vulkan/Metal/D3D12 driver, or install Mesa's software driver " +
+        "(Debian: `apt-get install mesa-vulkan-drivers`, which provides the llvmpipe adapter) and run under Deno 2.x.",
+    );
+  }
+}
+
+export class GpuDeviceLostError extends GaspError {
+  constructor(reason: string) {
+    super(`The WebGPU device was lost: ${reason}. Restart the process; if it repeats, reduce batch/sequence sizes.`);
+  }
+}
+
+export class ConfigError extends GaspError {
+  constructor(where: string, detail: string) {
+    super(`Invalid config ${where}: ${detail}`);
+  }
+}
+
+export class DataFormatError extends GaspError {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly expected: string,
+    detail = "",
+  ) {
+    super(`${file}: field ${field}: expected ${expected}${detail ? ` (${detail})` : ""}`);
+  }
+}
