@@ -1,0 +1,93 @@
+/**
+ * The data contract between scenes, annotation, training and evaluation (ARCHITECTURE.md "Scenes and sequences").
+ * Pixel coordinates: origin at the top-left pixel's corner, so pixel (i, j) has centre (j + 0.5, i + 0.5).
+ * Cameras: OpenCV axes (x right, y down, z forward); worldToCamera is [R|t] (3x4), K the 3x3 intrinsics.
+ */
+
+export type Mat3 = [[number, number, number], [number, number, number], [number, number, number]];
+export type Mat34 = [
+  [number, number, number, number],
+  [number, number, number, number],
+  [number, number, number, number],
+];
+
+/** One posed RGB-D frame. */
+export interface Frame {
+  width: number;
+  height: number;
+  K: Mat3;
+  worldToCamera: Mat34;
+  /** 8-bit RGB, row-major (H, W, 3). */
+  rgb: Uint8Array;
+  /** Metric depth, camera z in metres (not ray length), row-major (H, W); 0 where nothing was hit. */
+  depth: Float32Array;
+  /** Object id per pixel (H, W); 0 = background/room. Absent for ingested real data. */
+  objectId?: Uint16Array;
+}
+
+/** What a scene contains, with exact values, so QA and benchmark answers can be generated from it. */
+export interface SceneObject {
+  id: number;
+  /** e.g. "box", "sphere", "cylinder", "table", "plane". */
+  shape: string;
+  /** A human name used in questions ("red box", "chair"). */
+  name: string;
+  /** Colour name ("red", "blue", …) of its base texture. */
+  color: string;
+  /** Centre in world coordinates (metres). */
+  center: [number, number, number];
+  /** Axis-aligned extent (metres) along world x, y, z. */
+  size: [number, number, number];
+}
+
+export interface SceneDescription {
+  id: string;
+  seed: number;
+  /** Room box extent (metres) along world x, y, z; the room spans [0, size] with y up? see `up`. */
+  roomSize: [number, number, number];
+  /** World up axis as a unit vector. */
+  up: [number, number, number];
+  objects: SceneObject[];
+}
+
+/** A track: one 3-D point seen from the anchor frame, followed through every frame of the sequence. */
+export interface Track {
+  /** Index (within the sequence) of the frame the point was back-projected from. */
+  anchorFrame: number;
+  /** Pixel position per frame, null where not visible. */
+  points: ([number, number] | null)[];
+  visible: boolean[];
+  /** Depth (camera z, metres) of the point in each frame where visible, else null. */
+  depths: (number | null)[];
+}
+
+/** Patch grid that tokens live on: 8 × 8 tokens of 28 px at 224², 24 × 24 at 672². */
+export interface PatchGrid {
+  rows: number;
+  cols: number;
+  /** Pixels per token side (28 = two 14-px patches merged 2 × 2). */
+  patchSize: number;
+}
+
+/**
+ * One training/evaluation sequence: F frames (frame 0 is the anchor) plus correspondence annotation (App. A).
+ * targetPatch[t * F + f] = row-major patch index (in `grid`) of track t in frame f, or -1 where not visible.
+ * patchDepth[f * P + p] = average-pooled depth of patch p in frame f over valid pixels (Eq 7's d_j^b); 0 if none.
+ */
+export interface CorrespondenceSequence {
+  id: string;
+  sceneId: string;
+  /** Index of each frame in the source video (for Δt = |frameIndices[k] - frameIndices[0]|). */
+  frameIndices: number[];
+  frames: Frame[];
+  grid: PatchGrid;
+  tracks: Track[];
+  targetPatch: Int32Array;
+  patchDepth: Float32Array;
+  /**
+   * Negative samples (App. A): per track and frame, a perturbed pixel position (within 50 % of the patch-grid
+   * extent… see annotator docs) that is NOT the correspondence; null where the track is not visible.
+   */
+  negatives: ([number, number] | null)[][];
+  scene?: SceneDescription;
+}
