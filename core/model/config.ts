@@ -1,0 +1,198 @@
+/**
+ * The VLM config: Hugging Face `config.json` field names of Qwen2.5-VL (flat layout, as in the public
+ * Qwen/Qwen2.5-VL-7B-Instruct repository), validated with zod. Unknown HF fields pass through untouched so a real
+ * config round-trips; a wrong type or an inconsistent shape raises ConfigError naming the field path.
+ *
+ * `TINY_CONFIG` is the embedded default: the same architecture, small enough to train on llvmpipe in minutes.
+ */
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+export const VisionConfigSchema = z.looseObject({
+  depth: posInt,
+  hidden_size: posInt,
+  intermediate_size: posInt,
+  num_heads: posInt,
+  patch_size: posInt.default(14),
+  spatial_merge_size: posInt.default(2),
+  temporal_patch_size: posInt.default(2),
+  window_size: posInt.default(112),
+  fullatt_block_indexes: z.array(nonNegInt).default([]),
+  out_hidden_size: posInt,
+  in_chans: posInt.optional(),
+  in_channels: posInt.optional(),
+  hidden_act: z.literal("silu").default("silu"),
+  tokens_per_second: z.number().positive().default(2),
+});
+
+export const RopeScalingSchema = z.looseObject({
+  type: z.string().optional(),
+  rope_type: z.string().optional(),
+  mrope_section: z.array(posInt).length(3),
+});
+
+export const VlmConfigSchema = z.looseObject({
+  model_type: z.string().default("qwen2_5_vl"),
+  hidden_size: posInt,
+  intermediate_size: posInt,
+  num_hidden_layers: posInt,
+  num_attention_heads: posInt,
+  num_key_value_heads: posInt,
+  rms_norm_eps: z.number().positive(),
+  rope_theta: z.number().positive(),
+  rope_scaling: RopeScalingSchema,
+  vocab_size: posInt,
+  tie_word_embeddings: z.boolean().default(false),
+  hidden_act: z.literal("silu").default("silu"),
+  image_token_id: nonNegInt,
+  video_token_id: nonNegInt,
+  vision_start_token_id: nonNegInt,
+  vision_end_token_id: nonNegInt,
+  bos_token_id: nonNegInt.optional(),
+  eos_token_id: z.union([nonNegInt, z.array(nonNegInt)]).optional(),
+  vision_config: VisionConfigSchema,
+});
+
+export type VisionConfig = z.infer<typeof VisionConfigSchema>;
+export type VlmConfig = z.infer<typeof VlmConfigSchema>;
+
+/** Parse and check a config (HF config.json object); throws ConfigError naming the first bad field path. */
+export function parseVlmConfig(raw: unknown): VlmConfig {
+  const r = VlmConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue.path.map(String).join(".") || "(root)";
+    throw new ConfigError(`field ${path}`, issue.message);
+  }
+  const c = r.data;
+  const check = (ok: boolean, field: string, detail: string) => {
+    if (!ok) throw new ConfigError(`field ${field}`, detail);
+  };
+  check(c.hidden_size % c.num_attention_heads === 0, "hidden_size", "must be divisible by num_attention_heads");
+  check(
+    c.num_attention_heads % c.num_key_value_heads === 0,
+    "num_key_value_heads",
+    "must divide num_attention_heads (grouped-query attention)",
+  );
+  const hd = headDim(c);
+  const ms = c.rope_scaling.mrope_section;
+  check(
+    ms[0] + ms[1] + ms[2] === hd / 2,
+    "rope_scaling.mrope_section",
+    `sections must sum to head_dim/2 = ${hd / 2}, got ${ms.join("+")}`,
+  );
+  const v = c.vision_config;
+  check(v.hidden_size % v.num_heads === 0, "vision_config.hidden_size", "must be divisible by vision_config.num_heads");
+  check(
+    (v.hidden_size / v.num_heads) % 4 === 0,
+    "vision_config.num_heads",
+    "vision head dim must be divisible by 4 (2-D rotary over h and w)",
+  );
+  check(
+    v.window_size % (v.patch_size * v.spatial_merge_size) === 0,
+    "vision_config.window_size",
+    `must be a multiple of patch_size*spatial_merge_size = ${v.patch_size * v.spatial_merge_size}`,
+  );
+  for (const [i, b] of v.fullatt_block_indexes.entries()) {
+    check(b < v.depth, `vision_config.fullatt_block_indexes.${i}`, `block ${b} >= depth ${v.depth}`);
+  }
+  for (const f of ["image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"] as const) {
+    check(c[f] < c.vocab_size, f, `id ${c[f]} >= vocab_size ${c.vocab_size}`);
+  }
+  return c;
+}
+
+/** Per-head width of the LLM attention. */
+export function headDim(c: VlmConfig): number {
+  return c.hidden_size / c.num_attention_heads;
+}
+
+/** Per-head width of the vision attention. */
+export function visionHeadDim(c: VlmConfig): number {
+  return c.vision_config.hidden_size / c.vision_config.num_heads;
+}
+
+/** Input channels of the patch embedding (HF spells it in_chans or in_channels). */
+export function inChannels(c: VlmConfig): number {
+  return c.vision_config.in_channels ?? c.vision_config.in_chans ?? 3;
+}
+
+/**
+ * Token ids of the tiny tokenizer (core/text/build_tokenizer.ts): 600 trained byte-level BPE tokens, then Qwen's 14
+ * special tokens in Qwen's own order, so every special sits at the same offset from the first one as in Qwen.
+ */
+export const TINY_BPE_SIZE = 600;
+export const TINY_SPECIAL_TOKENS = [
+  "<|endoftext|>",
+  "<|im_start|>",
+  "<|im_end|>",
+  "<|object_ref_start|>",
+  "<|object_ref_end|>",
+  "<|box_start|>",
+  "<|box_end|>",
+  "<|quad_start|>",
+  "<|quad_end|>",
+  "<|vision_start|>",
+  "<|vision_end|>",
+  "<|vision_pad|>",
+  "<|image_pad|>",
+  "<|video_pad|>",
+] as const;
+
+export function tinySpecialId(token: (typeof TINY_SPECIAL_TOKENS)[number]): number {
+  return TINY_BPE_SIZE + TINY_SPECIAL_TOKENS.indexOf(token);
+}
+
+/** The embedded default: Qwen2.5-VL architecture at a size that trains on a software GPU in minutes. */
+export const TINY_CONFIG: VlmConfig = parseVlmConfig({
+  architectures: ["Qwen2_5_VLForConditionalGeneration"],
+  model_type: "qwen2_5_vl",
+  // 128 wide, 4 heads of 32: the smallest width where 4 heads still have a head dim big enough for 3 M-RoPE sections.
+  hidden_size: 128,
+  // 2x width for SwiGLU (Qwen uses ~5.3x); enough capacity for the QA vocabulary, half the FLOPs of 4x.
+  intermediate_size: 256,
+  // 4 layers: GASP reads per-layer features, so there must be early, middle and late layers to compare.
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  // 2 KV heads for 4 query heads: keeps grouped-query attention (Qwen 7B: 28 q / 4 kv) exercised with rep 2.
+  num_key_value_heads: 2,
+  // Same eps and theta as Qwen2.5-VL-7B so numerics match the real model's regime.
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  // Qwen splits head_dim/2 = 64 as 16/24/24 (t/h/w); scaled by 1/4 to head_dim/2 = 16.
+  rope_scaling: { type: "mrope", mrope_section: [4, 6, 6] },
+  // 600 BPE + 14 specials = 614 used; padded to a multiple of 64 like Qwen pads 151665 -> 152064.
+  vocab_size: 640,
+  // Untied like Qwen2.5-VL-7B so lm_head.weight exists and its export path is tested.
+  tie_word_embeddings: false,
+  hidden_act: "silu",
+  bos_token_id: tinySpecialId("<|endoftext|>"),
+  eos_token_id: tinySpecialId("<|im_end|>"),
+  image_token_id: tinySpecialId("<|image_pad|>"),
+  video_token_id: tinySpecialId("<|video_pad|>"),
+  vision_start_token_id: tinySpecialId("<|vision_start|>"),
+  vision_end_token_id: tinySpecialId("<|vision_end|>"),
+  vision_config: {
+    // 2 blocks: one windowed, one full attention (fullatt_block_indexes [1]) - both attention kinds exercised.
+    depth: 2,
+    hidden_size: 64,
+    intermediate_size: 128,
+    // 2 heads of 32: head dim divisible by 4 for the 2-D rotary (8 h-freqs, 8 w-freqs).
+    num_heads: 2,
+    // Patch geometry is Qwen's own (14 px, 2x2 merge, 2 frames) so preprocessing is byte-identical to Qwen's.
+    patch_size: 14,
+    spatial_merge_size: 2,
+    temporal_patch_size: 2,
+    // 56 px = 2x2 merged tokens per window: a 224^2 image (8x8 merged) splits into 16 windows, 28^2*k images pad.
+    window_size: 56,
+    fullatt_block_indexes: [1],
+    out_hidden_size: 128,
+    in_chans: 3,
+    hidden_act: "silu",
+    // Qwen2.5-VL-7B value: 2 temporal position steps per second of video.
+    tokens_per_second: 2,
+  },
+});
