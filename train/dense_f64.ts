@@ -64,7 +64,9 @@ export function matmul(a: MatF64, b: MatF64): MatF64 {
 
 /** C = A · Bᵀ, the linear-layer product x Wᵀ with W in HF layout [out, in]. (m, k) · (n, k)ᵀ → (m, n). */
 export function matmulTransB(a: MatF64, b: MatF64): MatF64 {
-  if (a.cols !== b.cols) throw new ShapeMismatchError("matmulTransB", `(${a.rows}, ${a.cols}) · (${b.rows}, ${b.cols})ᵀ`);
+  if (a.cols !== b.cols) {
+    throw new ShapeMismatchError("matmulTransB", `(${a.rows}, ${a.cols}) · (${b.rows}, ${b.cols})ᵀ`);
+  }
   const c = zeros(a.rows, b.rows);
   for (let i = 0; i < a.rows; i++) {
     for (let j = 0; j < b.rows; j++) {
@@ -80,7 +82,9 @@ export function matmulTransB(a: MatF64, b: MatF64): MatF64 {
 
 /** C = Aᵀ · B. (k, m)ᵀ · (k, n) → (m, n); the weight-gradient product dyᵀ x. */
 export function matmulTransA(a: MatF64, b: MatF64): MatF64 {
-  if (a.rows !== b.rows) throw new ShapeMismatchError("matmulTransA", `(${a.rows}, ${a.cols})ᵀ · (${b.rows}, ${b.cols})`);
+  if (a.rows !== b.rows) {
+    throw new ShapeMismatchError("matmulTransA", `(${a.rows}, ${a.cols})ᵀ · (${b.rows}, ${b.cols})`);
+  }
   const c = zeros(a.cols, b.cols);
   for (let k = 0; k < a.rows; k++) {
     for (let i = 0; i < a.cols; i++) {

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../core/random.ts";
-import { fromRows, matmul, matmulTransA, maxAbsDiff, type MatF64, randomNormal, zeros } from "../../train/dense_f64.ts";
+import { fromRows, type MatF64, matmul, matmulTransA, maxAbsDiff, randomNormal, zeros } from "../../train/dense_f64.ts";
 import { reconstruct, svd } from "../../train/svd.ts";
 
 function orthonormalityError(q: MatF64): number {
   const g = matmulTransA(q, q);
   let e = 0;
-  for (let i = 0; i < g.rows; i++) for (let j = 0; j < g.cols; j++) e = Math.max(e, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
+  for (let i = 0; i < g.rows; i++) {
+    for (let j = 0; j < g.cols; j++) e = Math.max(e, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
+  }
   return e;
 }
 
