@@ -1,0 +1,13 @@
+/** An 8-bit RGB image, row-major (H, W, 3). */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A video clip: frames of equal size and the rate they were sampled at. */
+export interface RgbVideo {
+  frames: RgbImage[];
+  /** Frames per second of `frames` (after any sampling); Qwen's default sampling rate is 2. */
+  fps: number;
+}
