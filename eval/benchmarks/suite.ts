@@ -1,0 +1,55 @@
+/**
+ * What every benchmark module provides, and the pieces they share: choice-letter maps and the majority-answer
+ * baseline (every item answered with its category's most frequent gold answer, scored by the same code).
+ */
+import { mostFrequent } from "./metrics.ts";
+import type { BenchItem, BenchmarkName, ItemScore, SuiteScores } from "./types.ts";
+
+export interface LoadOptions {
+  /** Read at most this many rows (after validation of those rows). */
+  limit?: number;
+  /** VSI: frames per video (default 8). */
+  frames?: number;
+  /** VSI: folder holding `{dataset}/{scene_name}.mp4` (default: beside the parquet). */
+  videoDir?: string;
+  /** VSI: folder holding pre-extracted frames `{dataset}/{scene_name}/*.png|jpg` (used instead of videos). */
+  framesDir?: string;
+}
+
+export interface BenchmarkModule {
+  name: BenchmarkName;
+  load(path: string, opts?: LoadOptions): Promise<BenchItem[]>;
+  score(item: BenchItem, output: string): ItemScore;
+  /** Overall and per-category scores as the benchmark defines them (majorityBaseline filled by the caller). */
+  aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]): Omit<SuiteScores, "majorityBaseline">;
+}
+
+export const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** ["left", "right"] → {A: "left", B: "right"}. */
+export function lettersFor(options: readonly string[]): Record<string, string> {
+  return Object.fromEntries(options.map((o, i) => [LETTERS[i], o]));
+}
+
+/** Outputs of the majority-answer baseline: per category, the most frequent gold answer. */
+export function majorityOutputs(items: readonly BenchItem[]): Map<string, string> {
+  const byCat = new Map<string, string[]>();
+  for (const it of items) byCat.set(it.category, [...(byCat.get(it.category) ?? []), it.gold]);
+  const best = new Map([...byCat].map(([c, golds]) => [c, mostFrequent(golds)]));
+  return new Map(items.map((it) => [it.id, best.get(it.category)!]));
+}
+
+/** Scores a benchmark given outputs by id; adds the majority-answer baseline. */
+export function scoreSuite(
+  mod: BenchmarkModule,
+  items: readonly BenchItem[],
+  outputs: ReadonlyMap<string, string>,
+  suiteName: string = mod.name,
+): { scores: SuiteScores; perItem: ItemScore[] } {
+  const done = items.filter((it) => outputs.has(it.id));
+  const perItem = done.map((it) => mod.score(it, outputs.get(it.id)!));
+  const agg = mod.aggregate(done, perItem);
+  const maj = majorityOutputs(done);
+  const majAgg = mod.aggregate(done, done.map((it) => mod.score(it, maj.get(it.id)!)));
+  return { scores: { ...agg, suite: suiteName, majorityBaseline: majAgg.strict }, perItem };
+}
