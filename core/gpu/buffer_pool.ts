@@ -1,0 +1,51 @@
+/**
+ * Storage-buffer pool. Sizes are rounded up to size classes (≤ 12.5 % waste) so a training loop that
+ * allocates the same shapes every step reuses buffers instead of creating new ones.
+ */
+export class BufferPool {
+  #free = new Map<number, GPUBuffer[]>();
+  live = 0;
+  liveBytes = 0;
+  pooled = 0;
+
+  constructor(readonly device: GPUDevice) {}
+
+  static sizeClass(bytes: number): number {
+    const b = Math.max(16, bytes);
+    if (b <= 256) return Math.ceil(b / 16) * 16;
+    const step = 2 ** Math.max(8, Math.floor(Math.log2(b)) - 3);
+    return Math.ceil(b / step) * step;
+  }
+
+  acquire(bytes: number): GPUBuffer {
+    const size = BufferPool.sizeClass(bytes);
+    const list = this.#free.get(size);
+    let buf = list?.pop();
+    if (buf) this.pooled--;
+    else {
+      buf = this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+    }
+    this.live++;
+    this.liveBytes += size;
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    this.live--;
+    this.liveBytes -= buf.size;
+    let list = this.#free.get(buf.size);
+    if (!list) this.#free.set(buf.size, list = []);
+    list.push(buf);
+    this.pooled++;
+  }
+
+  /** Destroy every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    this.#free.clear();
+    this.pooled = 0;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * GpuContext: one per process. Owns the adapter and device (requested with the limits the adapter allows),
+ * a buffer pool, a pipeline cache keyed by (op, dtype, shape class), and a batched command encoder.
+ *
+ * Batching: dispatches are recorded into one command encoder and submitted at a readback, before any
+ * queue.writeBuffer (so writes can't overtake recorded reads of a recycled buffer), or every `maxBatch` dispatches.
+ * Uniforms are written with mappedAtCreation, which involves no queue operation, so they need no flush.
+ */
+import { GpuDeviceLostError, NoGpuAdapterError } from "../errors.ts";
+import { BufferPool } from "./buffer_pool.ts";
+
+export interface GpuStats {
+  liveBuffers: number;
+  liveBytes: number;
+  pooledBuffers: number;
+  pipelines: number;
+  dispatches: number;
+  submits: number;
+}
+
+export class GpuContext {
+  static #instance: Promise<GpuContext> | null = null;
+  static #ready: GpuContext | null = null;
+
+  readonly pool: BufferPool;
+  readonly hasF16: boolean;
+  readonly hasTimestamps: boolean;
+  readonly description: string;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pendingDispatches = 0;
+  #transient: GPUBuffer[] = [];
+  #lostReason: string | null = null;
+  #validationError: string | null = null;
+  dispatches = 0;
+  submits = 0;
+  /** Dispatches recorded before an automatic submit. */
+  maxBatch = 128;
+
+  private constructor(readonly adapter: GPUAdapter, readonly device: GPUDevice) {
+    this.pool = new BufferPool(device);
+    this.hasF16 = device.features.has("shader-f16");
+    this.hasTimestamps = device.features.has("timestamp-query");
+    const info = adapter.info;
+    this.description = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(" ");
+    device.lost.then((l) => {
+      this.#lostReason = `${l.reason}: ${l.message}`;
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      const msg = (e as GPUUncapturedErrorEvent).error.message;
+      this.#validationError ??= msg;
+      console.error(`WebGPU error: ${msg}`);
+    });
+  }
+
+  /** The process's context, created on first call. Fails fast with NoGpuAdapterError. */
+  static get(): Promise<GpuContext> {
+    if (!GpuContext.#instance) {
+      GpuContext.#instance = GpuContext.#create().then((c) => (GpuContext.#ready = c)).catch((e) => {
+        GpuContext.#instance = null;
+        throw e;
+      });
+    }
+    return GpuContext.#instance;
+  }
+
+  /** The already-initialised context (ops call this; `await initGpu()` once at startup). */
+  static current(): GpuContext {
+    if (!GpuContext.#ready) {
+      throw new NoGpuAdapterError("the GPU context was not initialised: call `await initGpu()` before using tensors");
+    }
+    return GpuContext.#ready;
+  }
+
+  static async #create(): Promise<GpuContext> {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) throw new NoGpuAdapterError("navigator.gpu is missing in this runtime");
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) throw new NoGpuAdapterError("navigator.gpu.requestAdapter() returned null");
+    const features: GPUFeatureName[] = [];
+    for (const f of ["shader-f16", "timestamp-query"] as GPUFeatureName[]) {
+      if (adapter.features.has(f)) features.push(f);
+    }
+    // Ask for everything the adapter allows: defaults (e.g. 16 KiB workgroup memory) are lower than llvmpipe's.
+    const requiredLimits: Record<string, number> = {};
+    const keys = [
+      "maxStorageBufferBindingSize",
+      "maxBufferSize",
+      "maxComputeWorkgroupStorageSize",
+      "maxComputeInvocationsPerWorkgroup",
+      "maxComputeWorkgroupSizeX",
+      "maxComputeWorkgroupSizeY",
+      "maxComputeWorkgroupSizeZ",
+      "maxComputeWorkgroupsPerDimension",
+      "maxStorageBuffersPerShaderStage",
+    ] as const;
+    for (const k of keys) requiredLimits[k] = adapter.limits[k];
+    const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });
+    return new GpuContext(adapter, device);
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Throws if the device was lost (so callers get an error rather than a hang). */
+  checkAlive(): void {
+    if (this.#lostReason) throw new GpuDeviceLostError(this.#lostReason);
+    if (this.#validationError) {
+      const msg = this.#validationError;
+      this.#validationError = null;
+      throw new Error(`WebGPU validation error (a kernel or its bindings are wrong): ${msg}`);
+    }
+  }
+
+  /** Cached compute pipeline; `key` must identify the WGSL source (op, dtype, shape class). */
+  pipeline(key: string, code: () => string): GPUComputePipeline {
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: code(), label: key });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: key });
+      this.#pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** A uniform buffer holding `data`, freed after the next submit. */
+  uniform(data: ArrayBuffer): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buf = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+    buf.unmap();
+    this.#transient.push(buf);
+    return buf;
+  }
+
+  /** Record one compute dispatch. `buffers` bind to @binding(0..n-1) in order; `uniform` (if any) binds last. */
+  dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: GPUBuffer[],
+    uniform: ArrayBuffer | null,
+    workgroups: [number, number?, number?],
+  ): void {
+    this.checkAlive();
+    const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (uniform) entries.push({ binding: buffers.length, resource: { buffer: this.uniform(uniform) } });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.#encoder ??= this.device.createCommandEncoder();
+    const pass = this.#encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    pass.end();
+    this.dispatches++;
+    if (++this.#pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  /** Record a buffer-to-buffer copy in order with the dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    if (++this.#pendingDispatches >= this.maxBatch) this.flush();
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (this.#encoder) {
+      this.device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.#pendingDispatches = 0;
+      this.submits++;
+    }
+    if (this.#transient.length) {
+      const old = this.#transient;
+      this.#transient = [];
+      // Destroy after the GPU is done with them.
+      this.device.queue.onSubmittedWorkDone().then(() => old.forEach((b) => b.destroy()));
+    }
+  }
+
+  /** Write host data into a buffer, ordered after everything recorded so far. */
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Read `size` bytes of a buffer back to the host (submits pending work). */
+  async read(buffer: GPUBuffer, size: number, offset = 0): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+    this.flush();
+    const lost = this.device.lost.then((l) => {
+      throw new GpuDeviceLostError(`${l.reason}: ${l.message}`);
+    });
+    await Promise.race([staging.mapAsync(GPUMapMode.READ), lost]);
+    this.checkAlive();
+    const out = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Wait until the GPU has finished all submitted work (for benchmarks). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  stats(): GpuStats {
+    return {
+      liveBuffers: this.pool.live,
+      liveBytes: this.pool.liveBytes,
+      pooledBuffers: this.pool.pooled,
+      pipelines: this.#pipelines.size,
+      dispatches: this.dispatches,
+      submits: this.submits,
+    };
+  }
+}
+
+/** Initialise the process's GPU context (idempotent). */
+export function initGpu(): Promise<GpuContext> {
+  return GpuContext.get();
+}

@@ -1,0 +1,7 @@
+/** The op registry: every op the runtime offers, one file each (forward kernel, backward rule, f64 reference). */
+export * from "./fill.ts";
+export * from "./reshape.ts";
+export * from "./binary.ts";
+export * from "./unary.ts";
+export * from "./reduce.ts";
+export * from "./matmul.ts";

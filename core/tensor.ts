@@ -1,0 +1,286 @@
+/**
+ * Tensor: a shape, a dtype and a GPU buffer (shared by views through a ref-counted Storage), plus an optional
+ * gradient. Reading back is explicit (`await t.toArray()`). Lifetime is explicit and cheap: tensors created inside
+ * `tidy(fn)` are disposed when it returns (except what it returns); `keep(t)` opts out; `t.dispose()` frees now.
+ *
+ * Tensors are immutable for ops: no op writes into its inputs. Only optimiser kernels update parameters and their
+ * state in place, so sharing storage between a tensor and its views or gradients is safe.
+ */
+import { GpuContext } from "./gpu/context.ts";
+import { ShapeMismatchError } from "./errors.ts";
+import type { Rng } from "./random.ts";
+
+export type DType = "f32" | "f16" | "i32" | "u32";
+
+export function bytesPerElement(dtype: DType): number {
+  return dtype === "f16" ? 2 : 4;
+}
+
+/** A GPU buffer with a reference count (views share it). */
+export class Storage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0) GpuContext.current().pool.release(this.buffer);
+  }
+}
+
+/** How an op's result gets its gradients back to its inputs. */
+export interface GradNode {
+  name: string;
+  inputs: Tensor[];
+  /** Given dL/d(output), return dL/d(input) per input (null where the input needs none). */
+  backward: (grad: Tensor) => (Tensor | null)[];
+}
+
+let nextId = 1;
+const scopes: Set<Tensor>[] = [];
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly size: number;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  node: GradNode | null = null;
+  /** A human label (parameter name) for errors and debugging. */
+  name = "";
+  #storage: Storage | null;
+
+  constructor(storage: Storage, shape: readonly number[], readonly dtype: DType = "f32") {
+    this.#storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.size = shapeSize(shape);
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  /** A fresh tensor with uninitialised contents. */
+  static empty(shape: readonly number[], dtype: DType = "f32"): Tensor {
+    const bytes = Math.max(4, shapeSize(shape) * bytesPerElement(dtype));
+    const ctx = GpuContext.current();
+    return new Tensor(new Storage(ctx.pool.acquire(bytes), bytes), shape, dtype);
+  }
+
+  /** Upload host data. */
+  static from(
+    data: ArrayLike<number>,
+    shape: readonly number[],
+    opts: { dtype?: DType; requiresGrad?: boolean; name?: string } = {},
+  ): Tensor {
+    const dtype = opts.dtype ?? "f32";
+    const n = shapeSize(shape);
+    if (data.length !== n) {
+      throw new ShapeMismatchError("Tensor.from", `${data.length} values for shape [${shape}] (${n} elements)`);
+    }
+    const t = Tensor.empty(shape, dtype);
+    let host: ArrayBufferView;
+    if (dtype === "f32") host = data instanceof Float32Array ? data : Float32Array.from(data);
+    else if (dtype === "i32") host = data instanceof Int32Array ? data : Int32Array.from(data);
+    else if (dtype === "u32") host = data instanceof Uint32Array ? data : Uint32Array.from(data);
+    else host = toF16Bits(data);
+    if (n > 0) GpuContext.current().write(t.buffer, padTo4(host));
+    t.requiresGrad = opts.requiresGrad ?? false;
+    t.name = opts.name ?? "";
+    return t;
+  }
+
+  static scalar(v: number): Tensor {
+    return Tensor.from([v], []);
+  }
+
+  static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+    return Tensor.from(new Float32Array(shapeSize(shape)), shape, opts);
+  }
+
+  static full(shape: readonly number[], value: number, opts: { requiresGrad?: boolean } = {}): Tensor {
+    return Tensor.from(new Float32Array(shapeSize(shape)).fill(value), shape, opts);
+  }
+
+  /** Normal(0, std²) entries from a seeded generator. */
+  static randn(shape: readonly number[], rng: Rng, std = 1, opts: { requiresGrad?: boolean; name?: string } = {}) {
+    const d = new Float32Array(shapeSize(shape));
+    for (let i = 0; i < d.length; i++) d[i] = rng.normal() * std;
+    return Tensor.from(d, shape, opts);
+  }
+
+  /** A trainable leaf, kept out of tidy scopes. */
+  static param(data: ArrayLike<number>, shape: readonly number[], name = ""): Tensor {
+    return keep(Tensor.from(data, shape, { requiresGrad: true, name }));
+  }
+
+  get storage(): Storage {
+    if (!this.#storage) throw new Error(`tensor ${this.name || this.id} [${this.shape}] was disposed`);
+    return this.#storage;
+  }
+
+  get buffer(): GPUBuffer {
+    return this.storage.buffer;
+  }
+
+  get disposed(): boolean {
+    return this.#storage === null;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** A new tensor object sharing this one's storage (no copy). Shape must have the same size. */
+  view(shape: readonly number[]): Tensor {
+    if (shapeSize(shape) !== this.size) {
+      throw new ShapeMismatchError("view", `cannot view [${this.shape}] as [${shape}]`);
+    }
+    return new Tensor(this.storage.retain(), shape, this.dtype);
+  }
+
+  /** Read the contents back to the host. */
+  async toArray(): Promise<Float32Array> {
+    const ctx = GpuContext.current();
+    if (this.size === 0) return new Float32Array(0);
+    const bytes = this.size * bytesPerElement(this.dtype);
+    const raw = await ctx.read(this.buffer, Math.ceil(bytes / 4) * 4);
+    if (this.dtype === "f32") return new Float32Array(raw, 0, this.size);
+    if (this.dtype === "i32") return Float32Array.from(new Int32Array(raw, 0, this.size));
+    if (this.dtype === "u32") return Float32Array.from(new Uint32Array(raw, 0, this.size));
+    return fromF16Bits(new Uint16Array(raw, 0, this.size));
+  }
+
+  /** Integer contents (for i32/u32 tensors such as argmax results). */
+  async toInt32Array(): Promise<Int32Array> {
+    const ctx = GpuContext.current();
+    if (this.dtype !== "i32" && this.dtype !== "u32") return Int32Array.from(await this.toArray());
+    const raw = await ctx.read(this.buffer, Math.max(4, this.size * 4));
+    return new Int32Array(raw, 0, this.size);
+  }
+
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new ShapeMismatchError("item", `expected one element, got [${this.shape}]`);
+    return (await this.toArray())[0];
+  }
+
+  dispose(): void {
+    if (!this.#storage) return;
+    this.#storage.release();
+    this.#storage = null;
+    this.node = null;
+    for (const s of scopes) s.delete(this);
+  }
+
+  toString(): string {
+    return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype})`;
+  }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Remove a tensor from all scopes so it outlives them (parameters, optimiser state, grads). */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+type Keepable = Tensor | Keepable[] | { [k: string]: unknown } | number | string | boolean | null | undefined | void;
+
+function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
+  if (depth > 4 || v === null || typeof v !== "object") return;
+  if (v instanceof Tensor) out.add(v);
+  else if (Array.isArray(v)) { for (const x of v) collect(x, out, depth + 1); }
+  else if (v instanceof Map) { for (const x of v.values()) collect(x, out, depth + 1); }
+  else if (Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v as Record<string, unknown>)) collect(x, out, depth + 1);
+  }
+}
+
+function endScope(scope: Set<Tensor>, result: unknown): void {
+  const survivors = new Set<Tensor>();
+  collect(result, survivors);
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+}
+
+/**
+ * Run `fn`, then dispose every tensor it created except those in its result (Tensor, arrays, Maps or plain objects
+ * of them), which move to the enclosing scope.
+ */
+export function tidy<T extends Keepable | unknown>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    endScope(scope, null);
+    throw e;
+  }
+  if (result instanceof Promise) throw new Error("tidy(fn): fn returned a Promise; use tidyAsync");
+  endScope(scope, result);
+  return result;
+}
+
+/** Async variant of tidy. Do not interleave two tidyAsync calls (scopes are a stack). */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    endScope(scope, null);
+    throw e;
+  }
+  endScope(scope, result);
+  return result;
+}
+
+function padTo4(v: ArrayBufferView): ArrayBufferView {
+  if (v.byteLength % 4 === 0) return v;
+  const out = new Uint8Array(Math.ceil(v.byteLength / 4) * 4);
+  out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return out;
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+export function toF16Bits(data: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    f32Scratch[0] = data[i];
+    const x = u32Scratch[0];
+    const sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15;
+    const mant = x & 0x7fffff;
+    if (exp <= 0) out[i] = sign | (exp < -10 ? 0 : ((mant | 0x800000) >> (1 - exp)) + 0x1000 >> 13);
+    else if (exp >= 31) out[i] = sign | 0x7c00 | (((x >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
+    else out[i] = sign | (exp << 10) | ((mant + 0x1000) >> 13);
+  }
+  return out;
+}
+
+export function fromF16Bits(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    out[i] = e === 0
+      ? s * 2 ** -14 * (m / 1024)
+      : e === 31
+      ? (m ? NaN : s * Infinity)
+      : s * 2 ** (e - 15) * (1 + m / 1024);
+  }
+  return out;
+}
