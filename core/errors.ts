@@ -45,3 +45,30 @@ export class DataFormatError extends GaspError {
     super(`${file}: field ${field}: expected ${expected}${detail ? ` (${detail})` : ""}`);
   }
 }
+
+/** The inference queue is full; the client should retry after `retryAfterS` seconds (HTTP 429 + Retry-After). */
+export class QueueFullError extends GaspError {
+  constructor(readonly depth: number, readonly retryAfterS: number) {
+    super(
+      `The inference queue is full (${depth} waiting). Retry after ${retryAfterS} s, lower your concurrency, ` +
+        "or start the server with a larger --max-queue.",
+    );
+  }
+}
+
+/** A generation ran past its per-request time limit and was cancelled (HTTP 504). */
+export class GenerationTimeoutError extends GaspError {
+  constructor(readonly timeoutMs: number) {
+    super(
+      `The request did not finish within ${timeoutMs} ms and was cancelled. Ask for fewer tokens (max_tokens), ` +
+        "send smaller images, or raise the server's --timeout-ms.",
+    );
+  }
+}
+
+/** The engine is not accepting work: still loading, or the server is shutting down (HTTP 503). */
+export class EngineUnavailableError extends GaspError {
+  constructor(readonly reason: string) {
+    super(`The inference engine is unavailable: ${reason}. Retry shortly; GET /healthz answers 200 once it is ready.`);
+  }
+}

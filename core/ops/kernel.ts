@@ -77,7 +77,7 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
 export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
   const s = contiguousStrides(shape);
   const off = outShape.length - shape.length;
-  return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
+  return outShape.map((_d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]));
 }
 
 /** Normalise (possibly negative) axes. */
