@@ -1,0 +1,297 @@
+/**
+ * The correspondence analysis of Sec 5.3 / App. C over a stream of sequences, for every layer of one feature source:
+ * PCK@δ with its std across sequences, calibration (ρ, gap), temporal robustness, and the analytic chance level.
+ *
+ * What is scored: for each track t whose frame-0 patch q = targetPatch[t·F + 0] is valid and each target frame
+ * k = 1…F−1 where the track is visible (gt = targetPatch[t·F + k] ≥ 0), the prediction is pred_k[q], the argmax over
+ * frame k's keys of the cosine similarity with frame 0's query at patch q. Δt = |frameIndices[k] − frameIndices[0]|.
+ *
+ * Aggregation (documented because the paper does not say):
+ * - pck: mean over sequences of each sequence's PCK (macro); pckStd: population std of those (np.std);
+ *   pckStdErr: sample std / √n. pooledPck: all predictions pooled.
+ * - rho, calibrationGap: over all predictions of the layer pooled across sequences; rhoStd: std across sequences of
+ *   per-sequence ρ (sequences where ρ is undefined are skipped).
+ * - pckByDeltaT[i]: pooled PCK at Δt = i + 1; robustness = pckByDeltaT / pckByDeltaT[0].
+ * - best-layer robustness curve: the peak-PCK layer's curve; band = std across sequences of per-sequence PCK(Δt)
+ *   divided by the layer's pooled PCK(1).
+ * - layer-averaged robustness: ratio of layer means, mean_l PCK_l(Δt) / mean_l PCK_l(1) (robust to layers whose
+ *   PCK(1) ≈ 0); band = std across layers of the per-layer curves (layers with undefined curves skipped).
+ * - chance: the expected PCK of a uniformly random argmax for the same ground truths (macro over sequences);
+ *   chanceZ = (pck − chance) / standard error of the per-sequence differences.
+ */
+import { ConfigError, ShapeMismatchError } from "../errors.ts";
+import type { CorrespondenceSequence, PatchGrid } from "../scene/types.ts";
+import { CalibrationAccumulator } from "./calibration.ts";
+import type { ConfidenceRule, FeatureMatcher, LayerFeatureSource } from "./features.ts";
+import { cpuMatcher } from "./match.ts";
+import { checkThreshold, correctCellCount, DEFAULT_PCK_THRESHOLD, isCorrectMatch, type PckThreshold } from "./pck.ts";
+import { normalizeRobustness } from "./robustness.ts";
+import { meanOf, standardErrorOf, stdOf } from "./stats.ts";
+
+export const DEFAULT_MAX_DELTA_T = 24;
+
+export interface AnalysisOptions {
+  threshold?: PckThreshold;
+  /** Largest Δt tracked for robustness (paper: 24). Larger gaps still count for PCK. */
+  maxDeltaT?: number;
+  /** Similarity/argmax/softmax implementation; the f64 CPU reference by default, the GPU matcher for real runs. */
+  matcher?: FeatureMatcher;
+  /** Stop after this many sequences. */
+  limit?: number;
+  onProgress?: (done: number, sequenceId: string) => void;
+}
+
+export interface LayerResult {
+  layer: number;
+  pck: number;
+  pckStd: number;
+  pckStdErr: number;
+  pooledPck: number;
+  rho: number;
+  rhoStd: number;
+  calibrationGap: number;
+  meanConfCorrect: number;
+  meanConfIncorrect: number;
+  numCorrect: number;
+  numPredictions: number;
+  chanceZ: number;
+  /** Index i ↔ Δt = i + 1. */
+  pckByDeltaT: number[];
+  pckByDeltaTStd: number[];
+  countByDeltaT: number[];
+  robustness: number[];
+}
+
+export interface RobustnessCurve {
+  deltaT: number[];
+  value: number[];
+  std: number[];
+}
+
+export interface CorrespondenceAnalysis {
+  source: string;
+  numLayers: number;
+  numSequences: number;
+  grid: PatchGrid;
+  threshold: PckThreshold;
+  maxDeltaT: number;
+  confidence: ConfidenceRule;
+  featureDim: number;
+  chance: { pck: number; std: number };
+  layers: LayerResult[];
+  /** Layer with the highest pck (first on ties); -1 if no layer could be scored. */
+  peakLayer: number;
+  /** Per-sequence PCK averaged over layers, then over sequences. */
+  layerMean: { pck: number; pckStd: number; pckStdErr: number; chanceZ: number };
+  robustnessBestLayer: RobustnessCurve;
+  robustnessLayerMean: RobustnessCurve;
+}
+
+/** Per-layer state while streaming. */
+interface LayerState {
+  calib: CalibrationAccumulator;
+  seqPck: number[];
+  seqRho: number[];
+  correctByDt: number[];
+  totalByDt: number[];
+  /** seqPckByDt[i][s]: PCK of sequence s at Δt = i + 1 (NaN if that sequence has no such gap). */
+  seqPckByDt: number[][];
+}
+
+/** Runs the analysis of one feature source over the sequences. */
+export async function analyzeCorrespondence(
+  sequences: AsyncIterable<CorrespondenceSequence> | Iterable<CorrespondenceSequence>,
+  source: LayerFeatureSource,
+  options: AnalysisOptions = {},
+): Promise<CorrespondenceAnalysis> {
+  const threshold = options.threshold ?? DEFAULT_PCK_THRESHOLD;
+  checkThreshold(threshold);
+  const maxDt = options.maxDeltaT ?? DEFAULT_MAX_DELTA_T;
+  if (!(Number.isInteger(maxDt) && maxDt >= 1)) throw new ConfigError("maxDeltaT", `expected an integer ≥ 1`);
+  const matcher = options.matcher ?? cpuMatcher;
+  const L = source.numLayers;
+  const layers: LayerState[] = Array.from({ length: L }, () => ({
+    calib: new CalibrationAccumulator(),
+    seqPck: [],
+    seqRho: [],
+    correctByDt: new Array(maxDt).fill(0),
+    totalByDt: new Array(maxDt).fill(0),
+    seqPckByDt: Array.from({ length: maxDt }, () => []),
+  }));
+  const seqChance: number[] = [];
+  let grid: PatchGrid | null = null;
+  let confidence: ConfidenceRule | null = null;
+  let featureDim = 0;
+  let done = 0;
+
+  for await (const seq of sequences) {
+    if (options.limit !== undefined && done >= options.limit) break;
+    grid ??= seq.grid;
+    const F = seq.frames.length;
+    const P = seq.grid.rows * seq.grid.cols;
+    const queries = scoredQueries(seq);
+    const feats = await source.features(seq);
+    if (feats.q.length !== L || feats.k.length !== L) {
+      throw new ShapeMismatchError("analyzeCorrespondence", `${source.name} gave ${feats.q.length} layers, not ${L}`);
+    }
+    confidence ??= feats.confidence;
+    featureDim = feats.dim;
+    seqChance.push(
+      queries.length === 0 ? NaN : meanOf(queries.map((x) => correctCellCount(x.gt, seq.grid, threshold) / P)),
+    );
+
+    for (let l = 0; l < L; l++) {
+      const need = F * P * feats.dim;
+      if (feats.q[l].length < need || feats.k[l].length < need) {
+        throw new ShapeMismatchError(
+          "analyzeCorrespondence",
+          `layer ${l} features shorter than (F=${F}, P=${P}, D=${feats.dim})`,
+        );
+      }
+      const { pred, conf } = await matcher(
+        { data: feats.q[l].subarray(0, P * feats.dim), batch: 1, rows: P, dim: feats.dim }, // (1, P, D) frame 0
+        { data: feats.k[l].subarray(P * feats.dim, need), batch: F - 1, rows: P, dim: feats.dim }, // (F−1, P, D)
+        feats.confidence,
+      );
+      const st = layers[l];
+      const seqCalib = new CalibrationAccumulator();
+      const cByDt = new Array(maxDt).fill(0);
+      const tByDt = new Array(maxDt).fill(0);
+      let correct = 0;
+      for (const { q, k, gt, dt } of queries) {
+        const idx = (k - 1) * P + q; // (F−1, P) row of frame k, query patch q
+        const ok = isCorrectMatch(pred[idx], gt, seq.grid.cols, threshold);
+        if (ok) correct++;
+        st.calib.add(conf[idx], ok);
+        seqCalib.add(conf[idx], ok);
+        if (dt >= 1 && dt <= maxDt) {
+          tByDt[dt - 1]++;
+          if (ok) cByDt[dt - 1]++;
+        }
+      }
+      st.seqPck.push(queries.length === 0 ? NaN : correct / queries.length);
+      st.seqRho.push(seqCalib.rho());
+      for (let i = 0; i < maxDt; i++) {
+        st.correctByDt[i] += cByDt[i];
+        st.totalByDt[i] += tByDt[i];
+        st.seqPckByDt[i].push(tByDt[i] === 0 ? NaN : cByDt[i] / tByDt[i]);
+      }
+    }
+    done++;
+    options.onProgress?.(done, seq.id);
+  }
+  if (grid === null || confidence === null) {
+    throw new ConfigError("analyzeCorrespondence", "no sequences to analyse (empty data directory or limit 0)");
+  }
+  return summarize(source, layers, seqChance, { grid, threshold, maxDt, confidence, featureDim, done });
+}
+
+/** The (track query patch, target frame, ground truth, Δt) tuples a sequence contributes. */
+export function scoredQueries(seq: CorrespondenceSequence): { q: number; k: number; gt: number; dt: number }[] {
+  const F = seq.frames.length;
+  const P = seq.grid.rows * seq.grid.cols;
+  if (seq.targetPatch.length !== seq.tracks.length * F) {
+    throw new ShapeMismatchError("scoredQueries", `targetPatch has ${seq.targetPatch.length}, want tracks·F`);
+  }
+  const out: { q: number; k: number; gt: number; dt: number }[] = [];
+  for (let t = 0; t < seq.tracks.length; t++) {
+    const q = seq.targetPatch[t * F];
+    if (q < 0 || q >= P) continue;
+    for (let k = 1; k < F; k++) {
+      const gt = seq.targetPatch[t * F + k];
+      if (gt < 0 || gt >= P) continue;
+      out.push({ q, k, gt, dt: Math.abs(seq.frameIndices[k] - seq.frameIndices[0]) });
+    }
+  }
+  return out;
+}
+
+function summarize(
+  source: LayerFeatureSource,
+  states: LayerState[],
+  seqChance: number[],
+  ctx: {
+    grid: PatchGrid;
+    threshold: PckThreshold;
+    maxDt: number;
+    confidence: ConfidenceRule;
+    featureDim: number;
+    done: number;
+  },
+): CorrespondenceAnalysis {
+  const deltaT = Array.from({ length: ctx.maxDt }, (_, i) => i + 1);
+  const layers: LayerResult[] = states.map((st, layer) => {
+    const gap = st.calib.gap();
+    const pckByDeltaT = st.totalByDt.map((n, i) => (n === 0 ? NaN : st.correctByDt[i] / n));
+    const diff = st.seqPck.map((p, s) => p - seqChance[s]);
+    return {
+      layer,
+      pck: meanOf(st.seqPck),
+      pckStd: stdOf(st.seqPck),
+      pckStdErr: standardErrorOf(st.seqPck),
+      pooledPck: st.calib.n === 0 ? NaN : st.calib.numCorrect / st.calib.n,
+      rho: st.calib.rho(),
+      rhoStd: stdOf(st.seqRho),
+      calibrationGap: gap.gap,
+      meanConfCorrect: gap.meanConfCorrect,
+      meanConfIncorrect: gap.meanConfIncorrect,
+      numCorrect: st.calib.numCorrect,
+      numPredictions: st.calib.n,
+      chanceZ: meanOf(diff) / standardErrorOf(diff),
+      pckByDeltaT,
+      pckByDeltaTStd: st.seqPckByDt.map(stdOf),
+      countByDeltaT: st.totalByDt.slice(),
+      robustness: normalizeRobustness(pckByDeltaT),
+    };
+  });
+
+  let peakLayer = -1;
+  for (const r of layers) {
+    if (!Number.isNaN(r.pck) && (peakLayer < 0 || r.pck > layers[peakLayer].pck)) peakLayer = r.layer;
+  }
+
+  const best = peakLayer >= 0 ? layers[peakLayer] : null;
+  const robustnessBestLayer: RobustnessCurve = {
+    deltaT,
+    value: best ? best.robustness : deltaT.map(() => NaN),
+    std: best
+      ? best.pckByDeltaTStd.map((s) => (best.pckByDeltaT[0] > 0 ? s / best.pckByDeltaT[0] : NaN))
+      : deltaT.map(() => NaN),
+  };
+  const meanByDt = deltaT.map((_, i) => meanOf(layers.map((r) => r.pckByDeltaT[i])));
+  const robustnessLayerMean: RobustnessCurve = {
+    deltaT,
+    value: normalizeRobustness(meanByDt),
+    std: deltaT.map((_, i) => stdOf(layers.map((r) => r.robustness[i]))),
+  };
+
+  const nSeq = ctx.done;
+  const seqLayerMean = Array.from({ length: nSeq }, (_, s) => meanOf(states.map((st) => st.seqPck[s])));
+  const meanDiff = seqLayerMean.map((p, s) => p - seqChance[s]);
+  return {
+    source: source.name,
+    numLayers: states.length,
+    numSequences: nSeq,
+    grid: ctx.grid,
+    threshold: ctx.threshold,
+    maxDeltaT: ctx.maxDt,
+    confidence: ctx.confidence,
+    featureDim: ctx.featureDim,
+    chance: { pck: meanOf(seqChance), std: stdOf(seqChance) },
+    layers,
+    peakLayer,
+    layerMean: {
+      pck: meanOf(seqLayerMean),
+      pckStd: stdOf(seqLayerMean),
+      pckStdErr: standardErrorOf(seqLayerMean),
+      chanceZ: meanOf(meanDiff) / standardErrorOf(meanDiff),
+    },
+    robustnessBestLayer,
+    robustnessLayerMean,
+  };
+}
+
+/** What train/ prints: the peak layer's held-out PCK. */
+export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number } {
+  return { layer: a.peakLayer, pck: a.peakLayer >= 0 ? a.layers[a.peakLayer].pck : NaN };
+}
