@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../core/errors.ts";
+import {
+  DEFAULT_TRAIN_CONFIG,
+  parseTrainArgs,
+  parseTrainConfig,
+  PRESET_NAMES,
+  resolveHeadLayers,
+  resolveTrainConfig,
+} from "../../train/config.ts";
+
+Deno.test("the default config is valid and is the 'full' preset with the paper's λ_c = 0.3, λ_d = 1.0", () => {
+  assert.deepEqual(parseTrainConfig(DEFAULT_TRAIN_CONFIG), DEFAULT_TRAIN_CONFIG);
+  const c = resolveTrainConfig();
+  assert.deepEqual(c, DEFAULT_TRAIN_CONFIG);
+  assert.equal(c.loss.lambdaC, 0.3);
+  assert.equal(c.loss.lambdaD, 1.0);
+  assert.equal(c.optim.headLrMultiplier, 4);
+  assert.equal(c.optim.clip, 1.0);
+  assert.equal(c.optim.warmupFraction, 0.1);
+});
+
+Deno.test("every preset file resolves, and each expresses its paper comparison", () => {
+  const got = Object.fromEntries(PRESET_NAMES.map((p) => [p, resolveTrainConfig({ preset: p })]));
+  assert.equal(got["corr-only"].loss.lambdaD, 0);
+  assert.equal(got["corr-only"].loss.lambdaC, 0.3);
+  assert.equal(got["sft-general"].data.correspondence, "none");
+  assert.equal(got["sft-general"].data.generalQaFraction, 1);
+  assert.equal(got["sft-fair"].data.correspondence, "text-vqa");
+  assert.equal(got["sft-fair"].loss.lambdaC + got["sft-fair"].loss.lambdaD, 0);
+  for (const p of PRESET_NAMES) assert.equal(got[p].preset, p);
+});
+
+Deno.test("CLI overrides (--lora-rank, --layers, --head, --max-steps, --set) win over preset and config file", () => {
+  const args = parseTrainArgs([
+    "--preset",
+    "corr-only",
+    "--lora-rank",
+    "4",
+    "--layers",
+    "1-2",
+    "--head",
+    "sec-4",
+    "--max-steps",
+    "7",
+    "--set",
+    "optim.lr=0.003",
+    "--out",
+    "runs/x",
+  ]);
+  assert.equal(args.out, "runs/x");
+  const c = resolveTrainConfig({
+    preset: args.preset,
+    configFile: { steps: 99, lora: { alpha: 8 } },
+    overrides: args.overrides,
+  });
+  assert.equal(c.preset, "corr-only");
+  assert.equal(c.lora.rank, 4);
+  assert.equal(c.lora.alpha, 8); // from the config file
+  assert.equal(c.steps, 7); // CLI beats file
+  assert.equal(c.head.layers, "1-2");
+  assert.equal(c.head.shape, "sec-4");
+  assert.equal(c.optim.lr, 0.003);
+  assert.equal(c.loss.lambdaD, 0);
+});
+
+Deno.test("unknown keys, unknown flags and wrong types are rejected with the offending path", () => {
+  const bad = (f: () => unknown, re: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof ConfigError && re.test(e.message));
+  bad(() => resolveTrainConfig({ configFile: { optim: { lrr: 1 } } }), /optim.*lrr/);
+  bad(() => resolveTrainConfig({ configFile: { banana: 1 } }), /banana/);
+  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--max-steps", "ten"]).overrides }), /steps/);
+  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--head", "mlp"]).overrides }), /head\.shape/);
+  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--layers", "2"]).overrides }), /head\.layers/);
+  bad(() => resolveTrainConfig({ overrides: { lora: { rank: 2.5 } } }), /lora\.rank/);
+  bad(() => resolveTrainConfig({ preset: "nope" }), /unknown preset/);
+  bad(() => parseTrainArgs(["--lora-rnk", "4"]), /lora-rnk/);
+  bad(() => parseTrainArgs(["stray"]), /command line/);
+  // Consistency: the text-VQA baseline has no heads, so geometric loss weights must be 0.
+  bad(() => resolveTrainConfig({ preset: "sft-fair", overrides: { loss: { lambdaC: 0.3 } } }), /lambdaC/);
+});
+
+Deno.test("resolveHeadLayers expands 'all' and inclusive ranges, and rejects ranges outside the model", () => {
+  assert.deepEqual(resolveHeadLayers("all", 4), [0, 1, 2, 3]);
+  assert.deepEqual(resolveHeadLayers("1-2", 4), [1, 2]);
+  assert.throws(() => resolveHeadLayers("2-4", 4), ConfigError);
+  assert.throws(() => resolveHeadLayers("3-1", 4), ConfigError);
+});

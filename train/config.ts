@@ -1,0 +1,324 @@
+/**
+ * TrainConfig: one typed object for a training run. Defaults live in DEFAULT_TRAIN_CONFIG with a why-comment each;
+ * presets are JSON files in train/presets/ (the paper's comparisons); a config file and CLI flags override them.
+ * Resolution: defaults ← preset ← config file ← CLI, deep-merged, then validated by zod with strict objects, so an
+ * unknown key or a wrong type anywhere is a ConfigError naming its path. The resolved config is saved in every
+ * checkpoint and at the top of metrics.jsonl.
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { ConfigError } from "../core/errors.ts";
+import corrOnlyPreset from "./presets/corr-only.json" with { type: "json" };
+import fullPreset from "./presets/full.json" with { type: "json" };
+import sftFairPreset from "./presets/sft-fair.json" with { type: "json" };
+import sftGeneralPreset from "./presets/sft-general.json" with { type: "json" };
+
+export const PRESET_NAMES = ["sft-general", "sft-fair", "corr-only", "full"] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const posInt = z.number().int().positive();
+const nonNeg = z.number().nonnegative();
+
+/** "all" or an inclusive 0-based range "A-B" of LLM layers that get a correspondence head. */
+const LayerSpec = z.union([z.literal("all"), z.string().regex(/^\d+-\d+$/, 'expected "all" or "A-B", e.g. "1-3"')]);
+
+export const TrainConfigSchema = z.strictObject({
+  preset: z.enum(PRESET_NAMES),
+  stage: z.enum(["gasp", "base"]),
+  model: z.string().min(1),
+  data: z.strictObject({
+    correspondence: z.enum(["heads", "text-vqa", "none"]),
+    generalQaFraction: z.number().min(0).max(1),
+  }),
+  lora: z.strictObject({
+    rank: posInt,
+    alpha: z.number().positive(),
+    dropout: z.number().min(0).lt(1),
+    targets: z.array(z.enum(["q", "k", "v", "o"])).min(1),
+  }),
+  head: z.strictObject({
+    shape: z.enum(["app-b", "sec-4"]),
+    dEmb: posInt,
+    layers: LayerSpec,
+  }),
+  loss: z.strictObject({
+    lambdaC: nonNeg,
+    lambdaD: nonNeg,
+    tau: z.number().positive(),
+    eps: z.number().positive(),
+  }),
+  optim: z.strictObject({
+    lr: z.number().positive(),
+    headLrMultiplier: z.number().positive(),
+    weightDecay: nonNeg,
+    betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]),
+    eps: z.number().positive(),
+    clip: z.number().positive(),
+    warmupFraction: z.number().min(0).max(1),
+    minLrRatio: z.number().min(0).max(1),
+    gradAccum: posInt,
+  }),
+  steps: posInt,
+  batch: posInt,
+  seed: z.number().int().nonnegative(),
+  checkpointEvery: posInt,
+  activationCheckpointing: z.boolean(),
+  dtype: z.enum(["auto", "f32", "f16"]),
+}).superRefine((c, ctx) => {
+  if (c.data.correspondence !== "heads" && (c.loss.lambdaC > 0 || c.loss.lambdaD > 0)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["loss"],
+      message:
+        `lambdaC/lambdaD must be 0 when data.correspondence is "${c.data.correspondence}" (no heads to supervise)`,
+    });
+  }
+  if (c.data.correspondence === "heads" && c.loss.lambdaC === 0 && c.loss.lambdaD === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["loss"],
+      message: 'heads with lambdaC = lambdaD = 0 train nothing; use preset "sft-general" instead',
+    });
+  }
+  if (c.data.correspondence === "none" && c.data.generalQaFraction !== 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "generalQaFraction"],
+      message: 'must be 1 when correspondence is "none"',
+    });
+  }
+});
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  // The paper's method with both geometric losses (Eq 9) is what `deno task train` runs with no flags.
+  preset: "full",
+  // "gasp" fine-tunes an existing base; "base" trains the tiny base VLM from scratch on general QA (issue 6 item 6).
+  stage: "gasp",
+  // The embedded tiny Qwen2.5-VL-shaped model (core/model TINY_CONFIG); a directory path selects another base.
+  model: "tiny",
+  data: {
+    // GASP supervises the heads with tracks; the baselines use text VQA ("text-vqa") or nothing ("none").
+    correspondence: "heads",
+    // Half of each batch is general QA so the LM keeps its language (App. B mixes LLaVA-Video-178K in).
+    generalQaFraction: 0.5,
+  },
+  lora: {
+    // Paper: r = 128 for d = 3584 (r/d ≈ 1/28). The tiny model (d = 128) gets r = 16 (1/8): at r = 4 the QK change
+    // GASP needs barely fits, and the adapter is still small next to the 128×128 projections.
+    rank: 16,
+    // α = 2r (scaling 2), the common LoRA choice; keeps the adapter's effective LR independent of r when r changes.
+    alpha: 32,
+    // Light regularisation on the adapter input, PEFT's usual 0.05; the base path is never dropped.
+    dropout: 0.05,
+    // App. B: attention projections only.
+    targets: ["q", "k", "v", "o"],
+  },
+  head: {
+    // App. B's shape is the one the paper specifies for reproduction (d → d/2 → d).
+    shape: "app-b",
+    // Only used by "sec-4": 2·dEmb = 64 = d/2 hidden units for the tiny d = 128, the same hidden width as app-b,
+    // so the two shapes differ only in output width.
+    dEmb: 32,
+    // Sec 5.1: a head on every LLM layer.
+    layers: "all",
+  },
+  loss: {
+    // App. B: λ_c = 0.3.
+    lambdaC: 0.3,
+    // App. B: λ_d = 1.0.
+    lambdaD: 1.0,
+    // Not given by the paper; 0.07 is the MoCo/CLIP InfoNCE temperature (see losses_reference.ts).
+    tau: 0.07,
+    // Eq 8's ε: only guards d + d̂ = 0; depths are metres ≥ ~0.1, so 1e-6 never changes a real term.
+    eps: 1e-6,
+  },
+  optim: {
+    // Paper peak 1e-4 for a 7B model; a 128-wide model with ~1/30 of the steps tolerates and needs a higher rate.
+    lr: 5e-4,
+    // Sec 5.1: 4x higher rate for the correspondence head.
+    headLrMultiplier: 4,
+    // Mild decoupled decay on LoRA and head weights (none on head biases), HF's usual 0.01.
+    weightDecay: 0.01,
+    // torch AdamW defaults; β2 = 0.999 is fine for runs of hundreds of steps with warmup.
+    betas: [0.9, 0.999],
+    // torch AdamW default; f32 moments never underflow it.
+    eps: 1e-8,
+    // Sec 5.1: gradient norm clipping at 1.0.
+    clip: 1.0,
+    // App. B: 10 % warmup.
+    warmupFraction: 0.1,
+    // Cosine to zero, as HF's cosine schedule that the paper's recipe uses.
+    minLrRatio: 0,
+    // One micro-batch per step on the tiny model; raise to emulate larger batches on small GPUs.
+    gradAccum: 1,
+  },
+  // Sized so `deno task train` (base + GASP) fits its 20-minute budget on a software GPU; tune with --max-steps.
+  steps: 400,
+  // 4 sequences per step: two correspondence sequences + two QA samples at generalQaFraction 0.5.
+  batch: 4,
+  // Every random thing (init, data order, dropout) derives from this seed.
+  seed: 0,
+  // Four checkpoints over a default run: resume loses at most a quarter of the run.
+  checkpointEvery: 100,
+  // App. B: gradient checkpointing; recompute each layer in backward to keep activation memory at one layer.
+  activationCheckpointing: true,
+  // f16 where the adapter has shader-f16, else f32 (the paper trains in bf16 mixed precision).
+  dtype: "auto",
+};
+
+/** A preset file: a description and a partial config merged over the defaults. */
+const PresetFileSchema = z.strictObject({ description: z.string(), overrides: z.record(z.string(), z.unknown()) });
+
+const PRESET_FILES: Record<PresetName, unknown> = {
+  "sft-general": sftGeneralPreset,
+  "sft-fair": sftFairPreset,
+  "corr-only": corrOnlyPreset,
+  full: fullPreset,
+};
+
+export function presetOverrides(name: PresetName): { description: string; overrides: Record<string, unknown> } {
+  const r = PresetFileSchema.safeParse(PRESET_FILES[name]);
+  if (!r.success) throw new ConfigError(`preset ${name}`, r.error.issues.map((i) => i.message).join("; "));
+  return r.data;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge of JSON objects (arrays and scalars replace); keys unknown to the base are kept for zod to reject. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/** Validates a full config object (e.g. from a checkpoint); ConfigError lists every problem by path. */
+export function parseTrainConfig(raw: unknown, where = "train config"): TrainConfig {
+  const r = TrainConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => {
+      const path = i.path.map(String).join(".") || "(root)";
+      const keys = "keys" in i && Array.isArray(i.keys) ? ` (${i.keys.join(", ")})` : "";
+      return `${path}: ${i.message}${keys}`;
+    });
+    throw new ConfigError(where, problems.join("; "));
+  }
+  return r.data;
+}
+
+export interface ResolveOptions {
+  preset?: string;
+  /** Parsed JSON of --config FILE (a partial TrainConfig). */
+  configFile?: unknown;
+  /** CLI overrides (a partial TrainConfig, as produced by parseTrainArgs). */
+  overrides?: Record<string, unknown>;
+}
+
+/** defaults ← preset ← config file ← CLI overrides, validated. */
+export function resolveTrainConfig(o: ResolveOptions = {}): TrainConfig {
+  const fileObj = o.configFile ?? {};
+  if (!isPlainObject(fileObj)) throw new ConfigError("--config", "the file must hold a JSON object");
+  const presetName = o.preset ?? (typeof fileObj.preset === "string" ? fileObj.preset : DEFAULT_TRAIN_CONFIG.preset);
+  if (!(PRESET_NAMES as readonly string[]).includes(presetName)) {
+    throw new ConfigError("preset", `unknown preset "${presetName}"; choose one of ${PRESET_NAMES.join(", ")}`);
+  }
+  const preset = presetOverrides(presetName as PresetName);
+  let merged = deepMerge(DEFAULT_TRAIN_CONFIG, preset.overrides);
+  merged = deepMerge(merged, { ...fileObj, preset: presetName });
+  merged = deepMerge(merged, o.overrides ?? {});
+  return parseTrainConfig(merged);
+}
+
+/** Inclusive 0-based layer indices of a head.layers spec for a model with numLayers LLM layers. */
+export function resolveHeadLayers(spec: string, numLayers: number): number[] {
+  if (spec === "all") return [...Array(numLayers).keys()];
+  const m = /^(\d+)-(\d+)$/.exec(spec);
+  if (!m) throw new ConfigError("head.layers", `expected "all" or "A-B", got "${spec}"`);
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  if (a > b || b >= numLayers) {
+    throw new ConfigError("head.layers", `range ${spec} must satisfy 0 ≤ A ≤ B < ${numLayers} (the model's layers)`);
+  }
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+export interface TrainArgs {
+  preset?: string;
+  /** Path given by --config (read it and pass the JSON to resolveTrainConfig). */
+  configPath?: string;
+  out?: string;
+  resume?: string;
+  /** Partial config from the override flags, validated only by resolveTrainConfig. */
+  overrides: Record<string, unknown>;
+}
+
+/** A flag value as a number if it is one, else the raw string (so zod reports "expected number"). */
+function num(v: string): number | string {
+  const n = Number(v);
+  return v.trim() !== "" && Number.isFinite(n) ? n : v;
+}
+
+/**
+ * Parses `deno task train` flags. Unknown flags are rejected here; values are validated by resolveTrainConfig.
+ *   --preset P  --config FILE  --out DIR  --resume DIR  --stage gasp|base  --max-steps N  --lora-rank R
+ *   --layers all|A-B  --head app-b|sec-4  --seed S  --set path.to.key=JSON (repeatable, e.g. --set optim.lr=3e-4)
+ */
+export function parseTrainArgs(args: string[]): TrainArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        preset: { type: "string" },
+        config: { type: "string" },
+        out: { type: "string" },
+        resume: { type: "string" },
+        stage: { type: "string" },
+        "max-steps": { type: "string" },
+        "lora-rank": { type: "string" },
+        layers: { type: "string" },
+        head: { type: "string" },
+        seed: { type: "string" },
+        set: { type: "string", multiple: true },
+      },
+    });
+  } catch (e) {
+    throw new ConfigError("command line", (e as Error).message);
+  }
+  const v = parsed.values;
+  let overrides: Record<string, unknown> = {};
+  const put = (path: string[], value: unknown) => {
+    const obj: Record<string, unknown> = {};
+    let cur = obj;
+    path.forEach((k, i) => {
+      if (i === path.length - 1) cur[k] = value;
+      else cur = (cur[k] = {}) as Record<string, unknown>;
+    });
+    overrides = deepMerge(overrides, obj) as Record<string, unknown>;
+  };
+  if (v.stage !== undefined) put(["stage"], v.stage);
+  if (v["max-steps"] !== undefined) put(["steps"], num(v["max-steps"]));
+  if (v["lora-rank"] !== undefined) put(["lora", "rank"], num(v["lora-rank"]));
+  if (v.layers !== undefined) put(["head", "layers"], v.layers);
+  if (v.head !== undefined) put(["head", "shape"], v.head);
+  if (v.seed !== undefined) put(["seed"], num(v.seed));
+  for (const s of v.set ?? []) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new ConfigError("--set", `expected path.to.key=value, got "${s}"`);
+    const raw = s.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw; // bare strings: --set head.shape=sec-4
+    }
+    put(s.slice(0, eq).split("."), value);
+  }
+  return { preset: v.preset, configPath: v.config, out: v.out, resume: v.resume, overrides };
+}
