@@ -5,3 +5,4 @@ export * from "./binary.ts";
 export * from "./unary.ts";
 export * from "./reduce.ts";
 export * from "./matmul.ts";
+export * from "./shape.ts";
