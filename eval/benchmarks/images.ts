@@ -23,7 +23,11 @@ export function sniffImageMime(bytes: Uint8Array): "image/png" | "image/jpeg" | 
 }
 
 /** Checks the signature; throws DataFormatError naming where the bytes came from. */
-export function checkImageBytes(bytes: Uint8Array, file: string, where: string): BenchImage {
+export function checkImageBytes(
+  bytes: Uint8Array,
+  file: string,
+  where: string,
+): { bytes: Uint8Array; mime: BenchImage["mime"] } {
   const mime = sniffImageMime(bytes);
   if (!mime) {
     throw new DataFormatError(

@@ -16,11 +16,14 @@ export function robustChoice(output: string, choices: Record<string, string>): s
   const stated = /\b(?:answer|option|choice)\s*(?:is|would be|:)?\s*:?\s*\(?([A-Za-z])\)?(?![A-Za-z])/i.exec(text);
   if (stated && isLetter(stated[1])) return stated[1].toUpperCase();
   const leading = /^[\s*#"'`(\[]*([A-Za-z])(?:[).\]:,\s*]|$)/.exec(text);
-  if (leading && isLetter(leading[1]) && !/^(?:a|I)\s+[a-z]/.test(text)) return leading[1].toUpperCase();
+  if (leading && isLetter(leading[1]) && !/^(?:a|A|I)\s+[a-z]/.test(text)) return leading[1].toUpperCase();
   const bracketed = [...text.matchAll(/\(([A-Z])\)/g)].map((m) => m[1]).filter((l) => isLetter(l));
   if (new Set(bracketed).size === 1) return bracketed[0];
   const opt = canInferOption(text, choices);
-  if (opt && opt !== "Z") return opt;
+  // VLMEvalKit's (verbose-only) guard: a lone "A" in a longer sentence is probably the article.
+  const words = text.split(/[\s.()[\],:;!*#{}]+/).filter((w) => w);
+  const article = opt === "A" && words.length > 3;
+  if (opt && opt !== "Z" && !article) return opt;
   const low = text.toLowerCase();
   const byText = Object.entries(choices).filter(([, t]) => {
     const w = t.trim().toLowerCase();

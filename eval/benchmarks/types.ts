@@ -1,47 +1,16 @@
 /**
  * Shared shapes of the benchmark suites: one item (a question with its images and gold answer), the engine seam
- * the runner drives, and per-item scores.
- *
- * The engine shape mirrors `core/engine/types.ts` (`InferenceEngine.generate(req, onToken?, signal?)`), declared
- * structurally here so this module type-checks whether or not that file has landed; any object with a compatible
- * `generate` (the real engine, a scripted test fake) can be passed.
+ * the runner drives, and per-item scores. The engine is core/engine/types.ts `InferenceEngine` (only `generate` is
+ * needed); an engine may add `generateBatch` for batched decoding.
  */
+import type { GenerationRequest, GenerationResult, InferenceEngine } from "../../core/engine/types.ts";
 
-export type ChatContent =
-  | { type: "text"; text: string }
-  | { type: "image"; bytes: Uint8Array; mime: string };
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: ChatContent[];
-}
-
-export interface GenerateRequest {
-  messages: ChatMessage[];
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  seed: number;
-  stop?: string[];
-}
-
-export interface GenerateResult {
-  text: string;
-  promptTokens: number;
-  completionTokens: number;
-  finishReason: string;
-  timingMs: number;
-}
+export type { GenerationRequest, GenerationResult };
 
 /** What the runner needs from an inference engine. `generateBatch`, when present, is used for batched decoding. */
-export interface BenchEngine {
-  generate(
-    req: GenerateRequest,
-    onToken?: (token: string) => void,
-    signal?: AbortSignal,
-  ): Promise<GenerateResult>;
-  generateBatch?(reqs: GenerateRequest[], signal?: AbortSignal): Promise<GenerateResult[]>;
-}
+export type BenchEngine = Pick<InferenceEngine, "generate"> & {
+  generateBatch?(reqs: GenerationRequest[], signal?: AbortSignal): Promise<GenerationResult[]>;
+};
 
 export type BenchmarkName = "all-angles" | "vsi" | "blink" | "cv-bench";
 
@@ -59,6 +28,8 @@ export type ImageSource =
 export interface BenchImage {
   bytes: Uint8Array;
   mime: "image/png" | "image/jpeg";
+  width: number;
+  height: number;
 }
 
 /** One benchmark question, prompt already built exactly as the public harness builds it. */

@@ -61,7 +61,7 @@ export class VisualResolver {
 }
 
 function checked(bytes: Uint8Array, file: string, where: string): BenchImage {
-  const img = checkImageBytes(bytes, file, where);
-  decodeImage(bytes, file, where);
-  return img;
+  const { mime } = checkImageBytes(bytes, file, where);
+  const { width, height } = decodeImage(bytes, file, where);
+  return { bytes, mime, width, height };
 }

@@ -61,7 +61,10 @@ export function isVsiNumeric(questionType: string): boolean {
   return (VSI_NA_TYPES as readonly string[]).includes(questionType);
 }
 
-export function vsiPrompt(r: Pick<VsiRow, "question_type" | "question" | "options">, prior = ""): string {
+export function vsiPrompt(
+  r: { question_type: string; question: string; options: string[] | null },
+  prior = "",
+): string {
   const pre = VSI_PRE_PROMPT;
   const question = prior ? `${r.question}\n${prior}` : r.question;
   if (isVsiNumeric(r.question_type)) return pre + "\n" + question + "\n" + VSI_NA_POST;

@@ -1,0 +1,76 @@
+/** Test fixture helpers: tiny images, a tiny mp4 made with ffmpeg, a scripted fake engine. */
+import { join } from "node:path";
+import jpeg from "jpeg-js";
+import { encodeRgbPng } from "../../../eval/benchmarks/images.ts";
+import type { BenchEngine, GenerationRequest, GenerationResult } from "../../../eval/benchmarks/types.ts";
+
+export function pngBytes(w: number, h: number, rgb: [number, number, number]): Uint8Array {
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) data.set(rgb, i * 3);
+  return encodeRgbPng({ width: w, height: h, rgb: data });
+}
+
+export function jpegBytes(w: number, h: number, rgb: [number, number, number]): Uint8Array {
+  const data = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) data.set([...rgb, 255], i * 4);
+  return new Uint8Array(jpeg.encode({ width: w, height: h, data }, 90).data);
+}
+
+/** A tiny H.264 mp4 of `n` solid frames whose red channel is 10·k (k = frame index), made with the system ffmpeg. */
+export async function makeMp4(path: string, n: number, w = 32, h = 32): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (let k = 0; k < n; k++) {
+      await Deno.writeFile(join(dir, `f${String(k).padStart(3, "0")}.png`), pngBytes(w, h, [10 * k, 128, 64]));
+    }
+    const out = await new Deno.Command("ffmpeg", {
+      args: [
+        "-v",
+        "error",
+        "-y",
+        "-framerate",
+        "10",
+        "-i",
+        join(dir, "f%03d.png"),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "1",
+        path,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A scripted fake engine: answers from `script(req, callIndex)`, records every request. */
+export class ScriptedEngine implements BenchEngine {
+  calls: GenerationRequest[] = [];
+  constructor(readonly script: (req: GenerationRequest, call: number) => string) {}
+  generate(req: GenerationRequest): Promise<GenerationResult> {
+    const text = this.script(req, this.calls.length);
+    this.calls.push(req);
+    return Promise.resolve({ text, promptTokens: 10, completionTokens: 1, finishReason: "stop", timingMs: 1 });
+  }
+}
+
+export function promptOf(req: GenerationRequest): string {
+  const last = req.messages[req.messages.length - 1].content;
+  const t = last.find((c) => c.type === "text");
+  return t && t.type === "text" ? t.text : "";
+}
+
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "gasp-bench-test-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
