@@ -6,3 +6,5 @@ export * from "./unary.ts";
 export * from "./reduce.ts";
 export * from "./matmul.ts";
 export * from "./shape.ts";
+export * from "./softmax.ts";
+export * from "./rope.ts";

@@ -1,0 +1,54 @@
+/**
+ * Helpers for row-wise kernels (softmax, norms, cross-entropy, argmax): one workgroup per row of the last axis,
+ * threads stride over the row and combine partial results with a tree reduction in workgroup memory.
+ * Not an op itself; the op files import it.
+ */
+import { ShapeMismatchError } from "../errors.ts";
+import type { Tensor } from "../tensor.ts";
+
+/** Workgroup size for a row of `len` elements: small rows waste fewer idle invocations. Always a power of two. */
+export function rowWorkgroupSize(len: number): number {
+  if (len >= 1024) return 256;
+  if (len >= 128) return 64;
+  return 32;
+}
+
+/** Workgroup grid with one workgroup per row; spills into y past the 65535 per-dimension limit. */
+export function rowGrid(rows: number): [number, number] {
+  const n = Math.max(1, rows);
+  if (n <= 65535) return [n, 1];
+  const y = Math.ceil(n / 65535);
+  return [Math.ceil(n / y), y];
+}
+
+/** Entry-point arguments and the `row` index for rowGrid dispatches. */
+export const ROW_ARGS =
+  "@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>";
+export const ROW_INDEX = "let row = wid.x + wid.y * nwg.x;";
+
+/**
+ * WGSL for workgroup reductions over `wg` invocations: `reduceSum(lid, v)` and `reduceMax(lid, v)` return the
+ * combined value to every invocation. Call from uniform control flow only (they contain barriers).
+ */
+export function reduceWgsl(wg: number): string {
+  const body = (name: string, comb: string) => `
+fn ${name}(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { let a = red[lid]; let b = red[lid + s]; red[lid] = ${comb}; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+  return `var<workgroup> red: array<f32, ${wg}>;` + body("reduceSum", "a + b") + body("reduceMax", "max(a, b)");
+}
+
+/** Rows × length of the last axis. */
+export function lastAxisRows(op: string, x: Tensor): { rows: number; len: number } {
+  if (x.rank < 1) throw new ShapeMismatchError(op, "expected at least a 1-D tensor");
+  const len = x.shape[x.rank - 1];
+  return { rows: len === 0 ? 0 : x.size / len, len };
+}
