@@ -29,7 +29,10 @@ function row(idx: number, type: "2D" | "3D", task: string, source: string, answe
 
 Deno.test("CV-Bench loads test_2d + test_3d parquet and prefixes the lmms-eval note with a blank line", async () => {
   await withTempDir(async (dir) => {
-    await writeCvBenchParquet(join(dir, "test_2d.parquet"), [row(0, "2D", "Count", "ADE20K", "(A)"), row(1, "2D", "Relation", "COCO", "(B)")]);
+    await writeCvBenchParquet(join(dir, "test_2d.parquet"), [
+      row(0, "2D", "Count", "ADE20K", "(A)"),
+      row(1, "2D", "Relation", "COCO", "(B)"),
+    ]);
     await writeCvBenchParquet(join(dir, "test_3d.parquet"), [row(0, "3D", "Depth", "Omni3D", "(A)")]);
     const items = await cvBench.load(dir);
     assert.deepEqual(items.map((i) => i.id), ["2D_0", "2D_1", "3D_0"]);
@@ -52,7 +55,10 @@ Deno.test("CV-Bench official score is ½((ADE20K + COCO)/2 + Omni3D); micro accu
       row(5, "3D", "Depth", "Omni3D", "(A)"),
     ]);
     const items = await cvBench.load(p);
-    const out = new Map([["2D_0", "A"], ["2D_1", "B"], ["2D_2", "(B)"], ["3D_3", "A"], ["3D_4", "A"], ["3D_5", "lamp"]]);
+    const out = new Map([["2D_0", "A"], ["2D_1", "B"], ["2D_2", "(B)"], ["3D_3", "A"], ["3D_4", "A"], [
+      "3D_5",
+      "lamp",
+    ]]);
     const { scores } = scoreSuite(cvBench, items, out);
     // ADE20K 1/2, COCO 1, Omni3D 1/3 (the "lamp" answer fails the anchored regex: "L" ≠ "A").
     assert.ok(Math.abs(scores.strict.official - 0.5 * ((0.5 + 1) / 2 + 1 / 3)) < 1e-12);
@@ -62,7 +68,7 @@ Deno.test("CV-Bench official score is ½((ADE20K + COCO)/2 + Omni3D); micro accu
   });
 });
 
-Deno.test("CV-Bench names row and field of a value outside the schema (type "4D")", async () => {
+Deno.test("CV-Bench names row and field of a value outside the schema (type '4D')", async () => {
   await withTempDir(async (dir) => {
     const p = join(dir, "test.parquet");
     const bad = row(0, "4D" as "3D", "Depth", "Omni3D", "(A)");
