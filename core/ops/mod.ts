@@ -8,3 +8,4 @@ export * from "./matmul.ts";
 export * from "./shape.ts";
 export * from "./softmax.ts";
 export * from "./rope.ts";
+export * from "./norm.ts";
