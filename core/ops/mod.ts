@@ -9,3 +9,5 @@ export * from "./shape.ts";
 export * from "./softmax.ts";
 export * from "./rope.ts";
 export * from "./norm.ts";
+export * from "./cross_entropy.ts";
+export * from "./attention.ts";
