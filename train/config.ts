@@ -46,6 +46,7 @@ export const TrainConfigSchema = z.strictObject({
     lambdaD: nonNeg,
     tau: z.number().positive(),
     eps: z.number().positive(),
+    negatives: z.enum(["target-frame", "all-frames"]),
   }),
   optim: z.strictObject({
     lr: z.number().positive(),
@@ -133,6 +134,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     tau: 0.07,
     // Eq 8's ε: only guards d + d̂ = 0; depths are metres ≥ ~0.1, so 1e-6 never changes a real term.
     eps: 1e-6,
+    // Eq 5 as written (negatives = the target frame's other patches); "all-frames" is Sec 5.1's variant.
+    negatives: "target-frame",
   },
   optim: {
     // Paper peak 1e-4 for a 7B model; a 128-wide model with ~1/30 of the steps tolerates and needs a higher rate.

@@ -100,43 +100,62 @@ function normalise(e: FrameEmbeddings): Normalised {
   return { unit, norm };
 }
 
-/** Eq 5/6: s_j = ⟨ê_anchor, ê_{b,j}⟩ / τ over the P patches of the target frame, and A = softmax(s). */
-function pairSoftmax(e: FrameEmbeddings, nrm: Normalised, pair: CorrespondencePair, tau: number) {
+/**
+ * Which patches compete with the positive in Eq 5's denominator:
+ *   "target-frame" — all P patches of the target frame b (Eq 5 as written; also Eq 6's candidates),
+ *   "all-frames"   — every patch of every frame except the anchor patch itself (Sec 5.1: "negative patches from all
+ *                    frames except the anchor patch to maximize diversity").
+ */
+export type NegativeSet = "target-frame" | "all-frames";
+
+/** Eq 5/6: s_j = ⟨ê_anchor, ê_j⟩ / τ over the candidate rows, A = softmax(s); pos indexes the positive in rows. */
+function pairSoftmax(
+  e: FrameEmbeddings,
+  nrm: Normalised,
+  pair: CorrespondencePair,
+  tau: number,
+  negatives: NegativeSet = "target-frame",
+) {
   const { patches: P, dim: D } = e;
   if (pair.anchorFrame >= e.frames || pair.targetFrame >= e.frames || pair.anchorPatch >= P || pair.targetPatch >= P) {
     throw new ShapeMismatchError("correspondence pair", `${JSON.stringify(pair)} outside (F=${e.frames}, P=${P})`);
   }
   const aRow = pair.anchorFrame * P + pair.anchorPatch;
   const bRow0 = pair.targetFrame * P;
-  const s = new Float64Array(P);
+  const posRow = bRow0 + pair.targetPatch;
+  let rows: Int32Array;
+  if (negatives === "target-frame") rows = Int32Array.from({ length: P }, (_, j) => bRow0 + j);
+  else rows = Int32Array.from({ length: e.frames * P - 1 }, (_, j) => (j < aRow ? j : j + 1));
+  const pos = rows.indexOf(posRow);
+  const s = new Float64Array(rows.length);
   let max = -Infinity;
-  for (let j = 0; j < P; j++) {
+  for (let j = 0; j < rows.length; j++) {
     let dot = 0;
-    for (let c = 0; c < D; c++) dot += nrm.unit[aRow * D + c] * nrm.unit[(bRow0 + j) * D + c];
+    for (let c = 0; c < D; c++) dot += nrm.unit[aRow * D + c] * nrm.unit[rows[j] * D + c];
     s[j] = dot / tau;
     max = Math.max(max, s[j]);
   }
-  const A = new Float64Array(P);
+  const A = new Float64Array(rows.length);
   let z = 0;
-  for (let j = 0; j < P; j++) z += A[j] = Math.exp(s[j] - max);
-  for (let j = 0; j < P; j++) A[j] /= z;
-  return { aRow, bRow0, s, A, logZ: max + Math.log(z) };
+  for (let j = 0; j < rows.length; j++) z += A[j] = Math.exp(s[j] - max);
+  for (let j = 0; j < rows.length; j++) A[j] /= z;
+  return { aRow, bRow0, rows, pos, s, A, logZ: max + Math.log(z) };
 }
 
-/** Adds dL/ds_j (for all j of one pair) into dL/dê, using ∂s_j/∂ê_a = ê_{b,j}/τ and ∂s_j/∂ê_{b,j} = ê_a/τ. */
+/** Adds dL/ds_j (for all j of one pair) into dL/dê, using ∂s_j/∂ê_a = ê_j/τ and ∂s_j/∂ê_j = ê_a/τ. */
 function backpropSimilarities(
   gUnit: Float64Array,
   nrm: Normalised,
   D: number,
   aRow: number,
-  bRow0: number,
+  rows: Int32Array,
   dS: Float64Array,
   tau: number,
 ): void {
   for (let j = 0; j < dS.length; j++) {
     const g = dS[j] / tau;
     if (g === 0) continue;
-    const bRow = bRow0 + j;
+    const bRow = rows[j];
     for (let c = 0; c < D; c++) {
       gUnit[aRow * D + c] += g * nrm.unit[bRow * D + c];
       gUnit[bRow * D + c] += g * nrm.unit[aRow * D + c];
@@ -156,20 +175,25 @@ function backpropNormalise(gUnit: Float64Array, nrm: Normalised, D: number): Flo
 }
 
 /**
- * Eq 5, averaged over anchors: L_corr = (1/M) Σ_i −log( exp(s_pos) / Σ_{j ∈ frame b} exp(s_j) ), where the negatives
- * are all other patches of the target frame b.
+ * Eq 5, averaged over anchors: L_corr = (1/M) Σ_i −log( exp(s_pos) / Σ_{j ∈ candidates} exp(s_j) ), where by
+ * default the negatives are all other patches of the target frame b (see NegativeSet for Sec 5.1's variant).
  * Gradient: dL_i/ds_j = A_ij − [j = pos] (softmax minus one-hot), then through the cosines and the normalisation.
  */
-export function infoNceLoss(e: FrameEmbeddings, pairs: CorrespondencePair[], tau = DEFAULT_TAU): LossWithGrad {
+export function infoNceLoss(
+  e: FrameEmbeddings,
+  pairs: CorrespondencePair[],
+  tau = DEFAULT_TAU,
+  negatives: NegativeSet = "target-frame",
+): LossWithGrad {
   const nrm = normalise(e);
   const gUnit = new Float64Array(e.data.length);
   const M = pairs.length;
   let loss = 0;
   for (const pair of pairs) {
-    const { aRow, bRow0, s, A, logZ } = pairSoftmax(e, nrm, pair, tau);
-    loss += logZ - s[pair.targetPatch];
-    const dS = A.map((a, j) => (a - (j === pair.targetPatch ? 1 : 0)) / M);
-    backpropSimilarities(gUnit, nrm, e.dim, aRow, bRow0, dS, tau);
+    const { aRow, rows, pos, s, A, logZ } = pairSoftmax(e, nrm, pair, tau, negatives);
+    loss += logZ - s[pos];
+    const dS = A.map((a, j) => (a - (j === pos ? 1 : 0)) / M);
+    backpropSimilarities(gUnit, nrm, e.dim, aRow, rows, dS, tau);
   }
   return { loss: M > 0 ? loss / M : 0, grad: backpropNormalise(gUnit, nrm, e.dim), count: M };
 }
@@ -200,7 +224,7 @@ export function depthConsistencyLoss(
   const N = valid.length;
   let loss = 0;
   for (const pair of valid) {
-    const { aRow, bRow0, A } = pairSoftmax(e, nrm, pair, tau);
+    const { aRow, bRow0, rows, A } = pairSoftmax(e, nrm, pair, tau);
     const depths = patchDepth.subarray(bRow0, bRow0 + e.patches);
     let dHat = 0; // Eq 7
     for (let j = 0; j < A.length; j++) dHat += A[j] * depths[j];
@@ -212,7 +236,7 @@ export function depthConsistencyLoss(
     const dR = -Math.sign(u) / w - Math.abs(u) / (w * w);
     // fwd: d̂ = Σ_j A_j D_j, A = softmax(s)  ⇒  dd̂/ds_j = A_j (D_j − d̂)
     const dS = A.map((a, j) => (dR * a * (depths[j] - dHat)) / N);
-    backpropSimilarities(gUnit, nrm, e.dim, aRow, bRow0, dS, tau);
+    backpropSimilarities(gUnit, nrm, e.dim, aRow, rows, dS, tau);
   }
   return { loss: N > 0 ? loss / N : 0, grad: backpropNormalise(gUnit, nrm, e.dim), count: N };
 }

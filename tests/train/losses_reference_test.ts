@@ -78,6 +78,18 @@ Deno.test("infoNceLoss gradient matches central finite differences (odd P and D,
   }
 });
 
+Deno.test("infoNceLoss with Sec 5.1's all-frames negatives: finite-difference gradient, and more negatives raise the loss", () => {
+  const rng = new Rng(25);
+  const e = randomEmbeddings(rng, 3, 5, 4);
+  const pairs = randomPairs(rng, e, 4);
+  const r = infoNceLoss(e, pairs, 0.3, "all-frames");
+  checkGradient(e.data, () => infoNceLoss(e, pairs, 0.3, "all-frames").loss, r.grad, "all-frames");
+  assert(r.loss > infoNceLoss(e, pairs, 0.3, "target-frame").loss);
+  // All-equal embeddings: the candidates are F·P − 1 patches (everything but the anchor).
+  const flat: FrameEmbeddings = { frames: 3, patches: 5, dim: 2, data: new Float64Array(30).fill(1) };
+  assert(Math.abs(infoNceLoss(flat, pairs.slice(0, 1), 0.1, "all-frames").loss - Math.log(14)) < 1e-12);
+});
+
 Deno.test("infoNceLoss gradient at the anchor equals the paper's Eq 20 form", () => {
   const rng = new Rng(21);
   const e = randomEmbeddings(rng, 2, 9, 6);
