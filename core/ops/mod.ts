@@ -11,3 +11,4 @@ export * from "./rope.ts";
 export * from "./norm.ts";
 export * from "./cross_entropy.ts";
 export * from "./attention.ts";
+export * from "./normalize.ts";
