@@ -141,7 +141,8 @@ export function buildLayout(
     const mat = addMat(objectMaterial(c.rgb, pick(rng, DISTINCT), [0, 0, 0]));
     const [ux, uz] = fgBgDirection;
     const fx = center[0] + ux * objectRadius * 0.35, fz = center[2] + uz * objectRadius * 0.35;
-    const bx = center[0] - ux * (objectRadius - 1.6 * w), bz = center[2] - uz * (objectRadius - 1.6 * w);
+    const back = objectRadius - 2.2 * w; // the larger twin's footprint (radius 1.5 · 1.42 w) stays in the disk
+    const bx = center[0] - ux * back, bz = center[2] - uz * back;
     if (free(fx, fz, w * 1.42)) place(shape, `small ${c.name} ${shape}`, c.name, mat, fx, fz, w, h);
     if (free(bx, bz, w * 1.42 * 1.5)) place(shape, `large ${c.name} ${shape}`, c.name, mat, bx, bz, w * 1.5, h * 1.5);
   }
