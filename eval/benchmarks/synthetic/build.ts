@@ -45,7 +45,6 @@ import {
   closestObject,
   countObjects,
   nearerToCamera,
-  nounOf,
   placeGold,
   QUADRANTS,
   relativeQuadrant,
