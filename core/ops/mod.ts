@@ -12,3 +12,4 @@ export * from "./norm.ts";
 export * from "./cross_entropy.ts";
 export * from "./attention.ts";
 export * from "./normalize.ts";
+export * from "./where.ts";
