@@ -51,14 +51,30 @@ function code(transA: boolean, transB: boolean, vecB: boolean, bias: boolean, t:
       "\n      ",
     );
   }
+  // Accumulators as named vec4 variables: llvmpipe keeps these in registers, an indexed array may spill.
+  const accName = (r: number, j: number) => `acc${r}_${j}`;
+  const declAcc = Array.from(
+    { length: t.tm },
+    (_, r) => Array.from({ length: nv }, (_, j) => `var ${accName(r, j)} = vec4<f32>(0.0);`).join(" "),
+  ).join("\n  ");
   const accum = Array.from(
     { length: t.tm },
-    (_, r) => Array.from({ length: nv }, (_, j) => `acc[${r * nv + j}] += a${r} * b${j};`).join(" "),
+    (_, r) => Array.from({ length: nv }, (_, j) => `${accName(r, j)} += a${r} * b${j};`).join(" "),
   ).join("\n      ");
-  const loadA = Array.from(
+  const loadA = Array.from({ length: t.tm }, (_, r) => `let a${r} = A[${aIdx.replace("rr", `ar${r}`)}];`).join(
+    "\n      ",
+  );
+  const rowIdx = Array.from({ length: t.tm }, (_, r) => `let ar${r} = min(row0 + ${r}u, p.M - 1u);`).join("\n  ");
+  const store = Array.from(
     { length: t.tm },
-    (_, r) => `let a${r} = A[${aIdx.replace("rr", `min(row0 + ${r}u, p.M - 1u)`)}];`,
-  ).join("\n      ");
+    (_, r) =>
+      Array.from(
+        { length: nv },
+        (_, j) =>
+          Array.from({ length: 4 }, (_, e) => `store(b, row0 + ${r}u, col0 + ${4 * j + e}u, ${accName(r, j)}[${e}]);`)
+            .join(" "),
+      ).join("\n  "),
+  ).join("\n  ");
   return () => `
 struct P { M: u32, N: u32, K: u32, strideA: u32, strideB: u32 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -66,6 +82,11 @@ struct P { M: u32, N: u32, K: u32, strideA: u32, strideB: u32 }
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
+fn store(b: u32, row: u32, col: u32, v: f32) {
+  if (row < p.M && col < p.N) {
+    C[b * p.M * p.N + row * p.N + col] = v${bias ? " + bias[col]" : ""};
+  }
+}
 @compute @workgroup_size(${t.wgX}, ${t.wgY}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   _ = bias[0]; // keep the binding in the auto layout when unused
@@ -78,25 +99,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n4 = p.N / 4u;
   let bBase4 = bBase / 4u;
   let c4 = col0 / 4u;
-  var acc: array<vec4<f32>, ${t.tm * nv}>;
+  ${rowIdx}
+  ${declAcc}
   for (var k = 0u; k < p.K; k++) {
       ${loadA}
       ${loadB}
       ${accum}
   }
-  let cBase = b * p.M * p.N;
-  for (var r = 0u; r < ${t.tm}u; r++) {
-    let row = row0 + r;
-    if (row >= p.M) { break; }
-    for (var j = 0u; j < ${t.tn}u; j++) {
-      let col = col0 + j;
-      if (col < p.N) {
-        var v = acc[r * ${nv}u + j / 4u][j % 4u];
-        ${bias ? "v += bias[col];" : ""}
-        C[cBase + row * p.N + col] = v;
-      }
-    }
-  }
+  ${store}
 }`;
 }
 
