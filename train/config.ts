@@ -40,6 +40,7 @@ export const TrainConfigSchema = z.strictObject({
     shape: z.enum(["app-b", "sec-4"]),
     dEmb: posInt,
     layers: LayerSpec,
+    gelu: z.enum(["erf", "tanh"]),
   }),
   loss: z.strictObject({
     lambdaC: nonNeg,
@@ -124,6 +125,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     dEmb: 32,
     // Sec 5.1: a head on every LLM layer.
     layers: "all",
+    // The paper says "GELU"; torch nn.GELU() (and core/ops gelu) default to the exact erf form.
+    gelu: "erf",
   },
   loss: {
     // App. B: λ_c = 0.3.

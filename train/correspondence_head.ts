@@ -23,8 +23,8 @@
  *   sec-4: fc2.weight cols 0..k−1 = Σ_k^{1/2},     cols k..2k−1 = −Σ_k^{1/2}       (k, 2k), k = d_emb
  *          fc2.bias               = U_kᵀ b_Q
  *
- * Why pairs: GELU(z) − GELU(−z) = z·Φ(z) + z·Φ(−z) = z exactly (also for the tanh approximation, whose Φ̃ is
- * symmetric too), so with z = Σ_k^{1/2} V_kᵀ x the head's output at init is EXACTLY
+ * Why pairs: GELU(z) − GELU(−z) = z·Φ(z) + z·Φ(−z) = z exactly (for the erf form, and for the tanh approximation,
+ * whose Φ̃ satisfies Φ̃(z) + Φ̃(−z) = 1 too), so with z = Σ_k^{1/2} V_kᵀ x the head's output at init is EXACTLY
  *   app-b: H_c(x) = U_k Σ_k V_kᵀ x + U_k U_kᵀ b_Q = U_k U_kᵀ (W_Q x + b_Q)     (rank-k projection of the query)
  *   sec-4: H_c(x) = Σ_k V_kᵀ x + U_kᵀ b_Q       = U_kᵀ (W_Q x + b_Q)          (its coordinates in the U_k basis)
  * i.e. the head starts as the layer's own query projection restricted to its top-k subspace, not an approximation
@@ -39,11 +39,14 @@
  * they change nothing at init and are not dead (their fc2 column gets gradient GELU(z) ≠ 0).
  */
 import { ConfigError, ShapeMismatchError } from "../core/errors.ts";
+import { erf } from "../core/model/reference_ops.ts";
 import type { Rng } from "../core/random.ts";
 import { addRowVector, type MatF64, matmul, matmulTransA, matmulTransB, sumRows, zeros } from "./dense_f64.ts";
 import { svd } from "./svd.ts";
 
 export type HeadShape = "app-b" | "sec-4";
+/** GELU form: "erf" is exact (torch nn.GELU() default, core/ops gelu default); "tanh" its approximation. */
+export type GeluForm = "erf" | "tanh";
 
 export interface HeadDims {
   /** Input width d (the LLM hidden size). */
@@ -56,6 +59,7 @@ export interface HeadDims {
 
 export interface CorrespondenceHeadParams {
   shape: HeadShape;
+  gelu: GeluForm;
   dims: HeadDims;
   fc1Weight: MatF64; // (h, d)
   fc1Bias: Float64Array; // (h)
@@ -80,6 +84,8 @@ export interface HeadInitOptions {
   qBias?: Float64Array;
   /** Draws the small weights of spare hidden units. */
   rng: Rng;
+  /** Default "erf". */
+  gelu?: GeluForm;
 }
 
 /** SVD initialisation from HF q_proj.weight W_Q (q, d); see the file comment for the exact fill. */
@@ -136,19 +142,29 @@ export function initCorrespondenceHeadFromQuery(wq: MatF64, opts: HeadInitOption
       else fc2Bias[j] = coeff;
     }
   }
-  return { shape: opts.shape, dims, fc1Weight, fc1Bias: new Float64Array(h), fc2Weight, fc2Bias };
+  return {
+    shape: opts.shape,
+    gelu: opts.gelu ?? "erf",
+    dims,
+    fc1Weight,
+    fc1Bias: new Float64Array(h),
+    fc2Weight,
+    fc2Bias,
+  };
 }
 
-// GELU, tanh approximation (what the WGSL kernel uses; WGSL has no erf):
-// gelu(z) = ½ z (1 + tanh(u)), u = √(2/π) (z + 0.044715 z³)
+// GELU. erf form: gelu(z) = z Φ(z) = ½ z (1 + erf(z/√2)),  gelu'(z) = Φ(z) + z φ(z).
+// tanh form: gelu(z) = ½ z (1 + tanh(u)), u = √(2/π) (z + 0.044715 z³),
+//            gelu'(z) = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²), t = tanh(u).
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-export function gelu(z: number): number {
+export function gelu(z: number, form: GeluForm = "erf"): number {
+  if (form === "erf") return 0.5 * z * (1 + erf(z / Math.SQRT2));
   return 0.5 * z * (1 + Math.tanh(GELU_C * (z + 0.044715 * z * z * z)));
 }
 
-/** d gelu / dz = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²), t = tanh(u). */
-export function geluGrad(z: number): number {
+export function geluGrad(z: number, form: GeluForm = "erf"): number {
+  if (form === "erf") return 0.5 * (1 + erf(z / Math.SQRT2)) + (z * Math.exp(-0.5 * z * z)) / Math.sqrt(2 * Math.PI);
   const t = Math.tanh(GELU_C * (z + 0.044715 * z * z * z));
   return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * z * z);
 }
@@ -169,7 +185,7 @@ export function correspondenceHeadForward(
   }
   const preAct = addRowVector(matmulTransB(x, p.fc1Weight), p.fc1Bias); // (N, h)
   const act = zeros(preAct.rows, preAct.cols); // (N, h)
-  for (let i = 0; i < act.data.length; i++) act.data[i] = gelu(preAct.data[i]);
+  for (let i = 0; i < act.data.length; i++) act.data[i] = gelu(preAct.data[i], p.gelu);
   const out = addRowVector(matmulTransB(act, p.fc2Weight), p.fc2Bias); // (N, o)
   return { out, cache: { x, preAct, act } };
 }
@@ -193,7 +209,7 @@ export function correspondenceHeadBackward(
   const fc2Bias = sumRows(dOut); // db2 = Σ_n dE                          (o)
   const dAct = matmul(dOut, p.fc2Weight); // dA = dE W2                   (N, h)
   const dPre = zeros(dAct.rows, dAct.cols); // dZ = dA ⊙ gelu'(Z)          (N, h)
-  for (let i = 0; i < dPre.data.length; i++) dPre.data[i] = dAct.data[i] * geluGrad(cache.preAct.data[i]);
+  for (let i = 0; i < dPre.data.length; i++) dPre.data[i] = dAct.data[i] * geluGrad(cache.preAct.data[i], p.gelu);
   const fc1Weight = matmulTransA(dPre, cache.x); // dW1 = dZᵀ X           (h, d)
   const fc1Bias = sumRows(dPre); // db1 = Σ_n dZ                          (h)
   const dX = matmul(dPre, p.fc1Weight); // dX = dZ W1                     (N, d)

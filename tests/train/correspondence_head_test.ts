@@ -39,15 +39,20 @@ Deno.test("app-b SVD init makes the head exactly the rank-k projection U_k U_k�
   const d = 16;
   const wq = randomNormal(d, d, rng, 0.3);
   const qBias = Float64Array.from({ length: d }, () => rng.normal());
-  const head = initCorrespondenceHeadFromQuery(wq, { shape: "app-b", dEmb: 0, qBias, rng });
-  const k = 4; // h = 8 hidden units = 4 ± pairs
-  const Uk = firstCols(svd(wq).U, k);
-  for (const scale of [0.01, 1, 300]) {
-    const x = randomNormal(5, d, rng, scale);
-    const q = addRowVector(matmulTransB(x, wq), qBias); // (N, d)
-    const expected = matmulTransB(matmul(q, Uk), Uk); // q U_k U_kᵀ
-    const { out } = correspondenceHeadForward(head, x);
-    assert(maxAbsDiff(out, expected) < 1e-9 * Math.max(1, scale), `scale ${scale}: ${maxAbsDiff(out, expected)}`);
+  for (const gelu of ["erf", "tanh"] as const) {
+    const head = initCorrespondenceHeadFromQuery(wq, { shape: "app-b", dEmb: 0, qBias, rng, gelu });
+    const k = 4; // h = 8 hidden units = 4 ± pairs
+    const Uk = firstCols(svd(wq).U, k);
+    for (const scale of [0.01, 1, 300]) {
+      const x = randomNormal(5, d, rng, scale);
+      const q = addRowVector(matmulTransB(x, wq), qBias); // (N, d)
+      const expected = matmulTransB(matmul(q, Uk), Uk); // q U_k U_kᵀ
+      const { out } = correspondenceHeadForward(head, x);
+      assert(
+        maxAbsDiff(out, expected) < 1e-9 * Math.max(1, scale),
+        `${gelu} scale ${scale}: ${maxAbsDiff(out, expected)}`,
+      );
+    }
   }
 });
 
@@ -91,18 +96,29 @@ Deno.test("odd hidden width: the spare unit is live (random fc1 row) but silent 
   assert(maxAbsDiff(correspondenceHeadForward(head, x).out, expected) < 1e-10);
 });
 
-Deno.test("gelu gradient matches central differences and GELU(z) − GELU(−z) = z", () => {
-  for (const z of [-6, -1.3, -0.2, 0, 0.4, 2.1, 7]) {
-    const h = 1e-6;
-    assert(Math.abs((gelu(z + h) - gelu(z - h)) / (2 * h) - geluGrad(z)) < 1e-8);
-    assert(Math.abs(gelu(z) - gelu(-z) - z) < 1e-14);
+Deno.test("gelu (erf and tanh forms) gradient matches central differences and GELU(z) − GELU(−z) = z", () => {
+  for (const form of ["erf", "tanh"] as const) {
+    for (const z of [-6, -2.9, -1.3, -0.2, 0, 0.4, 2.1, 3.2, 7]) {
+      const h = 1e-6;
+      assert(Math.abs((gelu(z + h, form) - gelu(z - h, form)) / (2 * h) - geluGrad(z, form)) < 1e-8, `${form} ${z}`);
+      assert(Math.abs(gelu(z, form) - gelu(-z, form) - z) < 1e-14, `${form} ${z}`);
+    }
   }
+  assert(Math.abs(gelu(1) - 0.8413447460685429) < 1e-15); // 1 · Φ(1)
+  assert(Math.abs(gelu(1, "tanh") - gelu(1)) < 1e-3);
 });
 
-function randomHead(rng: Rng, shape: "app-b" | "sec-4", d: number, dEmb: number): CorrespondenceHeadParams {
+function randomHead(
+  rng: Rng,
+  shape: "app-b" | "sec-4",
+  d: number,
+  dEmb: number,
+  gelu: "erf" | "tanh",
+): CorrespondenceHeadParams {
   const dims = headDims(shape, d, dEmb);
   return {
     shape,
+    gelu,
     dims,
     fc1Weight: randomNormal(dims.hidden, d, rng, 0.5),
     fc1Bias: Float64Array.from({ length: dims.hidden }, () => rng.normal() * 0.3),
@@ -113,8 +129,8 @@ function randomHead(rng: Rng, shape: "app-b" | "sec-4", d: number, dEmb: number)
 
 Deno.test("head backward matches central finite differences for inputs and all four parameters (both shapes)", () => {
   const rng = new Rng(13);
-  for (const [shape, d, dEmb] of [["app-b", 7, 0], ["sec-4", 9, 3]] as const) {
-    const p = randomHead(rng, shape, d, dEmb);
+  for (const [shape, d, dEmb, form] of [["app-b", 7, 0, "erf"], ["sec-4", 9, 3, "tanh"]] as const) {
+    const p = randomHead(rng, shape, d, dEmb, form);
     const x = randomNormal(4, d, rng);
     const g = randomNormal(4, p.dims.out, rng); // L = Σ g ⊙ E
     const loss = () => {
