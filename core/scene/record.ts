@@ -4,8 +4,9 @@
  * Payload layout (all integers little-endian):
  *   u32 jsonLength | JSON (UTF-8) | blob area
  * The JSON holds every non-array field plus, per binary array, [offset, length] into the blob area.
- * Blob encodings (lossless): rgb = deflate(bytes); depth = deflate(byte-planes of the f32 values: all byte 0s, then
- * all byte 1s, …, which compresses smooth floats far better); objectId = deflate(byte-planes of u16);
+ * Blob encodings (lossless): rgb = deflate(each byte minus the same channel of the left pixel, mod 256: PNG's "sub"
+ * filter); depth = deflate(byte-planes of the row-wise differences of the f32 bit patterns as u32: all byte 0s,
+ * then all byte 1s, …, which compresses smooth floats far better); objectId = deflate(byte-planes of u16);
  * targetPatch = deflate(i32 LE); patchDepth = raw f32 LE.
  */
 import { deflateSync, inflateSync } from "node:zlib";
@@ -53,6 +54,32 @@ function byteUnshuffle(bytes: Uint8Array, width: number): Uint8Array {
   return out;
 }
 
+/** PNG "sub" filter on (H, W, 3) bytes, and its inverse. */
+function subFilter(rgb: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(rgb.length), row = width * 3;
+  for (let i = 0; i < rgb.length; i++) out[i] = i % row >= 3 ? (rgb[i] - rgb[i - 3]) & 255 : rgb[i];
+  return out;
+}
+
+function unSubFilter(f: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(f.length), row = width * 3;
+  for (let i = 0; i < f.length; i++) out[i] = i % row >= 3 ? (f[i] + out[i - 3]) & 255 : f[i];
+  return out;
+}
+
+/** Row-wise difference of f32 bit patterns (as u32, mod 2^32), and its inverse. */
+function deltaBits(depth: Float32Array, width: number): Uint8Array {
+  const u = new Uint32Array(depth.buffer, depth.byteOffset, depth.length), out = new Uint32Array(u.length);
+  for (let i = 0; i < u.length; i++) out[i] = i % width ? (u[i] - u[i - 1]) >>> 0 : u[i];
+  return new Uint8Array(out.buffer);
+}
+
+function unDeltaBits(bytes: Uint8Array, width: number): Float32Array {
+  const d = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), out = new Uint32Array(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = i % width ? (d[i] + out[i - 1]) >>> 0 : d[i];
+  return new Float32Array(out.buffer);
+}
+
 function view(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -71,8 +98,8 @@ export function encodeRecord(seq: CorrespondenceSequence): Uint8Array {
     height: f.height,
     K: f.K,
     worldToCamera: f.worldToCamera,
-    rgb: put(deflateSync(f.rgb, { level: 6 })),
-    depth: put(deflateSync(byteShuffle(view(f.depth), 4), { level: 6 })),
+    rgb: put(deflateSync(subFilter(f.rgb, f.width), { level: 6 })),
+    depth: put(deflateSync(byteShuffle(deltaBits(f.depth, f.width), 4), { level: 6 })),
     ...(f.objectId ? { objectId: put(deflateSync(byteShuffle(view(f.objectId), 2), { level: 6 })) } : {}),
   }));
   const meta: RecordMeta = {
@@ -132,8 +159,8 @@ export function decodeRecord(payload: Uint8Array, file: string, where: string): 
       height: f.height,
       K: f.K,
       worldToCamera: f.worldToCamera,
-      rgb: inflate(f.rgb, `frames[${k}].rgb`, n * 3),
-      depth: new Float32Array(byteUnshuffle(inflate(f.depth, `frames[${k}].depth`, n * 4), 4).buffer),
+      rgb: unSubFilter(inflate(f.rgb, `frames[${k}].rgb`, n * 3), f.width),
+      depth: unDeltaBits(byteUnshuffle(inflate(f.depth, `frames[${k}].depth`, n * 4), 4), f.width),
     };
     if (f.objectId) {
       frame.objectId = new Uint16Array(byteUnshuffle(inflate(f.objectId, `frames[${k}].objectId`, n * 2), 2).buffer);
