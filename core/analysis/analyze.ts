@@ -219,7 +219,6 @@ function summarize(
     done: number;
   },
 ): CorrespondenceAnalysis {
-  const deltaT = Array.from({ length: ctx.maxDt }, (_, i) => i + 1);
   const layers: LayerResult[] = states.map((st, layer) => {
     const gap = st.calib.gap();
     const pckByDeltaT = st.totalByDt.map((n, i) => (n === 0 ? NaN : st.correctByDt[i] / n));
@@ -250,20 +249,8 @@ function summarize(
     if (!Number.isNaN(r.pck) && (peakLayer < 0 || r.pck > layers[peakLayer].pck)) peakLayer = r.layer;
   }
 
-  const best = peakLayer >= 0 ? layers[peakLayer] : null;
-  const robustnessBestLayer: RobustnessCurve = {
-    deltaT,
-    value: best ? best.robustness : deltaT.map(() => NaN),
-    std: best
-      ? best.pckByDeltaTStd.map((s) => (best.pckByDeltaT[0] > 0 ? s / best.pckByDeltaT[0] : NaN))
-      : deltaT.map(() => NaN),
-  };
-  const meanByDt = deltaT.map((_, i) => meanOf(layers.map((r) => r.pckByDeltaT[i])));
-  const robustnessLayerMean: RobustnessCurve = {
-    deltaT,
-    value: normalizeRobustness(meanByDt),
-    std: deltaT.map((_, i) => stdOf(layers.map((r) => r.robustness[i]))),
-  };
+  const robustnessBestLayer = layerRobustnessCurve(layers, peakLayer);
+  const robustnessLayerMean = layerMeanRobustnessCurve(layers);
 
   const nSeq = ctx.done;
   const seqLayerMean = Array.from({ length: nSeq }, (_, s) => meanOf(states.map((st) => st.seqPck[s])));
@@ -294,4 +281,29 @@ function summarize(
 /** What train/ prints: the peak layer's held-out PCK. */
 export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number } {
   return { layer: a.peakLayer, pck: a.peakLayer >= 0 ? a.layers[a.peakLayer].pck : NaN };
+}
+
+/**
+ * Robustness curve of one layer: Y(Δt) with band = std across sequences of per-sequence PCK(Δt) / pooled PCK(1).
+ * All NaN for layer −1 (no scorable layer). Use it to take another split's curve at the held-out peak layer.
+ */
+export function layerRobustnessCurve(layers: LayerResult[], layer: number): RobustnessCurve {
+  const n = layers[0]?.pckByDeltaT.length ?? 0;
+  const deltaT = Array.from({ length: n }, (_, i) => i + 1);
+  const r = layers[layer];
+  if (!r) return { deltaT, value: deltaT.map(() => NaN), std: deltaT.map(() => NaN) };
+  const base = r.pckByDeltaT[0];
+  return { deltaT, value: r.robustness.slice(), std: r.pckByDeltaTStd.map((s) => (base > 0 ? s / base : NaN)) };
+}
+
+/** Layer-averaged curve: mean_l PCK_l(Δt) / mean_l PCK_l(1); band = std across layers of the per-layer curves. */
+export function layerMeanRobustnessCurve(layers: LayerResult[]): RobustnessCurve {
+  const n = layers[0]?.pckByDeltaT.length ?? 0;
+  const deltaT = Array.from({ length: n }, (_, i) => i + 1);
+  const meanByDt = deltaT.map((_, i) => meanOf(layers.map((r) => r.pckByDeltaT[i])));
+  return {
+    deltaT,
+    value: normalizeRobustness(meanByDt),
+    std: deltaT.map((_, i) => stdOf(layers.map((r) => r.robustness[i]))),
+  };
 }

@@ -2,8 +2,8 @@
  * Oracle features: each patch's 3-D world point, embedded so that the analysis' cosine argmax equals the
  * nearest neighbour in 3-D. Run through the same matcher and metric code as a model, it must give PCK@2 ≈ 100 %.
  *
- * World point of patch p in frame f: the centre of the patch, (u, v) = ((c + ½)·W/cols, (r + ½)·H/rows), back-
- * projected with the depth at that pixel (camera z), K and worldToCamera: X_cam = z·K⁻¹[u, v, 1]ᵀ,
+ * World point of patch p in frame f: the centre of the pixel containing the patch centre ((c + ½)·W/cols,
+ * (r + ½)·H/rows) (the annotator's track query points, so on real shards query and track coincide), back-projected with the depth at that pixel (camera z), K and worldToCamera: X_cam = z·K⁻¹[u, v, 1]ᵀ,
  * X_world = Rᵀ(X_cam − t). If the centre pixel has no depth (0), the patch's average-pooled depth (patchDepth)
  * is used along the same ray; if that is 0 too the patch has no point.
  *
@@ -38,10 +38,11 @@ export function patchCentreWorldPoints(seq: CorrespondenceSequence): { points: F
   for (let f = 0; f < F; f++) {
     const fr = seq.frames[f];
     for (let p = 0; p < P; p++) {
-      const u = ((p % cols) + 0.5) * fr.width / cols;
-      const v = (Math.floor(p / cols) + 0.5) * fr.height / rows;
-      const i = Math.min(fr.height - 1, Math.floor(v));
-      const j = Math.min(fr.width - 1, Math.floor(u));
+      // The pixel containing the token centre, at its pixel centre (the annotator's gridQueryPoints: 14.5 for 28 px).
+      const j = Math.min(fr.width - 1, Math.floor(((p % cols) + 0.5) * fr.width / cols));
+      const i = Math.min(fr.height - 1, Math.floor((Math.floor(p / cols) + 0.5) * fr.height / rows));
+      const u = j + 0.5;
+      const v = i + 0.5;
       let z = fr.depth[i * fr.width + j];
       if (!(z > 0)) z = seq.patchDepth[f * P + p];
       if (!(z > 0)) continue;

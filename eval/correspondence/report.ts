@@ -1,0 +1,223 @@
+/**
+ * report.json and the Markdown summary of a correspondence evaluation: one entry per checkpoint (feature source).
+ * Undefined metrics (NaN: e.g. ρ of a layer where nothing is correct) are written as null in JSON and "—" in Markdown.
+ */
+import {
+  type CorrespondenceAnalysis,
+  layerMeanRobustnessCurve,
+  layerRobustnessCurve,
+} from "../../core/analysis/analyze.ts";
+import type { ConfidenceRule } from "../../core/analysis/features.ts";
+import type { PckThreshold } from "../../core/analysis/pck.ts";
+import type { PatchGrid } from "../../core/scene/types.ts";
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** Numbers that may be undefined are `number | null` in the report. */
+export type Num = number | null;
+
+export interface LayerReport {
+  layer: number;
+  pck: Num;
+  pckStd: Num;
+  pckStdErr: Num;
+  rho: Num;
+  rhoStd: Num;
+  calibrationGap: Num;
+  meanConfCorrect: Num;
+  meanConfIncorrect: Num;
+  numCorrect: number;
+  numPredictions: number;
+  chanceZ: Num;
+  /** Robustness Y(Δt) of this layer, index i ↔ Δt = i + 1. */
+  robustness: Num[];
+}
+
+export interface CheckpointReport {
+  name: string;
+  kind: "oracle" | "random" | "checkpoint";
+  path?: string;
+  numLayers: number;
+  numSequences: number;
+  numPredictions: number;
+  featureDim: number;
+  confidence: ConfidenceRule;
+  grid: PatchGrid;
+  peak: { layer: number; pck: Num; pckStd: Num; rho: Num; calibrationGap: Num; robustnessAtMaxDeltaT: Num };
+  chance: { pck: Num; std: Num };
+  layerMean: { pck: Num; pckStd: Num; pckStdErr: Num; chanceZ: Num };
+  layers: LayerReport[];
+  robustness: {
+    /** The split the curves come from ("robustness": 25 consecutive frames, every Δt once per sequence). */
+    split: string;
+    numSequences: number;
+    deltaT: number[];
+    /** Predictions per Δt (same for every layer). */
+    count: number[];
+    bestLayer: { layer: number; value: Num[]; std: Num[] };
+    layerMean: { value: Num[]; std: Num[] };
+  };
+}
+
+export interface CorrespondenceReport {
+  schemaVersion: number;
+  createdAt: string;
+  config: {
+    data: string;
+    split: string;
+    threshold: PckThreshold;
+    maxDeltaT: number;
+    limit: number | null;
+    matcher: string;
+    seed: number;
+  };
+  checkpoints: CheckpointReport[];
+}
+
+/** NaN/±Infinity → null. */
+export function num(x: number): Num {
+  return Number.isFinite(x) ? x : null;
+}
+
+/**
+ * One checkpoint's entry. Layer metrics come from `a` (the held-out split); the robustness curves come from `rob`
+ * (another split's analysis of the same source, e.g. the robustness split) when given, else from `a`. The best-layer
+ * curve is always taken at `a`'s peak layer.
+ */
+export function checkpointReport(
+  a: CorrespondenceAnalysis,
+  kind: CheckpointReport["kind"],
+  opts: { path?: string; robustness?: { analysis: CorrespondenceAnalysis; split: string }; split?: string } = {},
+): CheckpointReport {
+  const peak = a.peakLayer >= 0 ? a.layers[a.peakLayer] : null;
+  const robA = opts.robustness?.analysis ?? a;
+  const best = layerRobustnessCurve(robA.layers, a.peakLayer);
+  const mean = layerMeanRobustnessCurve(robA.layers);
+  const path = opts.path;
+  return {
+    name: a.source,
+    kind,
+    ...(path === undefined ? {} : { path }),
+    numLayers: a.numLayers,
+    numSequences: a.numSequences,
+    numPredictions: a.layers[0]?.numPredictions ?? 0,
+    featureDim: a.featureDim,
+    confidence: a.confidence,
+    grid: a.grid,
+    peak: {
+      layer: a.peakLayer,
+      pck: num(peak?.pck ?? NaN),
+      pckStd: num(peak?.pckStd ?? NaN),
+      rho: num(peak?.rho ?? NaN),
+      calibrationGap: num(peak?.calibrationGap ?? NaN),
+      robustnessAtMaxDeltaT: num(best.value[best.value.length - 1]),
+    },
+    chance: { pck: num(a.chance.pck), std: num(a.chance.std) },
+    layerMean: {
+      pck: num(a.layerMean.pck),
+      pckStd: num(a.layerMean.pckStd),
+      pckStdErr: num(a.layerMean.pckStdErr),
+      chanceZ: num(a.layerMean.chanceZ),
+    },
+    layers: a.layers.map((l) => ({
+      layer: l.layer,
+      pck: num(l.pck),
+      pckStd: num(l.pckStd),
+      pckStdErr: num(l.pckStdErr),
+      rho: num(l.rho),
+      rhoStd: num(l.rhoStd),
+      calibrationGap: num(l.calibrationGap),
+      meanConfCorrect: num(l.meanConfCorrect),
+      meanConfIncorrect: num(l.meanConfIncorrect),
+      numCorrect: l.numCorrect,
+      numPredictions: l.numPredictions,
+      chanceZ: num(l.chanceZ),
+      robustness: (robA.layers[l.layer]?.robustness ?? []).map(num),
+    })),
+    robustness: {
+      split: opts.robustness?.split ?? opts.split ?? "heldout",
+      numSequences: robA.numSequences,
+      deltaT: best.deltaT,
+      count: robA.layers[0]?.countByDeltaT ?? [],
+      bestLayer: { layer: a.peakLayer, value: best.value.map(num), std: best.std.map(num) },
+      layerMean: { value: mean.value.map(num), std: mean.std.map(num) },
+    },
+  };
+}
+
+export function reportToJson(r: CorrespondenceReport): string {
+  return JSON.stringify(r, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n";
+}
+
+/** Fixed-point formatting; null/NaN → "—". */
+export function fmt(x: Num | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits);
+}
+
+const pct = (x: Num) => (x === null ? "—" : `${(100 * x).toFixed(1)} %`);
+
+export function reportToMarkdown(r: CorrespondenceReport): string {
+  const c = r.config;
+  const rule = c.threshold.inclusive ? "d ≤ δ" : "d < δ";
+  const out: string[] = [
+    "# Correspondence analysis (Sec 5.3, App. C)",
+    "",
+    `Data: \`${c.data}\` (${c.split}), PCK@${c.threshold.delta} (${rule}, patch units), Δt ≤ ${c.maxDeltaT}, ` +
+    `matcher: ${c.matcher}, created ${r.createdAt}.`,
+    "",
+    "| checkpoint | layers | sequences | peak layer | peak PCK | ρ at peak | gap at peak | Y(Δt=" + c.maxDeltaT +
+    ") | mean PCK over layers | chance |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const k of r.checkpoints) {
+    out.push(
+      `| ${k.name} | ${k.numLayers} | ${k.numSequences} | ${k.peak.layer} | ${pct(k.peak.pck)} ± ${
+        pct(k.peak.pckStd)
+      } | ${fmt(k.peak.rho)} | ${fmt(k.peak.calibrationGap)} | ${fmt(k.peak.robustnessAtMaxDeltaT)} | ${
+        pct(k.layerMean.pck)
+      } (z vs chance ${fmt(k.layerMean.chanceZ, 2)}) | ${pct(k.chance.pck)} |`,
+    );
+  }
+  for (const k of r.checkpoints) {
+    const conf = k.confidence.kind === "cosine"
+      ? `softmax(cos / ${k.confidence.temperature})`
+      : `softmax(${fmt(k.confidence.scale, 4)} · q·k)`;
+    out.push(
+      "",
+      `## ${k.name}`,
+      "",
+      `${k.kind}${k.path ? ` \`${k.path}\`` : ""}; ${k.numPredictions} predictions per layer on a ` +
+        `${k.grid.rows} × ${k.grid.cols} grid; feature dim ${k.featureDim}; confidence = max ${conf}.`,
+      "",
+      "| layer | PCK | ± std | ρ | calibration gap | conf correct | conf incorrect | correct / total |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    );
+    for (const l of k.layers) {
+      out.push(
+        `| ${l.layer} | ${fmt(l.pck)} | ${fmt(l.pckStd)} | ${fmt(l.rho)} | ${fmt(l.calibrationGap)} | ${
+          fmt(l.meanConfCorrect)
+        } | ${fmt(l.meanConfIncorrect)} | ${l.numCorrect} / ${l.numPredictions} |`,
+      );
+    }
+    const shown = k.robustness.deltaT.map((_, i) => i).filter((i) => k.robustness.count[i] > 0);
+    out.push(
+      "",
+      `Temporal robustness Y(Δt) = PCK(Δt) / PCK(1) on the ${k.robustness.split} split ` +
+        `(${k.robustness.numSequences} sequences), best layer = held-out peak layer:`,
+      "",
+      "| Δt | " + shown.map((i) => k.robustness.deltaT[i]).join(" | ") + " |",
+      "| --- | " + shown.map(() => "---").join(" | ") + " |",
+      `| best layer (${k.robustness.bestLayer.layer}) | ` +
+        shown.map((i) => fmt(k.robustness.bestLayer.value[i], 2)).join(" | ") + " |",
+      "| mean over layers | " + shown.map((i) => fmt(k.robustness.layerMean.value[i], 2)).join(" | ") + " |",
+      "| predictions | " + shown.map((i) => String(k.robustness.count[i])).join(" | ") + " |",
+    );
+  }
+  out.push(
+    "",
+    "Figures: `fig3_pck.svg|png` (layer-wise PCK ± 1 std across sequences), `fig3_rho.svg|png` (ρ per layer ± 1 std of",
+    "per-sequence ρ), `fig3_robustness.svg|png` (Y(Δt) at the best layer ± 1 std; dashed: layer-mean curve).",
+    "",
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,165 @@
+/**
+ * One correspondence evaluation run (what `deno task eval` calls): every feature source (reference features and
+ * checkpoints) is analysed on the held-out split (PCK, ρ, gap per layer) and, where the data has one, on the
+ * robustness split (Δt = 1…24 curves); then report.json, summary.md and the Figure 3 plots are written to `out`.
+ */
+import { join } from "node:path";
+import { analyzeCorrespondence, type CorrespondenceAnalysis } from "../../core/analysis/analyze.ts";
+import type { FeatureMatcher, LayerFeatureSource } from "../../core/analysis/features.ts";
+import { cpuMatcher } from "../../core/analysis/match.ts";
+import { DEFAULT_PCK_THRESHOLD, type PckThreshold } from "../../core/analysis/pck.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { writeFileAtomic } from "../../core/io/atomic.ts";
+import { readManifest, readShards, type Split } from "../../core/scene/shards.ts";
+import { figure3Specs } from "../plots/figure3.ts";
+import { renderSvg, svgToPng } from "../plots/render.ts";
+import { oracleFeatureSource } from "./oracle.ts";
+import { randomFeatureSource } from "./random.ts";
+import {
+  type CheckpointReport,
+  checkpointReport,
+  type CorrespondenceReport,
+  REPORT_SCHEMA_VERSION,
+  reportToJson,
+  reportToMarkdown,
+} from "./report.ts";
+
+export type ReferenceFeatures = "oracle" | "random";
+
+export interface CorrespondenceEvalOptions {
+  /** Shard directory (with manifest.json). */
+  data: string;
+  out: string;
+  /** Extra copy of report.json. */
+  json?: string;
+  features: ReferenceFeatures[];
+  checkpoints: string[];
+  /** The seam for checkpoints: train/ (via tasks/eval.ts) turns a checkpoint directory into a feature source. */
+  loadCheckpoint?: (dir: string) => Promise<LayerFeatureSource>;
+  threshold?: PckThreshold;
+  maxDeltaT?: number;
+  /** Sequences per split at most. */
+  limit?: number;
+  /** Seed of the random reference features. */
+  seed?: number;
+  matcher?: FeatureMatcher;
+  matcherName?: string;
+  /** Progress lines (the task prints them on stderr). */
+  log?: (line: string) => void;
+  /** Skip PNG rendering (SVG only). */
+  noPng?: boolean;
+}
+
+export interface CorrespondenceEvalResult {
+  report: CorrespondenceReport;
+  files: string[];
+}
+
+export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promise<CorrespondenceEvalResult> {
+  const log = o.log ?? (() => {});
+  const threshold = o.threshold ?? DEFAULT_PCK_THRESHOLD;
+  const seed = o.seed ?? 0;
+  if (o.features.length + o.checkpoints.length === 0) {
+    throw new ConfigError("eval", "nothing to evaluate: give --checkpoint DIR or --features oracle|random");
+  }
+  if (o.checkpoints.length > 0 && !o.loadCheckpoint) {
+    throw new ConfigError("--checkpoint", "no checkpoint feature loader is wired into this build");
+  }
+  const manifest = await readManifest(o.data);
+  const count = (s: Split) => manifest.splits[s]?.sequences ?? 0;
+  if (count("heldout") === 0) {
+    throw new ConfigError("--data", `${o.data} has no held-out sequences (run \`deno task data\`)`);
+  }
+  const hasRobustness = count("robustness") > 0;
+  const analyse = async (source: LayerFeatureSource, split: Split): Promise<CorrespondenceAnalysis> => {
+    const total = Math.min(count(split), o.limit ?? Infinity);
+    const t0 = performance.now();
+    let last = 0;
+    const a = await analyzeCorrespondence(readShards(o.data, split), source, {
+      threshold,
+      maxDeltaT: o.maxDeltaT,
+      matcher: o.matcher ?? cpuMatcher,
+      limit: o.limit,
+      onProgress: (done) => {
+        const now = performance.now();
+        if (done < total && now - last < 2000) return;
+        last = now;
+        const s = (now - t0) / 1000;
+        log(
+          `  [${source.name} · ${split}] ${done}/${total} sequences · ${(done / s).toFixed(1)} seq/s · ${
+            s.toFixed(0)
+          } s`,
+        );
+      },
+    });
+    return a;
+  };
+
+  const entries: CheckpointReport[] = [];
+  const sources: { kind: CheckpointReport["kind"]; path?: string; make: () => Promise<LayerFeatureSource> }[] = [
+    ...o.features.map((f) => ({
+      kind: f,
+      make: () => Promise.resolve(f === "oracle" ? oracleFeatureSource() : randomFeatureSource({ seed })),
+    })),
+    ...o.checkpoints.map((dir) => ({ kind: "checkpoint" as const, path: dir, make: () => o.loadCheckpoint!(dir) })),
+  ];
+  for (const s of sources) {
+    const source = await s.make();
+    try {
+      log(`${source.name}: ${source.numLayers} layer(s)`);
+      const held = await analyse(source, "heldout");
+      let robustness: { analysis: CorrespondenceAnalysis; split: string } | undefined;
+      if (hasRobustness) {
+        // A fresh random source so the robustness pass is seeded the same way whatever ran before.
+        const robSource = s.kind === "random" ? await s.make() : source;
+        robustness = { analysis: await analyse(robSource, "robustness"), split: "robustness" };
+      }
+      const entry = checkpointReport(held, s.kind, { path: s.path, robustness, split: "heldout" });
+      entries.push(entry);
+      const pk = entry.peak;
+      log(
+        `${source.name}: peak layer ${pk.layer} PCK ${fmtPct(pk.pck)} · ρ ${fmtNum(pk.rho)} · ` +
+          `Y(Δt=${entry.robustness.deltaT.length}) ${fmtNum(pk.robustnessAtMaxDeltaT)} · chance ${
+            fmtPct(entry.chance.pck)
+          }`,
+      );
+    } finally {
+      await source.dispose?.();
+    }
+  }
+
+  const report: CorrespondenceReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    createdAt: new Date().toISOString(),
+    config: {
+      data: o.data,
+      split: "heldout",
+      threshold,
+      maxDeltaT: entries[0]?.robustness.deltaT.length ?? o.maxDeltaT ?? 24,
+      limit: o.limit ?? null,
+      matcher: o.matcherName ?? (o.matcher ? "custom" : "cpu-f64"),
+      seed,
+    },
+    checkpoints: entries,
+  };
+  const files: string[] = [];
+  const write = async (path: string, data: string | Uint8Array) => {
+    await writeFileAtomic(path, data);
+    files.push(path);
+  };
+  const json = reportToJson(report);
+  await write(join(o.out, "report.json"), json);
+  if (o.json) await write(o.json, json);
+  await write(join(o.out, "summary.md"), reportToMarkdown(report));
+  const specs = figure3Specs(report);
+  for (const [name, spec] of Object.entries(specs)) {
+    const svg = await renderSvg(spec);
+    await write(join(o.out, `fig3_${name}.svg`), svg);
+    await write(join(o.out, `fig3_${name}.vl.json`), JSON.stringify(spec, null, 2) + "\n");
+    if (!o.noPng) await write(join(o.out, `fig3_${name}.png`), await svgToPng(svg));
+  }
+  return { report, files };
+}
+
+const fmtPct = (x: number | null) => (x === null ? "—" : `${(100 * x).toFixed(1)} %`);
+const fmtNum = (x: number | null) => (x === null ? "—" : x.toFixed(3));
