@@ -13,3 +13,4 @@ export * from "./cross_entropy.ts";
 export * from "./attention.ts";
 export * from "./normalize.ts";
 export * from "./where.ts";
+export * from "./argmax.ts";
