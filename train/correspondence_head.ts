@@ -242,3 +242,28 @@ export function headTensors(
     [n.fc2Bias, { shape: [p.dims.out], data: p.fc2Bias }],
   ]);
 }
+
+/**
+ * SVD-initialised heads for the given layers from HF-named base weights (model.layers.{l}.self_attn.q_proj.weight
+ * (q, d) and its bias), e.g. core/model/init.ts Weights. One Rng serves all layers in ascending order.
+ */
+export function initHeadsFromWeights(
+  weights: Map<string, Float32Array>,
+  hiddenSize: number,
+  layers: number[],
+  o: Omit<HeadInitOptions, "qBias">,
+): Map<number, CorrespondenceHeadParams> {
+  const heads = new Map<number, CorrespondenceHeadParams>();
+  for (const l of [...layers].sort((a, b) => a - b)) {
+    const name = `model.layers.${l}.self_attn.q_proj.weight`;
+    const w = weights.get(name);
+    if (!w) throw new ShapeMismatchError("initHeadsFromWeights", `missing ${name}`);
+    if (w.length % hiddenSize !== 0) {
+      throw new ShapeMismatchError("initHeadsFromWeights", `${name} has ${w.length} values`);
+    }
+    const wq: MatF64 = { rows: w.length / hiddenSize, cols: hiddenSize, data: Float64Array.from(w) };
+    const b = weights.get(`model.layers.${l}.self_attn.q_proj.bias`);
+    heads.set(l, initCorrespondenceHeadFromQuery(wq, { ...o, qBias: b ? Float64Array.from(b) : undefined }));
+  }
+  return heads;
+}

@@ -120,3 +120,30 @@ export function mergeLora(W: MatF64, ad: LoraAdapter): MatF64 {
   const s = loraScaling(ad);
   return { rows: W.rows, cols: W.cols, data: W.data.map((w, i) => w + s * BA.data[i]) };
 }
+
+/**
+ * Fresh adapters for every (layer, target), keyed by the HF base weight name; shapes come from the base weights
+ * (e.g. k_proj is (kv_heads · head_dim, d) under grouped-query attention). One Rng, in layer then q, k, v, o order.
+ */
+export function initLoraAdapters(
+  weights: Map<string, Float32Array>,
+  shapes: Map<string, number[]>,
+  layers: number[],
+  targets: LoraTarget[],
+  o: LoraOptions,
+  rng: Rng,
+): Map<string, LoraAdapter> {
+  const out = new Map<string, LoraAdapter>();
+  const order: LoraTarget[] = (["q", "k", "v", "o"] as const).filter((t) => targets.includes(t));
+  for (const l of [...layers].sort((a, b) => a - b)) {
+    for (const t of order) {
+      const name = baseWeightName(l, t);
+      const shape = shapes.get(name);
+      if (!weights.has(name) || !shape || shape.length !== 2) {
+        throw new ShapeMismatchError("initLoraAdapters", `missing 2-D base weight ${name}`);
+      }
+      out.set(name, initLoraAdapter(shape[1], shape[0], o, rng));
+    }
+  }
+  return out;
+}

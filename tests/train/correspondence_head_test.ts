@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../core/errors.ts";
+import { TINY_CONFIG } from "../../core/model/config.ts";
+import { initParameters } from "../../core/model/init.ts";
 import { Rng } from "../../core/random.ts";
 import {
   correspondenceHeadBackward,
@@ -10,6 +12,7 @@ import {
   headDims,
   headTensors,
   initCorrespondenceHeadFromQuery,
+  initHeadsFromWeights,
 } from "../../train/correspondence_head.ts";
 import {
   addRowVector,
@@ -179,4 +182,20 @@ Deno.test("headTensors names a layer's head like an HF MLP with [out, in] shapes
   ]);
   assert.deepEqual(t.get("correspondence_heads.3.fc1.weight")!.shape, [4, 8]);
   assert.deepEqual(t.get("correspondence_heads.3.fc2.weight")!.shape, [2, 4]);
+});
+
+Deno.test("initHeadsFromWeights reads HF q_proj weight and bias of the tiny model's layers", () => {
+  const w = initParameters(TINY_CONFIG, 3);
+  const heads = initHeadsFromWeights(w, TINY_CONFIG.hidden_size, [2], { shape: "sec-4", dEmb: 8, rng: new Rng(1) });
+  assert.deepEqual([...heads.keys()], [2]);
+  const h = heads.get(2)!;
+  assert.deepEqual(h.dims, { dModel: 128, hidden: 16, out: 8 });
+  // At init the head is U_kᵀ (W_Q x + b_Q): check with x = 0 → U_kᵀ b_Q, i.e. fc2 bias reproduces it.
+  const wq = { rows: 128, cols: 128, data: Float64Array.from(w.get("model.layers.2.self_attn.q_proj.weight")!) };
+  const b = Float64Array.from(w.get("model.layers.2.self_attn.q_proj.bias")!);
+  const Uk = firstCols(svd(wq).U, 8);
+  const expected = matmul({ rows: 1, cols: 128, data: b }, Uk);
+  const got = correspondenceHeadForward(h, zeros(1, 128)).out;
+  assert(maxAbsDiff(got, expected) < 1e-10);
+  assert.throws(() => initHeadsFromWeights(w, 128, [9], { shape: "app-b", dEmb: 0, rng: new Rng(1) }), /missing/);
 });

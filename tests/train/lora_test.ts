@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { TINY_CONFIG } from "../../core/model/config.ts";
+import { initParameters, parameterShapes } from "../../core/model/init.ts";
 import { Rng } from "../../core/random.ts";
 import { addRowVector, matmulTransB, maxAbsDiff, randomNormal } from "../../train/dense_f64.ts";
 import {
   baseWeightName,
   dropoutMask,
   initLoraAdapter,
+  initLoraAdapters,
   loraLinearBackward,
   loraLinearForward,
   loraParamNames,
@@ -83,4 +86,14 @@ Deno.test("LoRA parameter names follow PEFT under the HF module path", () => {
     A: "model.layers.0.self_attn.q_proj.lora_A.weight",
     B: "model.layers.0.self_attn.q_proj.lora_B.weight",
   });
+});
+
+Deno.test("initLoraAdapters makes one zero-output adapter per (layer, target) with the base weight's shape", () => {
+  const shapes = parameterShapes(TINY_CONFIG);
+  const w = initParameters(TINY_CONFIG, 0);
+  const ads = initLoraAdapters(w, shapes, [0, 3], ["q", "k", "v", "o"], { rank: 4, alpha: 8, dropout: 0 }, new Rng(1));
+  assert.equal(ads.size, 8);
+  const k = ads.get("model.layers.3.self_attn.k_proj.weight")!;
+  assert.deepEqual([k.A.rows, k.A.cols, k.B.rows, k.B.cols], [4, 128, 64, 4]); // 2 kv heads × 32
+  assert(k.B.data.every((v) => v === 0));
 });
