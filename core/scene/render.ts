@@ -75,7 +75,39 @@ function renderInto(
   const oy = -(R[0][1] * R[0][3] + R[1][1] * R[1][3] + R[2][1] * R[2][3]);
   const oz = -(R[0][2] * R[0][3] + R[1][2] * R[1][3] + R[2][2] * R[2][3]);
   const [sx, sy, sz] = scene.roomSize;
-  const prims = scene.primitives;
+  // Per-frame flattened geometry relative to the camera centre (monomorphic loops, no per-ray subtraction).
+  const boxes = scene.primitives.filter((p) => p.kind === "box");
+  const spheres = scene.primitives.filter((p) => p.kind === "sphere");
+  const cylinders = scene.primitives.filter((p) => p.kind === "cylinder");
+  const nb = boxes.length, ns = spheres.length, nc = cylinders.length;
+  const bLo = new Float64Array(3 * nb),
+    bHi = new Float64Array(3 * nb),
+    bMat = new Int32Array(nb),
+    bId = new Int32Array(nb);
+  boxes.forEach((b, k) => {
+    bLo[3 * k] = b.min[0] - ox, bLo[3 * k + 1] = b.min[1] - oy, bLo[3 * k + 2] = b.min[2] - oz;
+    bHi[3 * k] = b.max[0] - ox, bHi[3 * k + 1] = b.max[1] - oy, bHi[3 * k + 2] = b.max[2] - oz;
+    bMat[k] = b.material, bId[k] = b.objectId;
+  });
+  // Sphere: p = o - centre, c = |p|² - r².
+  const sP = new Float64Array(3 * ns), sC = new Float64Array(ns), sR = new Float64Array(ns);
+  const sMat = new Int32Array(ns), sId = new Int32Array(ns);
+  spheres.forEach((q, k) => {
+    const px = ox - q.center[0], py = oy - q.center[1], pz = oz - q.center[2];
+    sP[3 * k] = px, sP[3 * k + 1] = py, sP[3 * k + 2] = pz;
+    sC[k] = px * px + py * py + pz * pz - q.radius * q.radius,
+      sR[k] = q.radius,
+      sMat[k] = q.material,
+      sId[k] = q.objectId;
+  });
+  // Cylinder: p = o - axis point (xz), c = |p_xz|² - r², caps y0, y1.
+  const cP = new Float64Array(2 * nc), cC = new Float64Array(nc), cR = new Float64Array(nc);
+  const cY0 = new Float64Array(nc), cY1 = new Float64Array(nc), cMat = new Int32Array(nc), cId = new Int32Array(nc);
+  cylinders.forEach((q, k) => {
+    const px = ox - q.center[0], pz = oz - q.center[2];
+    cP[2 * k] = px, cP[2 * k + 1] = pz, cC[k] = px * px + pz * pz - q.radius * q.radius, cR[k] = q.radius;
+    cY0[k] = q.y0, cY1[k] = q.y1, cMat[k] = q.material, cId[k] = q.objectId;
+  });
   const col = new Float64Array(3);
   for (let i = 0; i < height; i++) {
     const yc = (i + 0.5 - cy) / fy;
@@ -85,73 +117,72 @@ function renderInto(
       const dx = R[0][0] * xc + R[1][0] * yc + R[2][0];
       const dy = R[0][1] * xc + R[1][1] * yc + R[2][1];
       const dz = R[0][2] * xc + R[1][2] * yc + R[2][2];
+      const ix = 1 / dx, iy = 1 / dy, iz = 1 / dz;
       // Room: exit through the nearest face from inside.
       let best = Infinity, nx = 0, ny = 0, nz = 0, mat = 0, oid = 0;
       {
-        const tx = dx > 0 ? (sx - ox) / dx : dx < 0 ? -ox / dx : Infinity;
-        const ty = dy > 0 ? (sy - oy) / dy : dy < 0 ? -oy / dy : Infinity;
-        const tz = dz > 0 ? (sz - oz) / dz : dz < 0 ? -oz / dz : Infinity;
+        const tx = dx > 0 ? (sx - ox) * ix : dx < 0 ? -ox * ix : Infinity;
+        const ty = dy > 0 ? (sy - oy) * iy : dy < 0 ? -oy * iy : Infinity;
+        const tz = dz > 0 ? (sz - oz) * iz : dz < 0 ? -oz * iz : Infinity;
         if (tx <= ty && tx <= tz) {
           best = tx, nx = dx > 0 ? -1 : 1, mat = scene.roomMaterials[dx > 0 ? 1 : 0];
         } else if (ty <= tz) {
           best = ty, ny = dy > 0 ? -1 : 1, mat = scene.roomMaterials[dy > 0 ? 3 : 2];
         } else best = tz, nz = dz > 0 ? -1 : 1, mat = scene.roomMaterials[dz > 0 ? 5 : 4];
       }
-      for (let k = 0; k < prims.length; k++) {
-        const p = prims[k];
-        if (p.kind === "box") {
-          let t0 = 1e-6, t1 = best, ax = -1, sgn = 0;
-          let ok = true;
-          for (let a = 0; a < 3 && ok; a++) {
-            const o = a === 0 ? ox : a === 1 ? oy : oz, d = a === 0 ? dx : a === 1 ? dy : dz;
-            const inv = 1 / d;
-            let ta = (p.min[a] - o) * inv, tb = (p.max[a] - o) * inv, s = -1;
-            if (ta > tb) {
-              const tmp = ta;
-              ta = tb, tb = tmp, s = 1;
-            }
-            if (ta > t0) t0 = ta, ax = a, sgn = s;
-            if (tb < t1) t1 = tb;
-            if (t0 > t1) ok = false;
+      // Boxes (slab test; the entering axis gives the normal, facing the ray).
+      for (let k = 0; k < nb; k++) {
+        let ta = bLo[3 * k] * ix, tb = bHi[3 * k] * ix;
+        let t0 = ta < tb ? ta : tb, t1 = ta < tb ? tb : ta, ax = 0;
+        ta = bLo[3 * k + 1] * iy, tb = bHi[3 * k + 1] * iy;
+        let e = ta < tb ? ta : tb, x = ta < tb ? tb : ta;
+        if (e > t0) t0 = e, ax = 1;
+        if (x < t1) t1 = x;
+        ta = bLo[3 * k + 2] * iz, tb = bHi[3 * k + 2] * iz;
+        e = ta < tb ? ta : tb, x = ta < tb ? tb : ta;
+        if (e > t0) t0 = e, ax = 2;
+        if (x < t1) t1 = x;
+        if (t0 <= t1 && t0 > 1e-6 && t0 < best) {
+          best = t0, mat = bMat[k], oid = bId[k];
+          nx = ax === 0 ? (dx > 0 ? -1 : 1) : 0,
+            ny = ax === 1 ? (dy > 0 ? -1 : 1) : 0,
+            nz = ax === 2 ? (dz > 0 ? -1 : 1) : 0;
+        }
+      }
+      if (ns > 0) {
+        const a = dx * dx + dy * dy + dz * dz;
+        for (let k = 0; k < ns; k++) {
+          const px = sP[3 * k], py = sP[3 * k + 1], pz = sP[3 * k + 2];
+          const b = px * dx + py * dy + pz * dz;
+          const disc = b * b - a * sC[k];
+          if (disc < 0 || b > 0) continue;
+          const t = (-b - Math.sqrt(disc)) / a;
+          if (t > 1e-6 && t < best) {
+            const r = sR[k];
+            best = t, mat = sMat[k], oid = sId[k];
+            nx = (px + t * dx) / r, ny = (py + t * dy) / r, nz = (pz + t * dz) / r;
           }
-          if (ok && ax >= 0 && t0 < best) {
-            best = t0, nx = ax === 0 ? sgn : 0, ny = ax === 1 ? sgn : 0, nz = ax === 2 ? sgn : 0;
-            mat = p.material, oid = p.objectId;
+        }
+      }
+      for (let k = 0; k < nc; k++) {
+        const px = cP[2 * k], pz = cP[2 * k + 1], r = cR[k];
+        const a = dx * dx + dz * dz, b = px * dx + pz * dz;
+        const disc = b * b - a * cC[k];
+        if (disc < 0) continue;
+        if (a > 0) {
+          const t = (-b - Math.sqrt(disc)) / a;
+          const y = oy + t * dy;
+          if (t > 1e-6 && t < best && y >= cY0[k] && y <= cY1[k]) {
+            best = t, mat = cMat[k], oid = cId[k];
+            nx = (px + t * dx) / r, ny = 0, nz = (pz + t * dz) / r;
           }
-        } else if (p.kind === "sphere") {
-          const px = ox - p.center[0], py = oy - p.center[1], pz = oz - p.center[2];
-          const a = dx * dx + dy * dy + dz * dz, b = px * dx + py * dy + pz * dz;
-          const c = px * px + py * py + pz * pz - p.radius * p.radius;
-          const disc = b * b - a * c;
-          if (disc >= 0) {
-            const t = (-b - Math.sqrt(disc)) / a;
-            if (t > 1e-6 && t < best) {
-              best = t, mat = p.material, oid = p.objectId;
-              nx = (px + t * dx) / p.radius, ny = (py + t * dy) / p.radius, nz = (pz + t * dz) / p.radius;
-            }
-          }
-        } else {
-          const px = ox - p.center[0], pz = oz - p.center[2];
-          const a = dx * dx + dz * dz, b = px * dx + pz * dz, c = px * px + pz * pz - p.radius * p.radius;
-          const disc = b * b - a * c;
-          if (disc >= 0 && a > 0) {
-            const t = (-b - Math.sqrt(disc)) / a;
-            const y = oy + t * dy;
-            if (t > 1e-6 && t < best && y >= p.y0 && y <= p.y1) {
-              best = t, mat = p.material, oid = p.objectId;
-              nx = (px + t * dx) / p.radius, ny = 0, nz = (pz + t * dz) / p.radius;
-            }
-          }
-          // Caps (only the one facing the ray can be hit first from outside).
-          if (dy !== 0) {
-            const yc = dy < 0 ? p.y1 : p.y0;
-            const t = (yc - oy) / dy;
-            if (t > 1e-6 && t < best) {
-              const qx = px + t * dx, qz = pz + t * dz;
-              if (qx * qx + qz * qz <= p.radius * p.radius) {
-                best = t, mat = p.material, oid = p.objectId, nx = 0, ny = dy < 0 ? 1 : -1, nz = 0;
-              }
-            }
+        }
+        // Caps (only the one facing the ray can be hit first from outside).
+        if (dy !== 0) {
+          const t = ((dy < 0 ? cY1[k] : cY0[k]) - oy) * iy;
+          if (t > 1e-6 && t < best) {
+            const qx = px + t * dx, qz = pz + t * dz;
+            if (qx * qx + qz * qz <= r * r) best = t, mat = cMat[k], oid = cId[k], nx = 0, ny = dy < 0 ? 1 : -1, nz = 0;
           }
         }
       }
