@@ -14,3 +14,4 @@ export * from "./attention.ts";
 export * from "./normalize.ts";
 export * from "./where.ts";
 export * from "./argmax.ts";
+export * from "./index.ts";
