@@ -39,6 +39,11 @@ export class StandInEngine implements InferenceEngine {
     return performance.now() >= this.#readyAt;
   }
 
+  /** Ends the simulated load at once (tests that need a deterministic not-ready -> ready step). */
+  finishLoading(): void {
+    this.#readyAt = 0;
+  }
+
   async generate(
     req: GenerationRequest,
     onToken?: (text: string) => void,

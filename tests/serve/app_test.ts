@@ -8,14 +8,15 @@ import { chatBody, errorOf, jsonPost, makeJpeg, pngBombHeader, pngDataUrl, sseDa
 const quiet = { log: () => {} };
 
 Deno.test("GET /healthz is 503 while the engine loads and 200 once it is ready", async () => {
-  const app = createApp(new StandInEngine({ loadDelayMs: 80 }), quiet);
+  const engine = new StandInEngine({ loadDelayMs: 60_000 });
+  const app = createApp(engine, quiet);
   const loading = await app.request("/healthz");
   assert.equal(loading.status, 503);
   assert.equal((await loading.json()).status, "loading");
   const chat = await app.request("/v1/chat/completions", jsonPost(chatBody()));
   assert.equal(chat.status, 503);
   assert.equal((await errorOf(chat)).type, "service_unavailable");
-  await new Promise((r) => setTimeout(r, 100));
+  engine.finishLoading();
   const ok = await app.request("/healthz");
   assert.equal(ok.status, 200);
   assert.equal((await ok.json()).status, "ok");
@@ -190,7 +191,8 @@ Deno.test("429 with Retry-After when the queue is full", async () => {
   });
   const running = app.request("/v1/chat/completions", jsonPost(chatBody({ max_tokens: 5 })));
   const waiting = app.request("/v1/chat/completions", jsonPost(chatBody({ max_tokens: 5 })));
-  await new Promise((r) => setTimeout(r, 30));
+  const queue = appState(app).queue;
+  while (queue.stats().running + queue.stats().waiting < 2) await new Promise((r) => setTimeout(r, 2));
   const refused = await app.request("/v1/chat/completions", jsonPost(chatBody({ stream: true })));
   assert.equal(refused.status, 429);
   assert.equal(refused.headers.get("retry-after"), "2");
