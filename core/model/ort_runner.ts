@@ -1,0 +1,343 @@
+/**
+ * Runs an export dir (core/model/export_onnx.ts) with onnxruntime-web: WASM EP, or the WebGPU EP when a WebGPU
+ * adapter exists (Deno exposes navigator.gpu; ort's WebGPU build works there, Mesa llvmpipe included). The plain
+ * "onnxruntime-web" import resolves to ort's node build in Deno (WASM only), so the WebGPU path loads
+ * "onnxruntime-web/webgpu" (which also carries the WASM EP).
+ *
+ * Flow: chat messages -> template + vision preprocessing -> vision.onnx per image/video -> pad expansion ->
+ * M-RoPE ids -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
+ */
+import * as ortWasm from "onnxruntime-web";
+import { join } from "node:path";
+import type { VlmConfig } from "./config.ts";
+import { parseVlmConfig } from "./config.ts";
+import { headDim } from "./config.ts";
+import { TextTokenizer } from "../text/tokenizer.ts";
+import { type ChatMessage, expandVisionPads, renderChatTemplate, visionTokenCount } from "../text/chat_template.ts";
+import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
+import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
+import { visionGraphInputs } from "./onnx_vision_graph.ts";
+import { findStop, Sampler } from "./sampling.ts";
+import { DataFormatError } from "../errors.ts";
+
+type Ort = typeof ortWasm;
+type OrtTensor = InstanceType<Ort["Tensor"]>;
+type OrtSession = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
+
+export type ExecutionProviderChoice = "wasm" | "webgpu" | "auto";
+
+export interface RunnerLoadOptions {
+  /** "auto" (default) uses WebGPU when navigator.gpu yields an adapter, else WASM. */
+  executionProvider?: ExecutionProviderChoice;
+  /** Where to say which EP was chosen (default console.error). */
+  log?: (message: string) => void;
+  /** Vision pixel budget (defaults: Qwen's 3136 .. 12845056). */
+  minPixels?: number;
+  maxPixels?: number;
+}
+
+export interface PreparedPrompt {
+  inputIds: number[];
+  /** (T, H) vision features at pad positions, zeros elsewhere. */
+  visualEmbeds: Float32Array;
+  positionIds: [Int32Array, Int32Array, Int32Array];
+  ropeDelta: number;
+}
+
+export interface KvCache {
+  keys: OrtTensor[];
+  values: OrtTensor[];
+  /** Tokens held. */
+  length: number;
+  ropeDelta: number;
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  finishReason: "stop" | "length" | "abort";
+  promptTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export class OrtVlmRunner {
+  readonly config: VlmConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly executionProvider: "wasm" | "webgpu";
+  readonly #ort: Ort;
+  readonly #vision: OrtSession;
+  readonly #decoder: OrtSession;
+  readonly #limits: { minPixels?: number; maxPixels?: number };
+
+  private constructor(
+    ort: Ort,
+    ep: "wasm" | "webgpu",
+    config: VlmConfig,
+    tok: TextTokenizer,
+    vision: OrtSession,
+    decoder: OrtSession,
+    limits: { minPixels?: number; maxPixels?: number },
+  ) {
+    this.#ort = ort;
+    this.executionProvider = ep;
+    this.config = config;
+    this.tokenizer = tok;
+    this.#vision = vision;
+    this.#decoder = decoder;
+    this.#limits = limits;
+  }
+
+  static async load(dir: string, opts: RunnerLoadOptions = {}): Promise<OrtVlmRunner> {
+    const log = opts.log ?? ((m: string) => console.error(m));
+    const config = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(dir, "config.json"))));
+    const tok = await TextTokenizer.fromFile(join(dir, "tokenizer.json"));
+    let choice = opts.executionProvider ?? "auto";
+    if (choice === "auto") {
+      const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+      choice = adapter ? "webgpu" : "wasm";
+    }
+    const ort: Ort = choice === "webgpu" ? await import("onnxruntime-web/webgpu") as Ort : ortWasm;
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    const create = async (file: string) =>
+      await ort.InferenceSession.create(await Deno.readFile(join(dir, file)), { executionProviders: [choice] });
+    const vision = await create("vision.onnx");
+    const decoder = await create("decoder.onnx");
+    log(`ort_runner: onnxruntime-web ${choice} execution provider for ${dir}`);
+    return new OrtVlmRunner(ort, choice, config, tok, vision, decoder, opts);
+  }
+
+  /** Vision features (U, H) of one image or video, merged tokens in pixel_values order. */
+  async encodeVision(pv: PixelValues): Promise<Float32Array> {
+    const T = this.#ort.Tensor;
+    const vi = visionGraphInputs(this.config, [pv.gridThw]);
+    const N = pv.numPatches, U = vi.windowIndex.length, D = vi.rotaryCos.length / N;
+    const out = await this.#vision.run({
+      pixel_values: new T("float32", pv.pixelValues, [N, pv.patchDim]),
+      window_index: new T("int64", vi.windowIndex, [U]),
+      reverse_window_index: new T("int64", vi.reverseWindowIndex, [U]),
+      rotary_cos: new T("float32", vi.rotaryCos, [N, D]),
+      rotary_sin: new T("float32", vi.rotarySin, [N, D]),
+      window_attention_bias: new T("float32", vi.windowAttentionBias, [N, N]),
+      full_attention_bias: new T("float32", vi.fullAttentionBias, [N, N]),
+    });
+    return out.image_features.data as Float32Array;
+  }
+
+  /** Chat template, vision preprocessing + encoding, pad expansion, tokenisation and M-RoPE ids. */
+  async prepare(messages: ChatMessage[]): Promise<PreparedPrompt> {
+    const popts = preprocessOptions(this.config, this.#limits);
+    const images: PixelValues[] = [], videos: PixelValues[] = [];
+    for (const m of messages) {
+      if (typeof m.content === "string") continue;
+      for (const p of m.content) {
+        if (p.type === "image") {
+          if (!p.image) throw new DataFormatError("messages", "content.image", "decoded RGB image data");
+          images.push(preprocessImage(p.image, popts));
+        } else if (p.type === "video") {
+          if (!p.video) throw new DataFormatError("messages", "content.video", "decoded RGB video frames");
+          videos.push(preprocessVideo(p.video, popts));
+        }
+      }
+    }
+    const M = this.config.vision_config.spatial_merge_size;
+    const text = expandVisionPads(
+      renderChatTemplate(messages),
+      images.map((i) => visionTokenCount(i.gridThw, M)),
+      videos.map((v) => visionTokenCount(v.gridThw, M)),
+    );
+    const inputIds = this.tokenizer.encode(text);
+    const imgF: Float32Array[] = [], vidF: Float32Array[] = [];
+    for (const i of images) imgF.push(await this.encodeVision(i));
+    for (const v of videos) vidF.push(await this.encodeVision(v));
+    const visualEmbeds = fillVisualEmbeds(this.config, inputIds, imgF, vidF);
+    const { positionIds, ropeDelta } = getRopeIndex(this.config, inputIds, images, videos);
+    return { inputIds, visualEmbeds, positionIds, ropeDelta };
+  }
+
+  /** One decoder call on new tokens given an optional cache; returns (T, V) logits and the grown cache. */
+  async forward(
+    inputIds: number[],
+    visualEmbeds: Float32Array | null,
+    positionIds: [Int32Array, Int32Array, Int32Array],
+    cache: KvCache | null,
+    ropeDelta = cache?.ropeDelta ?? 0,
+  ): Promise<{ logits: Float32Array; cache: KvCache }> {
+    const c = this.config, T = inputIds.length, H = c.hidden_size, P = cache?.length ?? 0;
+    const Ten = this.#ort.Tensor;
+    const pos = new BigInt64Array(3 * T);
+    for (let a = 0; a < 3; a++) for (let t = 0; t < T; t++) pos[a * T + t] = BigInt(positionIds[a][t]);
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: new Ten("int64", BigInt64Array.from(inputIds, BigInt), [1, T]),
+      visual_embeds: new Ten("float32", visualEmbeds ?? new Float32Array(T * H), [1, T, H]),
+      position_ids: new Ten("int64", pos, [3, 1, T]),
+      attention_mask: new Ten("int64", new BigInt64Array(P + T).fill(1n), [1, P + T]),
+    };
+    const empty = [1, c.num_key_value_heads, 0, headDim(c)];
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      feeds[`past_key_values.${l}.key`] = cache?.keys[l] ?? new Ten("float32", new Float32Array(0), empty);
+      feeds[`past_key_values.${l}.value`] = cache?.values[l] ?? new Ten("float32", new Float32Array(0), empty);
+    }
+    const out = await this.#decoder.run(feeds);
+    const keys: OrtTensor[] = [], values: OrtTensor[] = [];
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      keys.push(out[`present.${l}.key`]);
+      values.push(out[`present.${l}.value`]);
+    }
+    return { logits: out.logits.data as Float32Array, cache: { keys, values, length: P + T, ropeDelta } };
+  }
+
+  /** Prefill a prepared prompt: (T, V) logits and the cache. */
+  async prefill(prompt: PreparedPrompt): Promise<{ logits: Float32Array; cache: KvCache }> {
+    return await this.forward(prompt.inputIds, prompt.visualEmbeds, prompt.positionIds, null, prompt.ropeDelta);
+  }
+
+  /** One token through the cache: (V) logits and the grown cache. */
+  async decodeStep(token: number, cache: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+    return await this.forward([token], null, decodePositionIds(cache.length, 1, cache.ropeDelta), cache);
+  }
+
+  /** Ids that end generation: config eos ids plus <|im_end|> and <|endoftext|>. */
+  stopTokenIds(): Set<number> {
+    const ids = new Set<number>();
+    const eos = this.config.eos_token_id;
+    for (const e of eos === undefined ? [] : Array.isArray(eos) ? eos : [eos]) ids.add(e);
+    for (const t of ["<|im_end|>", "<|endoftext|>"]) {
+      try {
+        ids.add(this.tokenizer.tokenId(t));
+      } catch { /* tokenizer without it */ }
+    }
+    return ids;
+  }
+
+  /**
+   * Generate an assistant reply. `onToken(delta, id)` gets each newly decoded piece of text (text that could still
+   * become a stop string or an incomplete UTF-8 sequence is held back). Deterministic for a given seed.
+   */
+  async generate(
+    messages: ChatMessage[],
+    opts: GenerateOptions = {},
+    onToken?: (delta: string, tokenId: number) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerateResult> {
+    const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
+    const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
+    const stopIds = this.stopTokenIds();
+    const t0 = performance.now();
+    const prompt = await this.prepare(messages);
+    if (signal?.aborted) return result("", [], "abort", prompt.inputIds.length, performance.now() - t0, 0);
+    let { logits, cache } = await this.prefill(prompt);
+    const V = this.config.vocab_size;
+    let next = logits.subarray(logits.length - V);
+    const t1 = performance.now();
+    const tokens: number[] = [];
+    let emitted = 0;
+    let finish: GenerateResult["finishReason"] = "length";
+    let text = "";
+    while (tokens.length < maxTokens) {
+      if (signal?.aborted) {
+        finish = "abort";
+        break;
+      }
+      const id = sampler.sample(next);
+      if (stopIds.has(id)) {
+        finish = "stop";
+        break;
+      }
+      tokens.push(id);
+      text = this.tokenizer.decode(tokens, { skipSpecialTokens: true });
+      const at = findStop(text, stops, Math.max(0, emitted - maxLen(stops)));
+      if (at >= 0) {
+        text = text.slice(0, at);
+        if (text.length > emitted) onToken?.(text.slice(emitted), id);
+        emitted = text.length;
+        finish = "stop";
+        break;
+      }
+      const safe = safeEmitLength(text, stops);
+      if (safe > emitted) {
+        onToken?.(text.slice(emitted, safe), id);
+        emitted = safe;
+      }
+      if (tokens.length >= maxTokens) break;
+      ({ logits: next, cache } = await this.decodeStep(id, cache));
+    }
+    if (finish !== "stop" && text.length > emitted && !text.endsWith("\uFFFD")) {
+      onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
+    }
+    return result(text, tokens, finish, prompt.inputIds.length, t1 - t0, performance.now() - t1);
+  }
+
+  async release(): Promise<void> {
+    await this.#vision.release();
+    await this.#decoder.release();
+  }
+}
+
+function result(
+  text: string,
+  tokens: number[],
+  finishReason: GenerateResult["finishReason"],
+  promptTokens: number,
+  prefillMs: number,
+  decodeMs: number,
+): GenerateResult {
+  return { text, tokens, finishReason, promptTokens, prefillMs, decodeMs };
+}
+
+const maxLen = (stops: string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
+
+/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
+function safeEmitLength(text: string, stops: string[]): number {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "\uFFFD") end--;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
+      if (text.slice(end - k, end) === s.slice(0, k)) {
+        end -= k;
+        break;
+      }
+    }
+  }
+  return end;
+}
+
+/** (T, H) embeddings input: image features at <|image_pad|> rows, video features at <|video_pad|> rows. */
+export function fillVisualEmbeds(
+  c: VlmConfig,
+  inputIds: number[],
+  images: Float32Array[],
+  videos: Float32Array[],
+): Float32Array {
+  const H = c.hidden_size;
+  const out = new Float32Array(inputIds.length * H);
+  const img = concat(images), vid = concat(videos);
+  let i = 0, v = 0;
+  inputIds.forEach((id, t) => {
+    if (id === c.image_token_id) out.set(img.subarray(i * H, ++i * H), t * H);
+    else if (id === c.video_token_id) out.set(vid.subarray(v * H, ++v * H), t * H);
+  });
+  if (i * H !== img.length || v * H !== vid.length) {
+    throw new DataFormatError("prompt", "vision pads", `${img.length / H} image and ${vid.length / H} video pads`);
+  }
+  return out;
+}
+
+function concat(xs: Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
+}
