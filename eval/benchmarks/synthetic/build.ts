@@ -70,7 +70,8 @@ export interface SyntheticSuiteSpec {
   load: LoadOptions;
 }
 
-const MIN_PIXELS = 30;
+/** Pixels an object needs in some frame to count as visible: 30 at 224², scaled with the image area. */
+const minPixels = (size: number) => Math.max(4, Math.round(30 * (size / 224) ** 2));
 
 const png = (f: { width: number; height: number; rgb: Uint8Array }) => encodeRgbPng(f);
 const copyImage = (f: Frame): RgbImage => ({ width: f.width, height: f.height, rgb: f.rgb.slice() });
@@ -114,11 +115,11 @@ function sceneFor(o: SyntheticOptions, suite: number, k: number): GeneratedScene
   return generateScene((o.seed * 7919 + suite * 104729 + k) >>> 0, { trajectory: "orbit" });
 }
 
-const uniqueVisible = (scene: GeneratedScene, visible: ReadonlyMap<number, number>): SceneObject[] => {
+const uniqueVisible = (scene: GeneratedScene, visible: ReadonlyMap<number, number>, size: number): SceneObject[] => {
   const names = new Map<string, number>();
   for (const ob of scene.objects) names.set(ob.name, (names.get(ob.name) ?? 0) + 1);
   return scene.objects.filter((ob) =>
-    names.get(ob.name) === 1 && (visible.get(ob.id) ?? 0) >= MIN_PIXELS && ob.shape !== "plane"
+    names.get(ob.name) === 1 && (visible.get(ob.id) ?? 0) >= minPixels(size) && ob.shape !== "plane"
   );
 };
 
@@ -212,7 +213,7 @@ async function buildVsiSuites(dir: string, o: SyntheticOptions): Promise<void> {
     for (const f of frames) {
       for (const [oid, s] of objectPixels(f)) visible.set(oid, Math.max(visible.get(oid) ?? 0, s.count));
     }
-    const visSet = new Set([...visible].filter(([, c]) => c >= MIN_PIXELS).map(([i]) => i));
+    const visSet = new Set([...visible].filter(([, c]) => c >= minPixels(o.imageSize)).map(([i]) => i));
     const sceneName = scene.id;
     let used = false;
     const base = { dataset: "synthetic", scene_name: sceneName };
@@ -236,7 +237,7 @@ async function buildVsiSuites(dir: string, o: SyntheticOptions): Promise<void> {
         used = true;
       }
     }
-    const uniq = uniqueVisible(scene, visible);
+    const uniq = uniqueVisible(scene, visible, o.imageSize);
     if (distance.length < o.perSuite && uniq.length >= 4) {
       for (const target of rng.shuffle([...uniq])) {
         const cands = rng.shuffle(uniq.filter((u) => u !== target)).slice(0, 4);
@@ -381,8 +382,8 @@ async function buildDepthOrder(dir: string, o: SyntheticOptions): Promise<void> 
     const scene = sceneFor(o, 4, k);
     const f = renderStill(scene, ringEye(scene, rng.uniform(0, 2 * Math.PI)), cameraRing(scene).center, s);
     const px = objectPixels(f);
-    const cands = uniqueVisible(scene, new Map([...px].map(([i, v]) => [i, v.count]))).filter((ob) =>
-      px.get(ob.id)!.count >= 4 * MIN_PIXELS
+    const cands = uniqueVisible(scene, new Map([...px].map(([i, v]) => [i, v.count])), s).filter((ob) =>
+      px.get(ob.id)!.count >= 4 * minPixels(s)
     );
     const n = rows.length;
     let pair: [SceneObject, SceneObject] | null = null;
