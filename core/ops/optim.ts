@@ -1,0 +1,307 @@
+/**
+ * Optimiser kernels: global-norm gradient clipping and the AdamW update, plus the `AdamW` optimiser over parameter
+ * groups. These are the only kernels that write in place, and only into parameters and optimiser state; gradients
+ * are never modified in place (a grad may share storage with another tensor), clipping replaces `.grad`.
+ */
+import { keep, Tensor } from "../tensor.ts";
+import { noGrad } from "../autograd.ts";
+import { ShapeMismatchError } from "../errors.ts";
+import { flatIndex, grid1d, launch, packParams } from "./kernel.ts";
+import { reduceWgsl } from "./rows.ts";
+
+const WG = 256;
+/** Most workgroups one gradient's Σ g² is split over (the partial sums are then added in a fixed order). */
+const MAX_PARTS = 64;
+
+function sumSqCode() {
+  return () => `
+struct P { n: u32, parts: u32, offset: u32 }
+@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read_write> PART: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+${reduceWgsl(WG)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  var a = 0.0;
+  for (var i = wid.x * ${WG}u + lid; i < p.n; i += p.parts * ${WG}u) { let g = G[i]; a += g * g; }
+  let s = reduceSum(lid, a);
+  if (lid == 0u) { PART[p.offset + wid.x] = s; }
+}`;
+}
+
+function totalCode() {
+  return () => `
+struct P { parts: u32, maxNorm: f32, eps: f32 }
+@group(0) @binding(0) var<storage, read> PART: array<f32>;
+@group(0) @binding(1) var<storage, read_write> S: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+${reduceWgsl(WG)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var a = 0.0;
+  for (var i = lid; i < p.parts; i += ${WG}u) { a += PART[i]; }
+  let norm = sqrt(reduceSum(lid, a));
+  if (lid == 0u) {
+    S[0] = norm;
+    // clip coefficient as PyTorch: min(1, maxNorm / (norm + eps))
+    S[1] = min(1.0, p.maxNorm / (norm + p.eps));
+  }
+}`;
+}
+
+function scaleCode() {
+  return () => `
+struct P { n: u32 }
+@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read> S: array<f32>;
+@group(0) @binding(2) var<storage, read_write> O: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${flatIndex(WG)}
+  if (i >= p.n) { return; }
+  O[i] = G[i] * S[1];
+}`;
+}
+
+/**
+ * Clip the global L2 norm of the parameters' gradients to `maxNorm` without reading back: returns a (2) tensor
+ * [total norm, applied scale]. Each `.grad` is replaced by a new scaled tensor (the old one is disposed).
+ */
+export function clipGradNormTensor(params: Iterable<Tensor>, maxNorm: number, eps = 1e-6): Tensor {
+  const withGrad = [...params].filter((p) => p.grad && p.grad.size > 0);
+  const parts = withGrad.map((p) => Math.min(MAX_PARTS, Math.ceil(p.grad!.size / (WG * 16))));
+  const totalParts = parts.reduce((a, b) => a + b, 0);
+  const partial = Tensor.empty([Math.max(1, totalParts)]);
+  const stats = Tensor.empty([2]);
+  let offset = 0;
+  withGrad.forEach((p, k) => {
+    const u = packParams([["u32", p.grad!.size], ["u32", parts[k]], ["u32", offset]]);
+    launch("clip_sumsq", sumSqCode(), [p.grad!, partial], u, [parts[k]]);
+    offset += parts[k];
+  });
+  launch(
+    "clip_total",
+    totalCode(),
+    [partial, stats],
+    packParams([["u32", totalParts], ["f32", maxNorm], [
+      "f32",
+      eps,
+    ]]),
+    [1],
+  );
+  partial.dispose();
+  for (const p of withGrad) {
+    const g = p.grad!;
+    const scaled = keep(Tensor.empty(g.shape));
+    launch("clip_scale", scaleCode(), [g, stats, scaled], packParams([["u32", g.size]]), grid1d(g.size, WG));
+    g.dispose();
+    p.grad = scaled;
+  }
+  return stats;
+}
+
+/** clipGradNormTensor, then one readback: the total gradient norm before clipping. */
+export async function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, eps = 1e-6): Promise<number> {
+  const stats = clipGradNormTensor(params, maxNorm, eps);
+  try {
+    return (await stats.toArray())[0];
+  } finally {
+    stats.dispose();
+  }
+}
+
+export interface AdamWHyper {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (multiplies lr · param). */
+  weightDecay?: number;
+  /** 1-based step number for bias correction. */
+  step: number;
+}
+
+function adamwCode() {
+  return () => `
+struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32 }
+@group(0) @binding(0) var<storage, read_write> W: array<f32>;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> M: array<f32>;
+@group(0) @binding(3) var<storage, read_write> V: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${flatIndex(WG)}
+  if (i >= p.n) { return; }
+  let g = G[i];
+  let m = p.b1 * M[i] + (1.0 - p.b1) * g;
+  let v = p.b2 * V[i] + (1.0 - p.b2) * g * g;
+  M[i] = m;
+  V[i] = v;
+  // w ← w·(1 - lr·wd) - lr · (m / bc1) / (sqrt(v / bc2) + eps)
+  W[i] = W[i] * p.decay - p.lr * (m / p.bc1) / (sqrt(v / p.bc2) + p.eps);
+}`;
+}
+
+/** One in-place AdamW update of `param`, `m` and `v` (decoupled weight decay, bias correction), as PyTorch. */
+export function adamwStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamWHyper): void {
+  for (const t of [grad, m, v]) {
+    if (t.size !== param.size) throw new ShapeMismatchError("adamwStep", `[${t.shape}] vs param [${param.shape}]`);
+  }
+  if (param.size === 0) return;
+  const b1 = h.beta1 ?? 0.9, b2 = h.beta2 ?? 0.999;
+  const u = packParams([
+    ["u32", param.size],
+    ["f32", h.lr],
+    ["f32", b1],
+    ["f32", b2],
+    ["f32", h.eps ?? 1e-8],
+    ["f32", 1 - h.lr * (h.weightDecay ?? 0)],
+    ["f32", 1 - b1 ** h.step],
+    ["f32", 1 - b2 ** h.step],
+  ]);
+  launch("adamw", adamwCode(), [param, grad, m, v], u, grid1d(param.size, WG));
+}
+
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  /** Overrides the optimiser's default weight decay for this group (e.g. 0 for norms and biases). */
+  weightDecay?: number;
+}
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** Optimiser state for checkpoints, in parameter order (groups in order, params in order). */
+export interface AdamWState {
+  names: string[];
+  steps: number[];
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+/** AdamW over parameter groups; each group has its own learning rate (scaled per step by `lrScale`). */
+export class AdamW {
+  readonly groups: ParamGroup[];
+  readonly opts: Required<AdamWOptions>;
+  #m = new Map<Tensor, Tensor>();
+  #v = new Map<Tensor, Tensor>();
+  #steps = new Map<Tensor, number>();
+
+  constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
+    this.groups = groups;
+    this.opts = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...opts };
+  }
+
+  get params(): Tensor[] {
+    return this.groups.flatMap((g) => g.params);
+  }
+
+  #state(p: Tensor): [Tensor, Tensor] {
+    let m = this.#m.get(p), v = this.#v.get(p);
+    if (!m || !v) {
+      m = keep(Tensor.zeros(p.shape));
+      v = keep(Tensor.zeros(p.shape));
+      this.#m.set(p, m);
+      this.#v.set(p, v);
+    }
+    return [m, v];
+  }
+
+  /** Update every parameter that has a gradient; lr of each group × lrScale (a schedule's factor). */
+  step(lrScale = 1): void {
+    noGrad(() => {
+      for (const g of this.groups) {
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          const [m, v] = this.#state(p);
+          const step = (this.#steps.get(p) ?? 0) + 1;
+          this.#steps.set(p, step);
+          adamwStep(p, p.grad, m, v, {
+            lr: g.lr * lrScale,
+            beta1: this.opts.beta1,
+            beta2: this.opts.beta2,
+            eps: this.opts.eps,
+            weightDecay: g.weightDecay ?? this.opts.weightDecay,
+            step,
+          });
+        }
+      }
+    });
+  }
+
+  /** Read the state back (m, v as Float32Arrays; zeros and step 0 for parameters never updated). */
+  async exportState(): Promise<AdamWState> {
+    const s: AdamWState = { names: [], steps: [], m: [], v: [] };
+    for (const p of this.params) {
+      s.names.push(p.name);
+      s.steps.push(this.#steps.get(p) ?? 0);
+      const m = this.#m.get(p), v = this.#v.get(p);
+      s.m.push(m ? await m.toArray() : new Float32Array(p.size));
+      s.v.push(v ? await v.toArray() : new Float32Array(p.size));
+    }
+    return s;
+  }
+
+  /** Restore state exported from an optimiser over the same parameters (same order, names and sizes). */
+  importState(s: AdamWState): void {
+    const ps = this.params;
+    if (s.names.length !== ps.length) {
+      throw new ShapeMismatchError("AdamW.importState", `${s.names.length} entries for ${ps.length} parameters`);
+    }
+    ps.forEach((p, i) => {
+      if (s.names[i] !== p.name || s.m[i].length !== p.size || s.v[i].length !== p.size) {
+        throw new ShapeMismatchError(
+          "AdamW.importState",
+          `entry ${i} (${s.names[i]}, ${s.m[i].length}) does not match parameter ${p.name} [${p.shape}]`,
+        );
+      }
+    });
+    this.dispose();
+    ps.forEach((p, i) => {
+      this.#m.set(p, keep(Tensor.from(s.m[i], p.shape)));
+      this.#v.set(p, keep(Tensor.from(s.v[i], p.shape)));
+      this.#steps.set(p, s.steps[i]);
+    });
+  }
+
+  /** Free the optimiser state. */
+  dispose(): void {
+    for (const t of [...this.#m.values(), ...this.#v.values()]) t.dispose();
+    this.#m.clear();
+    this.#v.clear();
+    this.#steps.clear();
+  }
+}
+
+/** f64 reference for one AdamW step; returns new (param, m, v). */
+export function adamwReference(
+  param: Float64Array,
+  grad: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  h: AdamWHyper,
+): { param: Float64Array; m: Float64Array; v: Float64Array } {
+  const b1 = h.beta1 ?? 0.9, b2 = h.beta2 ?? 0.999, eps = h.eps ?? 1e-8, wd = h.weightDecay ?? 0;
+  const bc1 = 1 - b1 ** h.step, bc2 = 1 - b2 ** h.step;
+  const out = { param: new Float64Array(param.length), m: new Float64Array(m.length), v: new Float64Array(v.length) };
+  for (let i = 0; i < param.length; i++) {
+    out.m[i] = b1 * m[i] + (1 - b1) * grad[i];
+    out.v[i] = b2 * v[i] + (1 - b2) * grad[i] ** 2;
+    out.param[i] = param[i] * (1 - h.lr * wd) - h.lr * (out.m[i] / bc1) / (Math.sqrt(out.v[i] / bc2) + eps);
+  }
+  return out;
+}
+
+/** f64 reference for global-norm clipping: the total norm and the clipped gradients. */
+export function clipGradNormReference(grads: Float64Array[], maxNorm: number, eps = 1e-6) {
+  const norm = Math.sqrt(grads.reduce((a, g) => a + g.reduce((s, x) => s + x * x, 0), 0));
+  const scale = Math.min(1, maxNorm / (norm + eps));
+  return { norm, grads: grads.map((g) => g.map((x) => x * scale)) };
+}
