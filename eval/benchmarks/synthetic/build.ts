@@ -14,6 +14,15 @@
  * Answers are exact from the scene description and camera poses (questions.ts); a fixed seed gives the same files;
  * gold letters / answers are balanced by construction (cycled), and the report shows the majority-answer baseline.
  * The build is cached: a manifest with the same options is reused.
+ *
+ * Wording checked against public copies of the real rows (`find_string`, 2026-11-26): the Visual_Correspondence
+ * prompt below is the BLINK val prompt verbatim (quoted for `val_Visual_Correspondence_127` in eval logs and in
+ * several repos); the depth question is CV-Bench's 3D Depth template "Which object is closer to the camera taking this
+ * photo, the X (highlighted by a red box) or the Y (highlighted by a blue box)?" + " Select from the following
+ * choices.\n(A) X\n(B) Y"; the direction question is VSI-Bench's rel-direction-hard wording (benchmark-formats.md
+ * [V]). Our rel-distance question says "from the center of each object" (VSI says "from the closest point"), because
+ * our exact answer uses centres. Synthetic CV-Bench rows use source "synthetic", so the official CV-Bench score is n/a
+ * there and micro accuracy is the headline.
  */
 import { join } from "node:path";
 import { backProject, project, type Vec3 } from "../../../core/geometry/camera.ts";

@@ -23,7 +23,7 @@ export async function makeMp4(path: string, n: number, w = 32, h = 32): Promise<
     for (let k = 0; k < n; k++) {
       await Deno.writeFile(join(dir, `f${String(k).padStart(3, "0")}.png`), pngBytes(w, h, [10 * k, 128, 64]));
     }
-    const out = await new Deno.Command("ffmpeg", {
+    const cmd = new Deno.Command("ffmpeg", {
       args: [
         "-v",
         "error",
@@ -42,7 +42,10 @@ export async function makeMp4(path: string, n: number, w = 32, h = 32): Promise<
       ],
       stdout: "null",
       stderr: "piped",
-    }).output();
+    });
+    const out = await cmd.output().catch((e) => {
+      throw new Error(`ffmpeg is needed for the VSI video fixture: run .ci/install_ffmpeg.sh (${e})`);
+    });
     if (out.code !== 0) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
