@@ -70,7 +70,15 @@ const CONFIG = {
   view: { stroke: null },
   legend: { symbolType: "stroke", symbolStrokeWidth: 2.5, symbolSize: 300, symbolStrokeColor: "#444" },
 } as const;
-const COLOR = { field: "checkpoint", type: "nominal", legend: { title: "checkpoint", orient: "right" } } as const;
+/** Colour by checkpoint with a fixed domain, so every panel lists every checkpoint in the same colour. */
+function colorBy(names: string[]) {
+  return {
+    field: "checkpoint",
+    type: "nominal",
+    scale: { domain: names },
+    legend: { title: "checkpoint", orient: "right" },
+  };
+}
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 type Scale = { domain?: [number, number]; domainMin?: number };
@@ -88,14 +96,22 @@ function referenceLine(y: number) {
  * The line with points and its shaded ±1 std band (lo..hi), for rows with x field `x`. The line layer comes first
  * so the merged colour legend shows line symbols.
  */
-function bandAndLine(x: object, yTitle: string, yScale: Scale, bandFilter?: string, dash?: object) {
+function bandAndLine(
+  names: string[],
+  x: object,
+  yTitle: string,
+  yScale: Scale,
+  bandFilter?: string,
+  dash?: object,
+) {
+  const color = colorBy(names);
   return [
     {
       mark: { type: "line", point: { size: 25 }, strokeWidth: 2 },
       encoding: {
         x,
         y: { field: "value", type: "quantitative", title: yTitle, scale: yScale },
-        color: COLOR,
+        color,
         ...(dash ? { strokeDash: dash } : {}),
       },
     },
@@ -106,13 +122,14 @@ function bandAndLine(x: object, yTitle: string, yScale: Scale, bandFilter?: stri
         x,
         y: { field: "lo", type: "quantitative", scale: yScale },
         y2: { field: "hi" },
-        color: COLOR,
+        color,
       },
     },
   ];
 }
 
 function layerPanel(
+  names: string[],
   title: string,
   yTitle: string,
   rows: LayerRow[],
@@ -127,13 +144,14 @@ function layerPanel(
     height: 260,
     config: CONFIG,
     data: { values: rows },
-    layer: [...(refLine === null ? [] : [referenceLine(refLine)]), ...bandAndLine(x, yTitle, yScale)],
+    layer: [...(refLine === null ? [] : [referenceLine(refLine)]), ...bandAndLine(names, x, yTitle, yScale)],
   } as TopLevelSpec;
 }
 
 export function figure3Specs(report: CorrespondenceReport): Figure3 {
   const t = report.config.threshold;
   const pckName = `PCK@${t.delta}`;
+  const names = report.checkpoints.map((c) => c.name);
   // Chance depends only on the data's ground truth, so it is the same for every checkpoint on the same data.
   const chance = report.checkpoints[0]?.chance.pck ?? null;
   const x = { field: "deltaT", type: "quantitative", title: "Δt (frames)", scale: { domainMin: 1 } };
@@ -149,6 +167,7 @@ export function figure3Specs(report: CorrespondenceReport): Figure3 {
   };
   return {
     pck: layerPanel(
+      names,
       `(a) Layer-wise correspondence: ${pckName}${chance === null ? "" : " (dashed: chance)"}`,
       pckName,
       layerRows(report, "pck"),
@@ -156,6 +175,7 @@ export function figure3Specs(report: CorrespondenceReport): Figure3 {
       chance,
     ),
     rho: layerPanel(
+      names,
       "(b) Confidence-accuracy correlation ρ",
       "Pearson ρ",
       layerRows(report, "rho"),
@@ -171,7 +191,7 @@ export function figure3Specs(report: CorrespondenceReport): Figure3 {
       data: { values: robustnessRows(report) },
       layer: [
         referenceLine(1),
-        ...bandAndLine(x, "normalised PCK", { domainMin: 0 }, "datum.curve === 'best layer'", dash),
+        ...bandAndLine(names, x, "normalised PCK", { domainMin: 0 }, "datum.curve === 'best layer'", dash),
       ],
     } as TopLevelSpec,
   };

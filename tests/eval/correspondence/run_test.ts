@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { decode } from "fast-png";
+import type { LayerFeatureSource } from "../../../core/analysis/features.ts";
+import { ConfigError } from "../../../core/errors.ts";
+import { writeShards } from "../../../core/scene/shards.ts";
+import { oracleFeatures } from "../../../eval/correspondence/oracle.ts";
+import type { CorrespondenceReport } from "../../../eval/correspondence/report.ts";
+import { runCorrespondenceEval } from "../../../eval/correspondence/run.ts";
+import { syntheticSequence, syntheticSequences } from "../../core/analysis/synthetic_sequences.ts";
+
+/**
+ * A stand-in checkpoint: layer 0 = oracle features, layer 1 = all zeros (every argmax ties → patch 0, constant
+ * confidence → ρ undefined), layer 2 = oracle keys with shuffled query rows (poor matching).
+ */
+const fakeCheckpoint = (dir: string): Promise<LayerFeatureSource> =>
+  Promise.resolve({
+    name: dir.split("/").pop()!,
+    numLayers: 3,
+    features: (seq) => {
+      const o = oracleFeatures(seq);
+      const zeros = new Float32Array(o.q[0].length);
+      const shuffled = o.q[0].slice();
+      const P = seq.grid.rows * seq.grid.cols;
+      for (let p = 0; p < P; p++) {
+        shuffled.set(o.q[0].subarray(((p * 7 + 3) % P) * o.dim, ((p * 7 + 3) % P + 1) * o.dim), p * o.dim);
+      }
+      return Promise.resolve({ ...o, q: [o.q[0], zeros, shuffled], k: [o.k[0], zeros, o.k[0]] });
+    },
+  });
+
+async function fixture(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "gasp-eval-" });
+  await writeShards(join(dir, "data"), {
+    heldout: syntheticSequences(6, { patchSize: 14, maxStep: 4 }),
+    robustness: [syntheticSequence({ seed: 77, frames: 25, maxStep: 1, patchSize: 14 })],
+  }, { seed: 0, generator: { kind: "test" } });
+  return dir;
+}
+
+/** Parses the point marks' aria labels of an SVG: "x: 1; y title: 0.5; checkpoint: name". */
+function svgPoints(svg: string, yTitle: string): { x: number; y: number; checkpoint: string }[] {
+  const out: { x: number; y: number; checkpoint: string }[] = [];
+  const re = new RegExp(`aria-label="[^":;]+: ([-\\d.]+); ${yTitle}: ([−\\d.e-]+); checkpoint: ([^";]+)`, "g");
+  for (const m of svg.matchAll(re)) out.push({ x: Number(m[1]), y: Number(m[2].replace("−", "-")), checkpoint: m[3] });
+  return out;
+}
+
+Deno.test("eval run writes report.json, summary.md and Figure 3 SVG/PNG whose data match the report", async () => {
+  const dir = await fixture();
+  try {
+    const out = join(dir, "out");
+    const { files } = await runCorrespondenceEval({
+      data: join(dir, "data"),
+      out,
+      json: join(dir, "copy.json"),
+      features: ["oracle", "random"],
+      checkpoints: [join(dir, "ckpt-a")],
+      loadCheckpoint: fakeCheckpoint,
+      seed: 5,
+    });
+    const text = await Deno.readTextFile(join(out, "report.json"));
+    assert.equal(await Deno.readTextFile(join(dir, "copy.json")), text);
+    const report: CorrespondenceReport = JSON.parse(text);
+    assert.deepEqual(report.checkpoints.map((c) => c.name), ["oracle", "random", "ckpt-a"]);
+    const [oracle, random, ckpt] = report.checkpoints;
+    assert.ok(oracle.peak.pck! >= 0.99, `oracle ${oracle.peak.pck}`);
+    assert.equal(random.numLayers, 4);
+    assert.equal(ckpt.peak.layer, 0);
+    assert.equal(ckpt.layers[1].rho, null); // NaN → null in JSON
+    assert.ok(ckpt.layers[2].pck! < ckpt.layers[0].pck!);
+    // robustness comes from the robustness split: every Δt 1…24 once per track
+    assert.equal(oracle.robustness.split, "robustness");
+    assert.equal(oracle.robustness.deltaT.length, 24);
+    assert.ok(oracle.robustness.count.every((n) => n > 0));
+    assert.equal(oracle.robustness.bestLayer.value[0], 1);
+
+    const md = await Deno.readTextFile(join(out, "summary.md"));
+    assert.match(md, /\| ckpt-a \| 3 \| 6 \| 0 \|/);
+    assert.match(md, /\| 1 \| [\d.]+ \| [\d.]+ \| — \|/); // ckpt-a layer 1: ρ undefined
+
+    for (
+      const [panel, yTitle, pick] of [
+        ["pck", "PCK@2", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.pck],
+        ["rho", "Pearson ρ", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.rho],
+      ] as const
+    ) {
+      const spec = JSON.parse(await Deno.readTextFile(join(out, `fig3_${panel}.vl.json`)));
+      const rows: { checkpoint: string; layer: number; value: number }[] = spec.data.values;
+      const expected = report.checkpoints.flatMap((c) =>
+        c.layers.filter((l) => pick(l) !== null).map((l) => ({ c, l }))
+      );
+      assert.equal(rows.length, expected.length);
+      for (const { c, l } of expected) {
+        const row = rows.find((r) => r.checkpoint === c.name && r.layer === l.layer)!;
+        assert.equal(row.value, pick(l));
+      }
+      const svg = await Deno.readTextFile(join(out, `fig3_${panel}.svg`));
+      assert.ok(svg.startsWith("<svg"));
+      for (const name of ["oracle", "random", "ckpt-a"]) assert.ok(svg.includes(`>${name}</text>`), `legend ${name}`);
+      const pts = svgPoints(svg, yTitle.replace("@", "@"));
+      assert.ok(pts.length >= expected.length, `${panel}: ${pts.length} points`);
+      for (const p of pts) {
+        const l = report.checkpoints.find((c) => c.name === p.checkpoint)!.layers[p.x];
+        assert.ok(Math.abs(p.y - pick(l)!) < 1e-9, `${panel} ${p.checkpoint} layer ${p.x}: svg ${p.y} vs ${pick(l)}`);
+      }
+      const png = decode(await Deno.readFile(join(out, `fig3_${panel}.png`)));
+      const [w, h] = [Number(svg.match(/width="(\d+)"/)![1]), Number(svg.match(/height="(\d+)"/)![1])];
+      assert.deepEqual([png.width, png.height], [2 * w, 2 * h]);
+      // the lines are drawn: some strongly coloured (non-grey) pixels exist
+      let coloured = 0;
+      for (let i = 0; i < png.width * png.height; i++) {
+        const [r, g, b] = [png.data[i * png.channels], png.data[i * png.channels + 1], png.data[i * png.channels + 2]];
+        if (Math.max(r, g, b) - Math.min(r, g, b) > 80) coloured++;
+      }
+      assert.ok(coloured > 500, `${panel}: ${coloured} coloured pixels`);
+    }
+    const rob = JSON.parse(await Deno.readTextFile(join(out, "fig3_robustness.vl.json")));
+    const best = rob.data.values.filter((r: { checkpoint: string; curve: string }) =>
+      r.checkpoint === "ckpt-a" && r.curve === "best layer"
+    );
+    assert.deepEqual(
+      best.map((r: { value: number }) => r.value),
+      ckpt.robustness.bestLayer.value.filter((v) => v !== null),
+    );
+    assert.ok(files.some((f) => f.endsWith("fig3_robustness.png")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval run refuses checkpoints without a loader and empty source lists", async () => {
+  await assert.rejects(
+    () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: [], checkpoints: ["a"] }),
+    ConfigError,
+  );
+  await assert.rejects(
+    () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: [], checkpoints: [] }),
+    ConfigError,
+  );
+});
