@@ -108,8 +108,13 @@ export class OrtVlmRunner {
     const ort: Ort = choice === "webgpu" ? await import("onnxruntime-web/webgpu") as Ort : ortWasm;
     ort.env.wasm.numThreads = 1;
     ort.env.logLevel = "error";
-    const create = async (file: string) =>
-      await ort.InferenceSession.create(await Deno.readFile(join(dir, file)), { executionProviders: [choice] });
+    const create = async (file: string) => {
+      const bytes = await Deno.readFile(join(dir, file));
+      // external-data exports (> 1.5 GB) keep tensors in <file>.data, referenced by that file name
+      const data = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
+      const externalData = data ? [{ path: file + ".data", data }] : undefined;
+      return await ort.InferenceSession.create(bytes, { executionProviders: [choice], externalData });
+    };
     const vision = await create("vision.onnx");
     const decoder = await create("decoder.onnx");
     log(`ort_runner: onnxruntime-web ${choice} execution provider for ${dir}`);
@@ -271,8 +276,9 @@ export class OrtVlmRunner {
       if (tokens.length >= maxTokens) break;
       ({ logits: next, cache } = await this.decodeStep(id, cache));
     }
-    if (finish !== "stop" && text.length > emitted && !text.endsWith("\uFFFD")) {
-      onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
+    if (finish !== "stop") {
+      text = text.replace(/\uFFFD+$/, ""); // an unfinished UTF-8 sequence at the cut is dropped, not shown
+      if (text.length > emitted) onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
     }
     return result(text, tokens, finish, prompt.inputIds.length, t1 - t0, performance.now() - t1);
   }

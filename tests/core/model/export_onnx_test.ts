@@ -139,6 +139,18 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
       ac.abort();
       assert.equal((await runner.generate(msgs, { maxTokens: 5 }, undefined, ac.signal)).finishReason, "abort");
     });
+    await t.step("an external-data export (tensors in <graph>.onnx.data) runs and gives the same logits", async () => {
+      const ext = join(dir, "ext");
+      await exportHeadFreeModel(C, W, buildTinyTokenizerJson(), ext, { externalData: true });
+      assert.ok(
+        (await Deno.stat(join(ext, "decoder.onnx.data"))).size > (await Deno.stat(join(ext, "decoder.onnx"))).size,
+      );
+      const r2 = await OrtVlmRunner.load(ext, { executionProvider: "wasm", log: () => {} });
+      const msgs: ChatMessage[] = [{ role: "user", content: "Is the lamp behind the sofa?" }];
+      const a = await runner.prefill(await runner.prepare(msgs)), b = await r2.prefill(await r2.prepare(msgs));
+      assert.deepEqual(a.logits, b.logits);
+      await r2.release();
+    });
     await runner.release();
   } finally {
     await Deno.remove(dir, { recursive: true });
