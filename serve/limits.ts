@@ -109,10 +109,22 @@ function readJpegHeader(b: Uint8Array): ImageHeader | null {
   return null;
 }
 
+type FromBase64 = (s: string, o: { alphabet: "base64"; lastChunkHandling: "strict" }) => Uint8Array;
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64?.bind(Uint8Array);
+
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Strict base64 (standard alphabet, padded to a multiple of 4, whitespace ignored) -> bytes; null when malformed. */
 export function decodeBase64Strict(s: string): Uint8Array | null {
+  if (nativeFromBase64) {
+    // V8's TC39 Uint8Array.fromBase64: ~4x faster than atob; "strict" demands padding and zero pad bits.
+    try {
+      const out = nativeFromBase64(s, { alphabet: "base64", lastChunkHandling: "strict" });
+      return out.length > 0 ? out : null;
+    } catch {
+      return null;
+    }
+  }
   const clean = s.replace(/[\r\n\t ]/g, "");
   if (clean.length === 0 || clean.length % 4 !== 0 || !BASE64_RE.test(clean)) return null;
   try {
