@@ -295,3 +295,15 @@ Deno.test("CORS is off by default and on only for the configured origins", async
   const r2 = await on.request("/v1/models", { headers: { origin: "https://app.example" } });
   assert.equal(r2.headers.get("access-control-allow-origin"), "https://app.example");
 });
+
+Deno.test("while draining for shutdown /healthz is 503 draining and new generations get 503 with Retry-After", async () => {
+  const app = createApp(new StandInEngine(), quiet);
+  appState(app).queue.close();
+  const h = await app.request("/healthz");
+  assert.equal(h.status, 503);
+  assert.equal((await h.json()).status, "draining");
+  const res = await app.request("/v1/chat/completions", jsonPost(chatBody()));
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "1");
+  assert.match((await errorOf(res)).message, /shutting down/);
+});
