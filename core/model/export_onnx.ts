@@ -9,9 +9,10 @@
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { ShapeMismatchError } from "../errors.ts";
+import { DataFormatError, ShapeMismatchError } from "../errors.ts";
 import { writeOnnxModel } from "../onnx/write.ts";
-import type { VlmConfig } from "./config.ts";
+import { loadOnnxWeights, type NameMap } from "../onnx/read.ts";
+import { parseVlmConfig, type VlmConfig } from "./config.ts";
 import { numel, parameterShapes } from "./init.ts";
 import { buildDecoderGraph } from "./onnx_decoder_graph.ts";
 import { buildVisionGraph } from "./onnx_vision_graph.ts";
@@ -74,4 +75,30 @@ export async function exportHeadFreeModel(
   };
   await writeFileAtomic(join(outDir, "export.json"), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
+}
+
+export interface LoadedModel {
+  config: VlmConfig;
+  weights: Map<string, Float32Array>;
+  tokenizerJson: string;
+}
+
+/**
+ * Load a model from an export dir (config.json, tokenizer.json, vision.onnx, decoder.onnx - ours or any export
+ * whose initializers carry the HF names, or names mapped by `nameMap`).
+ */
+export async function loadExportDir(dir: string, opts: { nameMap?: NameMap } = {}): Promise<LoadedModel> {
+  const configPath = join(dir, "config.json");
+  const raw = await Deno.readTextFile(configPath).catch(() => {
+    throw new DataFormatError(configPath, "(file)", "an HF-style config.json in the model dir");
+  });
+  const config = parseVlmConfig(JSON.parse(raw));
+  const tokenizerJson = await Deno.readTextFile(join(dir, "tokenizer.json")).catch(() => {
+    throw new DataFormatError(join(dir, "tokenizer.json"), "(file)", "a tokenizer.json in the model dir");
+  });
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".onnx")) files.push(join(dir, e.name));
+  if (!files.length) throw new DataFormatError(dir, "*.onnx", "at least one .onnx file holding the weights");
+  const weights = await loadOnnxWeights(files.sort(), parameterShapes(config), opts);
+  return { config, weights, tokenizerJson };
 }

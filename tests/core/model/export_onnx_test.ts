@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TINY_CONFIG as C } from "../../../core/model/config.ts";
 import { initParameters, parameterShapes } from "../../../core/model/init.ts";
-import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
+import { exportHeadFreeModel, loadExportDir } from "../../../core/model/export_onnx.ts";
 import { OrtVlmRunner } from "../../../core/model/ort_runner.ts";
 import { referenceForward } from "../../../core/model/reference.ts";
 import { getRopeIndex } from "../../../core/model/rope_index.ts";
@@ -39,6 +39,9 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
     await t.step("round trip: export -> core/onnx/read gives bitwise-identical parameters", async () => {
       const back = await loadOnnxWeights([join(dir, "vision.onnx"), join(dir, "decoder.onnx")], parameterShapes(C));
       assert.equal(back.size, W.size);
+      const loaded = await loadExportDir(dir);
+      assert.deepEqual(loaded.config, C);
+      assert.deepEqual(loaded.weights.get("lm_head.weight"), W.get("lm_head.weight"));
       for (const [name, data] of W) {
         const b = back.get(name)!;
         assert.ok(
