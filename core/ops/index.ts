@@ -7,10 +7,12 @@
  * Indices are an i32 Tensor or (indexSelect/embedding) a host Int32Array, range-checked on the host. Out-of-range
  * indices inside a Tensor read as 0 and receive no gradient.
  *
- * Backward cost of indexSelect/embedding: with a host Int32Array the indices are bucketed on the host into a CSR
- * table (offsets per row, positions sorted stably), so dx costs O(size(x) + size(g)). With a GPU Tensor of indices
- * each dx element scans all K indices: O(size(x) · K) — fine for small vocabularies or short index lists; pass
- * host ids for real vocabularies. gather's backward scans the gathered axis: O(size(x) · index.shape[axis]).
+ * Backward cost of indexSelect/embedding: the indices are bucketed into a CSR table (offsets per row L, positions
+ * sorted stably), then each dx element sums its bucket: O(size(x) + size(g)). With a host Int32Array the table is
+ * built on the host; with a GPU Tensor of K > 8 indices one invocation builds it on the GPU (O(L + K) serial work,
+ * fine up to vocabularies of ~10⁵–10⁶); K ≤ 8 skips the table and each dx element scans the K indices
+ * (O(size(x) · K)). All paths sum in ascending position order, so they agree bit for bit.
+ * gather's backward scans the gathered axis: O(size(x) · index.shape[axis]).
  */
 import { Tensor } from "../tensor.ts";
 import { record } from "../autograd.ts";
@@ -89,6 +91,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
+/** Index lists at most this long use the scan backward; longer ones build a CSR table on the GPU first. */
+const SCAN_MAX = 8;
+
+function csrBuildCode() {
+  // One invocation, O(len + K) serial work, no atomics: counts per row, exclusive scan, stable fill.
+  // Out-of-range indices are skipped (they read as 0 forward and get no gradient).
+  return () => `
+${SEL}
+@group(0) @binding(0) var<storage, read> I: array<i32>;
+@group(0) @binding(1) var<storage, read_write> OFF: array<u32>;
+@group(0) @binding(2) var<storage, read_write> CUR: array<u32>;
+@group(0) @binding(3) var<storage, read_write> POS: array<u32>;
+@group(0) @binding(4) var<uniform> p: P;
+@compute @workgroup_size(1)
+fn main() {
+  for (var v = 0u; v <= p.len; v++) { OFF[v] = 0u; }
+  for (var k = 0u; k < p.k; k++) {
+    let v = I[k];
+    if (v >= 0 && v < i32(p.len)) { OFF[u32(v) + 1u] += 1u; }
+  }
+  for (var v = 0u; v < p.len; v++) { OFF[v + 1u] += OFF[v]; CUR[v] = OFF[v]; }
+  for (var k = 0u; k < p.k; k++) {
+    let v = I[k];
+    if (v >= 0 && v < i32(p.len)) { POS[CUR[u32(v)]] = k; CUR[u32(v)] += 1u; }
+  }
+}`;
+}
+
 function checkHostIndices(op: string, idx: Int32Array, len: number): void {
   idx.forEach((v, k) => {
     if (!(v >= 0 && v < len)) throw new ShapeMismatchError(op, `index ${v} at position ${k} is outside [0, ${len})`);
@@ -135,8 +165,15 @@ export function indexSelect(x: Tensor, axis: number, idx: Tensor | Int32Array): 
       launch("index_select_bwd_csr", selectBackwardCsrCode(), [g, off, pos, dx], u(dx.size), grid1d(dx.size, WG));
       off.dispose();
       pos.dispose();
-    } else {
+    } else if (k <= SCAN_MAX) {
       launch("index_select_bwd_scan", selectBackwardScanCode(), [g, it, dx], u(dx.size), grid1d(dx.size, WG));
+    } else {
+      const off = Tensor.empty([len + 1], "u32");
+      const cur = Tensor.empty([len], "u32");
+      const pos = Tensor.empty([k], "u32");
+      launch("index_csr_build", csrBuildCode(), [it, off, cur, pos], u(0), [1]);
+      launch("index_select_bwd_csr", selectBackwardCsrCode(), [g, off, pos, dx], u(dx.size), grid1d(dx.size, WG));
+      [off, cur, pos].forEach((t) => t.dispose());
     }
     return [dx];
   });

@@ -26,7 +26,7 @@ const selectCases: [number[], number, number][] = [
 ];
 
 for (const onHost of [true, false]) {
-  const how = onHost ? "host (CSR backward)" : "GPU tensor (scan backward)";
+  const how = onHost ? "host (CSR backward)" : "GPU tensor (scan for K ≤ 8, else GPU-built CSR backward)";
   Deno.test(`indexSelect with ${how} indices and repeats matches f64 reference and finite differences`, async () => {
     for (const [shape, axis, k] of selectCases) {
       const idx = ids(k, shape[axis], k + axis);
