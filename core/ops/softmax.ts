@@ -149,6 +149,9 @@ function params(x: Tensor, mask: Tensor | undefined, scale: number): ArrayBuffer
 
 function checkMask(op: string, x: Tensor, mask: Tensor | undefined): void {
   if (!mask) return;
+  if (mask.dtype !== "f32") {
+    throw new ShapeMismatchError(op, `mask must be an f32 tensor (0/1 or additive), got ${mask.dtype}`);
+  }
   if (!sameShape(broadcastShapes(op, x.shape, mask.shape), x.shape)) {
     throw new ShapeMismatchError(op, `mask [${mask.shape}] does not broadcast to input [${x.shape}]`);
   }

@@ -4,6 +4,7 @@
  * over their broadcast axes). maskedFill(x, mask, value) = where(mask, value, x).
  */
 import { Tensor } from "../tensor.ts";
+import { ShapeMismatchError } from "../errors.ts";
 import { record } from "../autograd.ts";
 import { broadcastShapes, broadcastStrides, flatIndex, grid1d, launch, MAX_RANK } from "./kernel.ts";
 import { sumToShape } from "./reduce.ts";
@@ -49,6 +50,7 @@ function shapeOf(v: Tensor | number): readonly number[] {
 
 /** Forward only (no tape). */
 export function whereRaw(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  if (cond.dtype !== "f32") throw new ShapeMismatchError("where", `cond must be a 0/1 f32 tensor, got ${cond.dtype}`);
   const outShape = broadcastShapes("where", broadcastShapes("where", cond.shape, shapeOf(a)), shapeOf(b));
   const out = Tensor.empty(outShape);
   if (out.size === 0) return out;
