@@ -10,7 +10,6 @@ export * from "./softmax.ts";
 export * from "./rope.ts";
 export * from "./norm.ts";
 export * from "./cross_entropy.ts";
-export * from "./attention.ts";
 export * from "./normalize.ts";
 export * from "./where.ts";
 export * from "./argmax.ts";
