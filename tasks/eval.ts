@@ -1,15 +1,18 @@
 /**
  * deno task eval [--checkpoint DIR …] [--features oracle|random …] [--data DIR] [--out DIR] [--json FILE]
- *                [--delta 2] [--inclusive] [--max-dt 24] [--limit N] [--seed S] [--no-png]
+ *                [--delta 2] [--inclusive] [--max-dt 24] [--limit N] [--seed S] [--matcher gpu|cpu] [--no-png]
  * Correspondence analysis (Sec 5.3, App. C): per-layer PCK@δ, calibration ρ and gap, temporal robustness, and the
  * Figure 3 plots, for several checkpoints side by side (eval/correspondence/run.ts). With no --checkpoint and no
  * --features it runs the oracle and random reference features. With no --data it uses runs/data and generates the
- * default dataset there first (as `deno task data` would) if it has no manifest yet. Progress goes to stderr.
+ * default dataset there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax
+ * run on the GPU (WebGPU; llvmpipe works) unless --matcher cpu picks the f64 reference. Progress goes to stderr.
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { LayerFeatureSource } from "../core/analysis/features.ts";
+import { cpuMatcher } from "../core/analysis/match.ts";
+import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { ConfigError } from "../core/errors.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     limit: { type: "string" },
     seed: { type: "string", default: "0" },
     "no-png": { type: "boolean", default: false },
+    matcher: { type: "string", default: "gpu" },
   },
   strict: true,
 });
@@ -73,6 +77,10 @@ if (!existsSync(join(data, "manifest.json"))) {
     );
   });
 }
+if (values.matcher !== "gpu" && values.matcher !== "cpu") {
+  throw new ConfigError("--matcher", `gpu or cpu, got "${values.matcher}"`);
+}
+const matcher = values.matcher === "gpu" ? await createGpuMatcher() : cpuMatcher;
 const out = resolve(values.out!);
 const t0 = performance.now();
 const { report, files } = await runCorrespondenceEval({
@@ -87,6 +95,8 @@ const { report, files } = await runCorrespondenceEval({
   limit: values.limit === undefined ? undefined : number("limit", values.limit, true, 1),
   seed: number("seed", values.seed!, true, 0),
   noPng: values["no-png"],
+  matcher,
+  matcherName: values.matcher === "gpu" ? "gpu-f32 (WebGPU)" : "cpu-f64",
   log: (line) => console.error(line),
 });
 console.log(

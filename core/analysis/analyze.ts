@@ -140,26 +140,36 @@ export async function analyzeCorrespondence(
       queries.length === 0 ? NaN : meanOf(queries.map((x) => correctCellCount(x.gt, seq.grid, threshold) / P)),
     );
 
+    // One matcher call per sequence: all layers' frame-0 queries (L, P, D) against their frames 1…F−1 keys
+    // (L·(F−1), P, D); key batch l·(F−1) + (k−1) uses query batch l.
+    const D = feats.dim;
+    const need = F * P * D;
+    const qAll = new Float32Array(L * P * D); // (L, P, D)
+    const kAll = new Float32Array(L * (F - 1) * P * D); // (L·(F−1), P, D)
     for (let l = 0; l < L; l++) {
-      const need = F * P * feats.dim;
       if (feats.q[l].length < need || feats.k[l].length < need) {
         throw new ShapeMismatchError(
           "analyzeCorrespondence",
-          `layer ${l} features shorter than (F=${F}, P=${P}, D=${feats.dim})`,
+          `layer ${l} features shorter than (F=${F}, P=${P}, D=${D})`,
         );
       }
-      const { pred, conf } = await matcher(
-        { data: feats.q[l].subarray(0, P * feats.dim), batch: 1, rows: P, dim: feats.dim }, // (1, P, D) frame 0
-        { data: feats.k[l].subarray(P * feats.dim, need), batch: F - 1, rows: P, dim: feats.dim }, // (F−1, P, D)
-        feats.confidence,
-      );
+      qAll.set(feats.q[l].subarray(0, P * D), l * P * D);
+      kAll.set(feats.k[l].subarray(P * D, need), l * (F - 1) * P * D);
+    }
+    const { pred, conf } = await matcher(
+      { data: qAll, batch: L, rows: P, dim: D },
+      { data: kAll, batch: L * (F - 1), rows: P, dim: D },
+      feats.confidence,
+    );
+
+    for (let l = 0; l < L; l++) {
       const st = layers[l];
       const seqCalib = new CalibrationAccumulator();
       const cByDt = new Array(maxDt).fill(0);
       const tByDt = new Array(maxDt).fill(0);
       let correct = 0;
       for (const { q, k, gt, dt } of queries) {
-        const idx = (k - 1) * P + q; // (F−1, P) row of frame k, query patch q
+        const idx = (l * (F - 1) + (k - 1)) * P + q; // (L·(F−1), P) row of layer l, frame k, query patch q
         const ok = isCorrectMatch(pred[idx], gt, seq.grid.cols, threshold);
         if (ok) correct++;
         st.calib.add(conf[idx], ok);
