@@ -104,29 +104,70 @@ export async function analyzeCorrespondence(
   source: LayerFeatureSource,
   options: AnalysisOptions = {},
 ): Promise<CorrespondenceAnalysis> {
-  const threshold = options.threshold ?? DEFAULT_PCK_THRESHOLD;
-  checkThreshold(threshold);
-  const maxDt = options.maxDeltaT ?? DEFAULT_MAX_DELTA_T;
-  if (!(Number.isInteger(maxDt) && maxDt >= 1)) throw new ConfigError("maxDeltaT", `expected an integer ≥ 1`);
-  const matcher = options.matcher ?? cpuMatcher;
-  const L = source.numLayers;
-  const layers: LayerState[] = Array.from({ length: L }, () => ({
-    calib: new CalibrationAccumulator(),
-    seqPck: [],
-    seqRho: [],
-    correctByDt: new Array(maxDt).fill(0),
-    totalByDt: new Array(maxDt).fill(0),
-    seqPckByDt: Array.from({ length: maxDt }, () => []),
-  }));
-  const seqChance: number[] = [];
-  let grid: PatchGrid | null = null;
-  let confidence: ConfidenceRule | null = null;
-  let featureDim = 0;
-  let done = 0;
+  const [a] = await analyzeCorrespondenceMany(sequences, [source], options);
+  return a;
+}
 
+/**
+ * Analyses several feature sources in one pass over the sequences (each sequence is read and decoded once).
+ * Results are in the order of `sources`.
+ */
+export async function analyzeCorrespondenceMany(
+  sequences: AsyncIterable<CorrespondenceSequence> | Iterable<CorrespondenceSequence>,
+  sources: LayerFeatureSource[],
+  options: AnalysisOptions = {},
+): Promise<CorrespondenceAnalysis[]> {
+  const accs = sources.map((s) => new CorrespondenceAccumulator(s, options));
+  let done = 0;
   for await (const seq of sequences) {
     if (options.limit !== undefined && done >= options.limit) break;
-    grid ??= seq.grid;
+    for (const acc of accs) await acc.add(seq);
+    done++;
+    options.onProgress?.(done, seq.id);
+  }
+  return accs.map((a) => a.result());
+}
+
+/**
+ * Streaming state of the analysis of one feature source: `await add(seq)` per sequence, then `result()`.
+ * (train/ can use it to evaluate held-out PCK as sequences arrive.)
+ */
+export class CorrespondenceAccumulator {
+  readonly threshold: PckThreshold;
+  readonly maxDeltaT: number;
+  #matcher: FeatureMatcher;
+  #layers: LayerState[];
+  #seqChance: number[] = [];
+  #grid: PatchGrid | null = null;
+  #confidence: ConfidenceRule | null = null;
+  #featureDim = 0;
+
+  constructor(readonly source: LayerFeatureSource, options: Omit<AnalysisOptions, "limit" | "onProgress"> = {}) {
+    this.threshold = options.threshold ?? DEFAULT_PCK_THRESHOLD;
+    checkThreshold(this.threshold);
+    const maxDt = options.maxDeltaT ?? DEFAULT_MAX_DELTA_T;
+    if (!(Number.isInteger(maxDt) && maxDt >= 1)) throw new ConfigError("maxDeltaT", `expected an integer ≥ 1`);
+    this.maxDeltaT = maxDt;
+    this.#matcher = options.matcher ?? cpuMatcher;
+    this.#layers = Array.from({ length: source.numLayers }, () => ({
+      calib: new CalibrationAccumulator(),
+      seqPck: [],
+      seqRho: [],
+      correctByDt: new Array(maxDt).fill(0),
+      totalByDt: new Array(maxDt).fill(0),
+      seqPckByDt: Array.from({ length: maxDt }, () => []),
+    }));
+  }
+
+  get numSequences(): number {
+    return this.#seqChance.length;
+  }
+
+  async add(seq: CorrespondenceSequence): Promise<void> {
+    const { source, threshold } = this;
+    const maxDt = this.maxDeltaT;
+    const L = source.numLayers;
+    this.#grid ??= seq.grid;
     const F = seq.frames.length;
     const P = seq.grid.rows * seq.grid.cols;
     const queries = scoredQueries(seq);
@@ -134,9 +175,9 @@ export async function analyzeCorrespondence(
     if (feats.q.length !== L || feats.k.length !== L) {
       throw new ShapeMismatchError("analyzeCorrespondence", `${source.name} gave ${feats.q.length} layers, not ${L}`);
     }
-    confidence ??= feats.confidence;
-    featureDim = feats.dim;
-    seqChance.push(
+    this.#confidence ??= feats.confidence;
+    this.#featureDim = feats.dim;
+    this.#seqChance.push(
       queries.length === 0 ? NaN : meanOf(queries.map((x) => correctCellCount(x.gt, seq.grid, threshold) / P)),
     );
 
@@ -156,14 +197,14 @@ export async function analyzeCorrespondence(
       qAll.set(feats.q[l].subarray(0, P * D), l * P * D);
       kAll.set(feats.k[l].subarray(P * D, need), l * (F - 1) * P * D);
     }
-    const { pred, conf } = await matcher(
+    const { pred, conf } = await this.#matcher(
       { data: qAll, batch: L, rows: P, dim: D },
       { data: kAll, batch: L * (F - 1), rows: P, dim: D },
       feats.confidence,
     );
 
     for (let l = 0; l < L; l++) {
-      const st = layers[l];
+      const st = this.#layers[l];
       const seqCalib = new CalibrationAccumulator();
       const cByDt = new Array(maxDt).fill(0);
       const tByDt = new Array(maxDt).fill(0);
@@ -187,13 +228,21 @@ export async function analyzeCorrespondence(
         st.seqPckByDt[i].push(tByDt[i] === 0 ? NaN : cByDt[i] / tByDt[i]);
       }
     }
-    done++;
-    options.onProgress?.(done, seq.id);
   }
-  if (grid === null || confidence === null) {
-    throw new ConfigError("analyzeCorrespondence", "no sequences to analyse (empty data directory or limit 0)");
+
+  result(): CorrespondenceAnalysis {
+    if (this.#grid === null || this.#confidence === null) {
+      throw new ConfigError("analyzeCorrespondence", "no sequences to analyse (empty data directory or limit 0)");
+    }
+    return summarize(this.source, this.#layers, this.#seqChance, {
+      grid: this.#grid,
+      threshold: this.threshold,
+      maxDt: this.maxDeltaT,
+      confidence: this.#confidence,
+      featureDim: this.#featureDim,
+      done: this.#seqChance.length,
+    });
   }
-  return summarize(source, layers, seqChance, { grid, threshold, maxDt, confidence, featureDim, done });
 }
 
 /** The (track query patch, target frame, ground truth, Δt) tuples a sequence contributes. */

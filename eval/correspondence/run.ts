@@ -4,7 +4,7 @@
  * robustness split (Δt = 1…24 curves); then report.json, summary.md and the Figure 3 plots are written to `out`.
  */
 import { join } from "node:path";
-import { analyzeCorrespondence, type CorrespondenceAnalysis } from "../../core/analysis/analyze.ts";
+import { analyzeCorrespondenceMany, type CorrespondenceAnalysis } from "../../core/analysis/analyze.ts";
 import type { FeatureMatcher, LayerFeatureSource } from "../../core/analysis/features.ts";
 import { cpuMatcher } from "../../core/analysis/match.ts";
 import { DEFAULT_PCK_THRESHOLD, type PckThreshold } from "../../core/analysis/pck.ts";
@@ -71,11 +71,13 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
     throw new ConfigError("--data", `${o.data} has no held-out sequences (run \`deno task data\`)`);
   }
   const hasRobustness = count("robustness") > 0;
-  const analyse = async (source: LayerFeatureSource, split: Split): Promise<CorrespondenceAnalysis> => {
+  /** One pass over a split for all sources. */
+  const analyse = (sources: LayerFeatureSource[], split: Split): Promise<CorrespondenceAnalysis[]> => {
     const total = Math.min(count(split), o.limit ?? Infinity);
     const t0 = performance.now();
     let last = 0;
-    const a = await analyzeCorrespondence(readShards(o.data, split), source, {
+    log(`${split}: ${total} sequences × ${sources.map((s) => `${s.name} (${s.numLayers} layers)`).join(", ")}`);
+    return analyzeCorrespondenceMany(readShards(o.data, split), sources, {
       threshold,
       maxDeltaT: o.maxDeltaT,
       matcher: o.matcher ?? cpuMatcher,
@@ -85,47 +87,42 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
         if (done < total && now - last < 2000) return;
         last = now;
         const s = (now - t0) / 1000;
-        log(
-          `  [${source.name} · ${split}] ${done}/${total} sequences · ${(done / s).toFixed(1)} seq/s · ${
-            s.toFixed(0)
-          } s`,
-        );
+        log(`  [${split}] ${done}/${total} sequences · ${(done / s).toFixed(2)} seq/s · ${s.toFixed(0)} s`);
       },
     });
-    return a;
   };
 
-  const entries: CheckpointReport[] = [];
-  const sources: { kind: CheckpointReport["kind"]; path?: string; make: () => Promise<LayerFeatureSource> }[] = [
+  const specs: { kind: CheckpointReport["kind"]; path?: string; make: () => Promise<LayerFeatureSource> }[] = [
     ...o.features.map((f) => ({
       kind: f,
       make: () => Promise.resolve(f === "oracle" ? oracleFeatureSource() : randomFeatureSource({ seed })),
     })),
     ...o.checkpoints.map((dir) => ({ kind: "checkpoint" as const, path: dir, make: () => o.loadCheckpoint!(dir) })),
   ];
-  for (const s of sources) {
-    const source = await s.make();
-    try {
-      log(`${source.name}: ${source.numLayers} layer(s)`);
-      const held = await analyse(source, "heldout");
-      let robustness: { analysis: CorrespondenceAnalysis; split: string } | undefined;
-      if (hasRobustness) {
-        // A fresh random source so the robustness pass is seeded the same way whatever ran before.
-        const robSource = s.kind === "random" ? await s.make() : source;
-        robustness = { analysis: await analyse(robSource, "robustness"), split: "robustness" };
-      }
-      const entry = checkpointReport(held, s.kind, { path: s.path, robustness, split: "heldout" });
+  const sources: LayerFeatureSource[] = [];
+  const entries: CheckpointReport[] = [];
+  try {
+    for (const s of specs) sources.push(await s.make());
+    const held = await analyse(sources, "heldout");
+    let rob: CorrespondenceAnalysis[] | null = null;
+    if (hasRobustness) {
+      // Fresh random sources so the robustness pass is seeded the same way whatever ran before.
+      const robSources = await Promise.all(specs.map((s, i) => (s.kind === "random" ? s.make() : sources[i])));
+      rob = await analyse(robSources, "robustness");
+    }
+    specs.forEach((s, i) => {
+      const robustness = rob ? { analysis: rob[i], split: "robustness" } : undefined;
+      const entry = checkpointReport(held[i], s.kind, { path: s.path, robustness, split: "heldout" });
       entries.push(entry);
       const pk = entry.peak;
       log(
-        `${source.name}: peak layer ${pk.layer} PCK ${fmtPct(pk.pck)} · ρ ${fmtNum(pk.rho)} · ` +
-          `Y(Δt=${entry.robustness.deltaT.length}) ${fmtNum(pk.robustnessAtMaxDeltaT)} · chance ${
-            fmtPct(entry.chance.pck)
-          }`,
+        `${entry.name}: peak layer ${pk.layer} PCK ${fmtPct(pk.pck)} · ρ ${fmtNum(pk.rho)} · ` +
+          `Y(Δt=${entry.robustness.deltaT.length}) ${fmtNum(pk.robustnessAtMaxDeltaT)} · ` +
+          `mean over layers ${fmtPct(entry.layerMean.pck)} · chance ${fmtPct(entry.chance.pck)}`,
       );
-    } finally {
-      await source.dispose?.();
-    }
+    });
+  } finally {
+    for (const s of sources) await s.dispose?.();
   }
 
   const report: CorrespondenceReport = {
@@ -151,8 +148,8 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
   await write(join(o.out, "report.json"), json);
   if (o.json) await write(o.json, json);
   await write(join(o.out, "summary.md"), reportToMarkdown(report));
-  const specs = figure3Specs(report);
-  for (const [name, spec] of Object.entries(specs)) {
+  const figures = figure3Specs(report);
+  for (const [name, spec] of Object.entries(figures)) {
     const svg = await renderSvg(spec);
     await write(join(o.out, `fig3_${name}.svg`), svg);
     await write(join(o.out, `fig3_${name}.vl.json`), JSON.stringify(spec, null, 2) + "\n");
