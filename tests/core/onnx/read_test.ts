@@ -93,3 +93,11 @@ Deno.test("loadOnnxWeights renames, and names the parameter and both shapes on a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the transformers >= 4.52 nested layout maps onto the original HF names", async () => {
+  const { qwenNestedLayoutNameMap: m } = await import("../../../core/model/name_map.ts");
+  assert.equal(m("model.visual.blocks.3.attn.qkv.weight"), "visual.blocks.3.attn.qkv.weight");
+  assert.equal(m("model.language_model.layers.0.self_attn.q_proj.bias"), "model.layers.0.self_attn.q_proj.bias");
+  assert.equal(m("model.language_model.embed_tokens.weight"), "model.embed_tokens.weight");
+  assert.equal(m("lm_head.weight"), undefined);
+});
