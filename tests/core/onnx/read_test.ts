@@ -5,6 +5,7 @@ import { writeOnnxModel } from "../../../core/onnx/write.ts";
 import { loadOnnxWeights, readOnnxInitializers } from "../../../core/onnx/read.ts";
 import { DataType, type TensorProto } from "../../../core/onnx/proto.ts";
 import { DataFormatError, ShapeMismatchError } from "../../../core/errors.ts";
+import { qwenNestedLayoutNameMap } from "../../../core/model/name_map.ts";
 
 function model(extra: TensorProto[] = []) {
   const g = new GraphBuilder("t");
@@ -94,8 +95,8 @@ Deno.test("loadOnnxWeights renames, and names the parameter and both shapes on a
   }
 });
 
-Deno.test("the transformers >= 4.52 nested layout maps onto the original HF names", async () => {
-  const { qwenNestedLayoutNameMap: m } = await import("../../../core/model/name_map.ts");
+Deno.test("the transformers >= 4.52 nested layout maps onto the original HF names", () => {
+  const m = qwenNestedLayoutNameMap;
   assert.equal(m("model.visual.blocks.3.attn.qkv.weight"), "visual.blocks.3.attn.qkv.weight");
   assert.equal(m("model.language_model.layers.0.self_attn.q_proj.bias"), "model.layers.0.self_attn.q_proj.bias");
   assert.equal(m("model.language_model.embed_tokens.weight"), "model.embed_tokens.weight");
