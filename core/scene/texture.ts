@@ -89,7 +89,7 @@ export function albedo(
   let detail: number; // brightness modulation around 1
   switch (m.pattern) {
     case "noise": {
-      t = fbm2(a, b, m.seed, 4);
+      t = fbm2(a, b, m.seed, 3);
       t = Math.min(1, Math.max(0, (t - 0.5) * 2.2 + 0.5));
       detail = 0.8 + 0.4 * valueNoise2(a * 6.1, b * 6.1, m.seed ^ 0x5bd1e995);
       break;
@@ -97,7 +97,7 @@ export function albedo(
     case "blotches": {
       const n = fbm2(a, b, m.seed, 3);
       t = n > 0.5 ? 1 : 0;
-      detail = 0.75 + 0.5 * fbm2(a * 4, b * 4, m.seed ^ 0x1b873593, 2);
+      detail = 0.75 + 0.5 * valueNoise2(a * 4, b * 4, m.seed ^ 0x1b873593);
       break;
     }
     case "checker": {

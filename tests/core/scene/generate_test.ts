@@ -91,3 +91,17 @@ Deno.test("textures make patches distinguishable: rendered frames are far from f
   const n = f.rgb.length, sd = Math.sqrt(sum2 / n - (sum / n) ** 2);
   assert.ok(sd > 20, `pixel std ${sd}`);
 });
+
+Deno.test("the similar foreground/background pair is in view together, the small one nearer the camera", () => {
+  for (let seed = 0; seed < 6; seed++) {
+    const s = generateScene(seed);
+    const fg = s.objects.find((o) => o.name.startsWith("small "))!,
+      bg = s.objects.find((o) => o.name.startsWith("large "))!;
+    assert.equal(fg.color, bg.color);
+    const f = renderFrame(s, s.trajectory, 48, 64, 64);
+    assert.ok(f.objectId!.includes(fg.id) && f.objectId!.includes(bg.id), `seed ${seed}`);
+    const c = cameraCenter(f.worldToCamera);
+    const dist = (o: typeof fg) => Math.hypot(c[0] - o.center[0], c[2] - o.center[2]);
+    assert.ok(dist(fg) < dist(bg), `seed ${seed}`);
+  }
+});
