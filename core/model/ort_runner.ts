@@ -27,7 +27,7 @@ type OrtSession = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
 export type ExecutionProviderChoice = "wasm" | "webgpu" | "auto";
 
 export interface RunnerLoadOptions {
-  /** "auto" (default) uses WebGPU when navigator.gpu yields an adapter, else WASM. */
+  /** "auto" (default): WebGPU when navigator.gpu yields a hardware adapter, else WASM (software adapters: WASM). */
   executionProvider?: ExecutionProviderChoice;
   /** Where to say which EP was chosen (default console.error). */
   log?: (message: string) => void;
@@ -101,9 +101,18 @@ export class OrtVlmRunner {
     const config = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(dir, "config.json"))));
     const tok = await TextTokenizer.fromFile(join(dir, "tokenizer.json"));
     let choice = opts.executionProvider ?? "auto";
+    let why = "requested";
     if (choice === "auto") {
       const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
-      choice = adapter ? "webgpu" : "wasm";
+      const name = adapter ? `${adapter.info.vendor} ${adapter.info.description}`.trim() : "";
+      // ort's WebGPU EP recompiles shaders as the KV length grows; on a software adapter that is ~50x slower than WASM
+      const software = !!adapter && (adapter.info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(name));
+      choice = adapter && !software ? "webgpu" : "wasm";
+      why = !adapter
+        ? "no WebGPU adapter"
+        : software
+        ? `software adapter (${name}) is slower than WASM`
+        : `adapter ${name}`;
     }
     const ort: Ort = choice === "webgpu" ? await import("onnxruntime-web/webgpu") as Ort : ortWasm;
     ort.env.wasm.numThreads = 1;
@@ -117,7 +126,7 @@ export class OrtVlmRunner {
     };
     const vision = await create("vision.onnx");
     const decoder = await create("decoder.onnx");
-    log(`ort_runner: onnxruntime-web ${choice} execution provider for ${dir}`);
+    log(`ort_runner: onnxruntime-web ${choice} execution provider (${why}) for ${dir}`);
     return new OrtVlmRunner(ort, choice, config, tok, vision, decoder, opts);
   }
 
