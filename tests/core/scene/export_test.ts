@@ -31,17 +31,24 @@ Deno.test("independent export check: anchor pixel + anchor depth re-projected la
     assert.equal(cameras.frames.length, idx.length);
     assert.deepEqual(Object.keys(cameras.frames[0]).sort(), ["K", "depth", "rgb", "worldToCamera"]);
     assert.deepEqual(Object.keys(tracks.tracks[0]).sort(), ["anchorFrame", "points", "visible"]);
-    const depths = [];
+    const depths = [], images: ArrayLike<number>[] = [];
     for (const c of cameras.frames) {
       const png = decode(await Deno.readFile(join(dir, c.rgb)));
       assert.equal(png.width, 224);
       assert.equal(png.channels, 3);
+      images.push(png.data);
       const npy = readNpyF32(await Deno.readFile(join(dir, c.depth)));
       assert.deepEqual(npy.shape, [224, 224]);
       depths.push(npy.data);
     }
     let checked = 0;
-    for (const t of tracks.tracks) {
+    const colourDiff: number[] = [], shuffledDiff: number[] = [];
+    const rgbAt = (f: number, p: number[]) => {
+      const o = (Math.floor(p[1]) * 224 + Math.floor(p[0])) * 3;
+      return [images[f][o], images[f][o + 1], images[f][o + 2]];
+    };
+    const l1 = (a: number[], b: number[]) => Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]);
+    for (const [ti, t] of tracks.tracks.entries()) {
       const a = t.anchorFrame;
       const [ua, va] = t.points[a];
       const D = depths[a][Math.floor(va) * 224 + Math.floor(ua)]; // nearest pixel, as documented
@@ -59,8 +66,18 @@ Deno.test("independent export check: anchor pixel + anchor depth re-projected la
         const err = Math.hypot(u - t.points[f][0], v - t.points[f][1]);
         assert.ok(err < 0.5, `track point off by ${err} px`);
         checked++;
+        // Photometric check (the renderer's shading is view-independent): the same surface point has the same
+        // colour in both frames, unlike another track's point.
+        if (f !== a) {
+          colourDiff.push(l1(rgbAt(a, t.points[a]), rgbAt(f, t.points[f])));
+          const other = tracks.tracks[(ti + 5) % tracks.tracks.length];
+          if (other.points[f]) shuffledDiff.push(l1(rgbAt(a, t.points[a]), rgbAt(f, other.points[f])));
+        }
       }
     }
+    const median = (x: number[]) => x.sort((p, q) => p - q)[Math.floor(x.length / 2)];
+    assert.ok(median(colourDiff) < 30, `median colour difference along tracks ${median(colourDiff)}`);
+    assert.ok(median(shuffledDiff) > 2 * median(colourDiff), `vs ${median(shuffledDiff)} between different tracks`);
     assert.ok(tracks.tracks.length >= 8, `${tracks.tracks.length} tracks`);
     assert.ok(checked > tracks.tracks.length * 2, `${checked} points checked`);
   } finally {
