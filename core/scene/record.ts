@@ -98,9 +98,9 @@ export function encodeRecord(seq: CorrespondenceSequence): Uint8Array {
     height: f.height,
     K: f.K,
     worldToCamera: f.worldToCamera,
-    rgb: put(deflateSync(subFilter(f.rgb, f.width), { level: 6 })),
-    depth: put(deflateSync(byteShuffle(deltaBits(f.depth, f.width), 4), { level: 6 })),
-    ...(f.objectId ? { objectId: put(deflateSync(byteShuffle(view(f.objectId), 2), { level: 6 })) } : {}),
+    rgb: put(deflateSync(subFilter(f.rgb, f.width), { level: 3 })),
+    depth: put(deflateSync(byteShuffle(deltaBits(f.depth, f.width), 4), { level: 3 })),
+    ...(f.objectId ? { objectId: put(deflateSync(byteShuffle(view(f.objectId), 2), { level: 3 })) } : {}),
   }));
   const meta: RecordMeta = {
     id: seq.id,
