@@ -10,7 +10,7 @@
  * f32 on the GPU: predictions agree with the f64 reference except where two cosines are within f32 rounding
  * (~1e-7) of each other; confidences agree to ~1e-5.
  */
-import { argmax, initGpu, l2Normalize, matmul, max, noGrad, softmax, Tensor, tidyAsync } from "../runtime.ts";
+import { argmax, initGpu, l2Normalize, matmul, noGrad, softmax, Tensor, tidyAsync, topk } from "../runtime.ts";
 import type { ConfidenceRule, FeatureBatch, FeatureMatcher, MatchResult } from "./features.ts";
 import { checkMatchShapes, COSINE_NORM_EPS } from "./match.ts";
 
@@ -43,7 +43,8 @@ export function matchFeaturesGpu(
       const probs = confidence.kind === "cosine"
         ? softmax(sim, { scale: 1 / confidence.temperature }) // (B, N_q, N_k)
         : softmax(matmul(q, k, { transB: true }), { scale: confidence.scale }); // (B, N_q, N_k)
-      return { pred: argmax(sim), conf: max(probs, -1) }; // (B, N_q), (B, N_q)
+      // topk(·, 1) rather than max(): on llvmpipe the row-select kernel is ~3× faster than the generic reduce.
+      return { pred: argmax(sim), conf: topk(probs, 1).values }; // (B, N_q), (B, N_q, 1)
     });
     return { pred: await pred.toInt32Array(), conf: await conf.toArray() };
   });
