@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { backProject, cameraCenter } from "../../../core/geometry/camera.ts";
 import { generateScene, renderVideo } from "../../../core/scene/generate.ts";
 import { renderFrame } from "../../../core/scene/render.ts";
+import { projectIfVisible } from "../../../core/scene/annotate.ts";
 import { cameraPose, TRAJECTORY_KINDS } from "../../../core/scene/trajectory.ts";
 
 Deno.test("generateScene is deterministic by seed and differs across seeds", () => {
@@ -103,5 +104,28 @@ Deno.test("the similar foreground/background pair is in view together, the small
     const c = cameraCenter(f.worldToCamera);
     const dist = (o: typeof fg) => Math.hypot(c[0] - o.center[0], c[2] - o.center[2]);
     assert.ok(dist(fg) < dist(bg), `seed ${seed}`);
+  }
+});
+
+Deno.test("every trajectory kind keeps frames 48 apart overlapping (App. A window R = 48)", () => {
+  for (const kind of TRAJECTORY_KINDS) {
+    for (let seed = 0; seed < 3; seed++) {
+      const s = generateScene(100 + seed, { trajectory: kind });
+      for (const t of [0, 47]) {
+        const a = renderFrame(s, s.trajectory, t, 64, 64), b = renderFrame(s, s.trajectory, t + 48, 64, 64);
+        let seen = 0, total = 0;
+        for (let i = 4; i < 64; i += 8) {
+          for (let j = 4; j < 64; j += 8) {
+            total++;
+            const p = backProject(a.K, a.worldToCamera, j + 0.5, i + 0.5, a.depth[i * 64 + j]);
+            if (projectIfVisible(b, p)) seen++;
+          }
+        }
+        assert.ok(
+          seen / total >= 0.2,
+          `${kind} seed ${seed}: ${seen}/${total} points of frame ${t} visible at ${t + 48}`,
+        );
+      }
+    }
   }
 });
