@@ -165,7 +165,13 @@ export async function* readShardFile(
   path: string,
   expect?: { records: number; sha256: string },
 ): AsyncGenerator<CorrespondenceSequence> {
-  const file = await Deno.open(path, { read: true });
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new DataFormatError(path, "(file)", "a readable shard file (listed in manifest.json)", String(e));
+  }
+  const size = (await file.stat()).size;
   const hash = createHash("sha256");
   const reader = new ExactReader(file, hash);
   try {
@@ -190,6 +196,15 @@ export async function* readShardFile(
         throw new DataFormatError(path, where, "record magic RECD", "bad magic");
       }
       const length = dv.getUint32(4, true), crc = dv.getUint32(8, true);
+      if (length > size - reader.position) {
+        // A damaged length field or a cut file: never allocate or read past the end.
+        throw new DataFormatError(
+          path,
+          where,
+          `${length} payload bytes`,
+          `file truncated (${size - reader.position} left)`,
+        );
+      }
       const payload = await reader.read(length, true);
       if (payload === null || payload.length < length) {
         throw new DataFormatError(
@@ -223,6 +238,8 @@ class ExactReader {
   #buf = new Uint8Array(1 << 20);
   #start = 0;
   #end = 0;
+  /** Bytes handed out so far. */
+  position = 0;
   constructor(readonly file: Deno.FsFile, readonly hash: ReturnType<typeof createHash>) {}
 
   /** n bytes; fewer at EOF (null if none and `eofOk`). */
@@ -242,6 +259,7 @@ class ExactReader {
       this.#start += take;
       got += take;
     }
+    this.position += got;
     if (got === 0 && eofOk && n > 0) return null;
     return got < n ? out.subarray(0, got) : out;
   }

@@ -109,3 +109,25 @@ Deno.test("writes are deterministic: the same sequences give byte-identical shar
     await Deno.remove(d2, { recursive: true });
   }
 });
+
+Deno.test("a damaged record length or a missing shard file gives a named DataFormatError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeShards(dir, { train: [a, b] }, { seed: 1, generator: {} });
+    const file = join(dir, "train-00000.gshard");
+    const bytes = await Deno.readFile(file);
+    new DataView(bytes.buffer).setUint32(16 + 4, 0xfffffff0, true); // record 0's length field
+    await Deno.writeFile(file, bytes);
+    await assert.rejects(
+      () => collect(readShards(dir, "train")),
+      (e: unknown) => e instanceof DataFormatError && e.file === file && e.field === "record 0",
+    );
+    await Deno.remove(file);
+    await assert.rejects(
+      () => collect(readShards(dir, "train")),
+      (e: unknown) => e instanceof DataFormatError && e.file === file && e.field === "(file)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
