@@ -1,0 +1,301 @@
+/**
+ * The Qwen2.5-VL-style VLM on our WebGPU runtime: vision tower (patch embed, windowed/full attention blocks with 2-D
+ * rotary), 2×2 merger, decoder (GQA with q/k/v bias, M-RoPE, SwiGLU), LM head. Parameters are tensors keyed by the
+ * Hugging Face names. One sequence per forward (batch 1); training batches by gradient accumulation.
+ * Checked against core/model/reference.ts (f64) in tests/core/model/vlm_test.ts.
+ *
+ * Letters: N patches, U = N/4 merged tokens, Cv vision width, T tokens, H LLM width, Hq/Hkv heads, D head dim,
+ * V vocab, Nv visual tokens.
+ *
+ * Introspection (paper App. C): with `capture`, every LLM layer returns the visual tokens' output hidden states, and
+ * their queries and keys before RoPE ("pre": q_proj(input_layernorm(x)), content only) and/or after RoPE ("post":
+ * what enters q·k). Rows follow `visualPositions` (all image/video pad tokens in prompt order).
+ */
+import { Tensor } from "../tensor.ts";
+import { checkpoint } from "../autograd.ts";
+import * as op from "../ops/mod.ts";
+import type { VlmConfig } from "./config.ts";
+import { headDim, visionHeadDim } from "./config.ts";
+import { parameterShapes, type Weights } from "./init.ts";
+import { getRopeIndex, type VisionGrid } from "./rope_index.ts";
+import {
+  type GridThw,
+  inversePermutation,
+  visionCuSeqlens,
+  visionRotaryPositions,
+  visionWindowIndex,
+} from "./vision_windows.ts";
+import { ShapeMismatchError } from "../errors.ts";
+
+export interface VisionInput extends VisionGrid {
+  /** (grid_t·grid_h·grid_w, C·T·P·P) HF pixel_values. */
+  pixelValues: Float32Array;
+}
+
+export interface VlmInput {
+  inputIds: ArrayLike<number>;
+  images?: VisionInput[];
+  videos?: VisionInput[];
+}
+
+/** Lets training wrap a linear layer (LoRA: y + (α/r)·B·A·x) without a new layer kind. */
+export type LinearHook = (name: string, x: Tensor, y: Tensor) => Tensor;
+
+export interface ForwardOptions {
+  /** Which per-layer visual features to return. */
+  capture?: { hidden?: boolean; qk?: "pre" | "post" | "both" };
+  linearHook?: LinearHook;
+  /** Recompute each decoder layer during backward instead of keeping its activations. */
+  checkpointLayers?: boolean;
+  /** Compute logits for all tokens (default), or none (feature extraction only). */
+  logits?: boolean;
+}
+
+export interface VisualSpan {
+  kind: "image" | "video";
+  start: number;
+  end: number;
+  /** Merged grid (t, h/M, w/M). */
+  frameGrid: [number, number, number];
+}
+
+export interface LayerFeatures {
+  /** (Nv, H) output hidden state of the layer. */
+  hidden?: Tensor;
+  /** (Nv, Hq, D) / (Nv, Hkv, D). */
+  qPre?: Tensor;
+  kPre?: Tensor;
+  qPost?: Tensor;
+  kPost?: Tensor;
+}
+
+export interface VlmOutput {
+  /** (T, V) or null. */
+  logits: Tensor | null;
+  layers: LayerFeatures[];
+  visualSpans: VisualSpan[];
+  visualPositions: Int32Array;
+  positionIds: [Int32Array, Int32Array, Int32Array];
+}
+
+export class VlmModel {
+  readonly params = new Map<string, Tensor>();
+
+  constructor(readonly config: VlmConfig, weights: Weights, opts: { trainable?: boolean } = {}) {
+    for (const [name, shape] of parameterShapes(config)) {
+      const w = weights.get(name);
+      if (!w) throw new ShapeMismatchError("VlmModel", `missing parameter ${name} [${shape}]`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (w.length !== n) {
+        throw new ShapeMismatchError("VlmModel", `parameter ${name} has ${w.length} values, expected [${shape}]`);
+      }
+      const t = Tensor.param(w, shape, name);
+      t.requiresGrad = opts.trainable ?? false;
+      this.params.set(name, t);
+    }
+  }
+
+  p(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new ShapeMismatchError("VlmModel", `no parameter ${name}`);
+    return t;
+  }
+
+  /** Download all parameters (HF names). */
+  async toWeights(): Promise<Weights> {
+    const out: Weights = new Map();
+    for (const [name, t] of this.params) out.set(name, Float32Array.from(await t.toArray()));
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+    this.params.clear();
+  }
+
+  /** x (R, in) · Wᵀ + b, through the hook (LoRA) when given. */
+  linear(name: string, x: Tensor, hook?: LinearHook, bias = true): Tensor {
+    const w = this.p(`${name}.weight`);
+    const b = bias ? this.params.get(`${name}.bias`) : undefined;
+    const y = op.matmul(x, w.rank === 2 ? w : w.view([w.shape[0], w.size / w.shape[0]]), { transB: true, bias: b });
+    return hook ? hook(name, x, y) : y;
+  }
+
+  /** Vision tower + merger for a list of grids → (U, out_hidden), merged tokens in pixel_values order. */
+  vision(pixelValues: Float32Array, grids: GridThw[]): Tensor {
+    const c = this.config, v = c.vision_config;
+    const Cv = v.hidden_size, Hv = v.num_heads, Dv = visionHeadDim(c), unit = v.spatial_merge_size ** 2;
+    const N = grids.reduce((s, g) => s + g[0] * g[1] * g[2], 0);
+    const inDim = pixelValues.length / N;
+    const { windowIndex, cuWindowSeqlens } = visionWindowIndex(c, grids);
+    // Patch order → window order, as row indices over patches (each merge unit is `unit` consecutive rows).
+    const rowIndex = expandUnits(windowIndex, unit);
+    const px = Tensor.from(pixelValues, [N, inDim]);
+    let x = op.indexSelect(this.linear("visual.patch_embed.proj", px, undefined, false), 0, rowIndex); // (N, Cv)
+    const hw = visionRotaryPositions(grids, v.spatial_merge_size);
+    const hwWin = new Int32Array(N * 2);
+    rowIndex.forEach((r, k) => {
+      hwWin[2 * k] = hw[2 * r];
+      hwWin[2 * k + 1] = hw[2 * r + 1];
+    });
+    const { cos, sin } = op.ropeTablesToTensors(op.visionRopeTables(hwWin, Dv));
+    const fullCu = visionCuSeqlens(grids);
+    for (let l = 0; l < v.depth; l++) {
+      const p = `visual.blocks.${l}.`;
+      const cu = v.fullatt_block_indexes.includes(l) ? fullCu : cuWindowSeqlens;
+      const xn = op.rmsNorm(x, this.p(p + "norm1.weight"), 1e-6);
+      const qkv = op.reshape(this.linear(p + "attn.qkv", xn), [N, 3, Hv, Dv]); // (N, 3, Hv, Dv)
+      const [q0, k0, v0] = op.split(qkv, [1, 1, 1], 1).map((t) => op.reshape(t, [N, Hv, Dv])); // (N, Hv, Dv)
+      const q = op.rope(q0, cos, sin, "THD"), k = op.rope(k0, cos, sin, "THD");
+      const toHeads = (t: Tensor) => op.reshape(op.permute(t, [1, 0, 2]), [1, Hv, N, Dv]); // (1, Hv, N, Dv)
+      const a = op.attention(toHeads(q), toHeads(k), toHeads(v0), { cuSeqlens: cu }); // (1, Hv, N, Dv)
+      const a2 = op.reshape(op.permute(op.reshape(a, [Hv, N, Dv]), [1, 0, 2]), [N, Cv]); // (N, Cv)
+      x = op.add(x, this.linear(p + "attn.proj", a2));
+      const xn2 = op.rmsNorm(x, this.p(p + "norm2.weight"), 1e-6);
+      const m = op.mul(op.silu(this.linear(p + "mlp.gate_proj", xn2)), this.linear(p + "mlp.up_proj", xn2));
+      x = op.add(x, this.linear(p + "mlp.down_proj", m));
+    }
+    // Merger: ln_q, view (U, 4·Cv), Linear, GELU, Linear → (U, out); then back to pixel_values order.
+    const U = N / unit;
+    const xq = op.reshape(op.rmsNorm(x, this.p("visual.merger.ln_q.weight"), 1e-6), [U, unit * Cv]);
+    const h1 = op.gelu(this.linear("visual.merger.mlp.0", xq));
+    const out = this.linear("visual.merger.mlp.2", h1); // (U, out)
+    return op.indexSelect(out, 0, inversePermutation(windowIndex));
+  }
+
+  /** Full forward; see the file comment for the captured features. */
+  forward(input: VlmInput, opts: ForwardOptions = {}): VlmOutput {
+    const c = this.config;
+    const H = c.hidden_size, D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
+    const ids = Int32Array.from(input.inputIds);
+    const T = ids.length;
+    const images = input.images ?? [], videos = input.videos ?? [];
+    const imgF = images.length ? this.vision(concatPixels(images), images.map((i) => i.gridThw)) : null;
+    const vidF = videos.length ? this.vision(concatPixels(videos), videos.map((i) => i.gridThw)) : null;
+    const spans = visualSpans(c, ids, images, videos);
+    const x0 = this.embed(ids, spans, imgF, vidF); // (T, H)
+    const { positionIds } = getRopeIndex(c, ids, images, videos);
+    const mr = c.rope_scaling.mrope_section as [number, number, number];
+    const { cos, sin } = op.ropeTablesToTensors(op.mropeTables(positionIds, D, c.rope_theta, mr));
+    const visualPositions = Int32Array.from(
+      spans.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => s.start + k)),
+    );
+    const rows = (t: Tensor) => gatherSpans(t, spans);
+    const layers: LayerFeatures[] = [];
+    const cap = opts.capture ?? {};
+    const hook = opts.linearHook;
+    let x = x0;
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      const p = `model.layers.${l}.`;
+      const feats: LayerFeatures = {};
+      const block = (xin: Tensor): Tensor => {
+        const xn = op.rmsNorm(xin, this.p(p + "input_layernorm.weight"), c.rms_norm_eps);
+        const q = op.reshape(this.linear(p + "self_attn.q_proj", xn, hook), [1, T, Hq, D]); // (1, T, Hq, D)
+        const k = op.reshape(this.linear(p + "self_attn.k_proj", xn, hook), [1, T, Hkv, D]); // (1, T, Hkv, D)
+        const v = op.reshape(this.linear(p + "self_attn.v_proj", xn, hook), [1, T, Hkv, D]);
+        const qr = op.rope(q, cos, sin, "BTHD"), kr = op.rope(k, cos, sin, "BTHD");
+        if (cap.qk === "pre" || cap.qk === "both") {
+          feats.qPre = rows(op.reshape(q, [T, Hq, D]));
+          feats.kPre = rows(op.reshape(k, [T, Hkv, D]));
+        }
+        if (cap.qk === "post" || cap.qk === "both") {
+          feats.qPost = rows(op.reshape(qr, [T, Hq, D]));
+          feats.kPost = rows(op.reshape(kr, [T, Hkv, D]));
+        }
+        const heads = (t: Tensor) => op.permute(t, [0, 2, 1, 3]); // (1, H*, T, D)
+        const a = op.attention(heads(qr), heads(kr), heads(v), { causal: true }); // (1, Hq, T, D)
+        const a2 = op.reshape(op.permute(a, [0, 2, 1, 3]), [T, Hq * D]); // (T, Hq·D)
+        const h = op.add(xin, this.linear(p + "self_attn.o_proj", a2, hook, false));
+        const hn = op.rmsNorm(h, this.p(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
+        const m = op.mul(
+          op.silu(this.linear(p + "mlp.gate_proj", hn, undefined, false)),
+          this.linear(p + "mlp.up_proj", hn, undefined, false),
+        );
+        return op.add(h, this.linear(p + "mlp.down_proj", m, undefined, false)); // (T, H)
+      };
+      // Captures need the intermediates, so checkpointing applies only when nothing is captured from inside.
+      x = opts.checkpointLayers && !cap.qk ? checkpoint(block, [x]) : block(x);
+      if (cap.hidden) feats.hidden = rows(x);
+      layers.push(feats);
+    }
+    let logits: Tensor | null = null;
+    if (opts.logits !== false) {
+      const xn = op.rmsNorm(x, this.p("model.norm.weight"), c.rms_norm_eps);
+      const head = c.tie_word_embeddings ? this.p("model.embed_tokens.weight") : this.p("lm_head.weight");
+      logits = op.matmul(xn, head, { transB: true }); // (T, V)
+    }
+    return { logits, layers, visualSpans: spans, visualPositions, positionIds };
+  }
+
+  /** Token embeddings with vision features over the pad positions (HF masked_scatter), as one concat. */
+  embed(ids: Int32Array, spans: VisualSpan[], imgF: Tensor | null, vidF: Tensor | null): Tensor {
+    const E = this.p("model.embed_tokens.weight");
+    const pieces: Tensor[] = [];
+    let t = 0, img = 0, vid = 0;
+    for (const s of spans) {
+      if (s.start > t) pieces.push(op.embedding(E, ids.subarray(t, s.start)));
+      const n = s.end - s.start;
+      const src = s.kind === "image" ? imgF : vidF;
+      if (!src) throw new ShapeMismatchError("VlmModel.embed", `${s.kind} pads in the prompt but no ${s.kind}s given`);
+      const off = s.kind === "image" ? img : vid;
+      if (off + n > src.shape[0]) {
+        throw new ShapeMismatchError(
+          "VlmModel.embed",
+          `${s.kind} features for ${src.shape[0]} tokens, prompt needs more`,
+        );
+      }
+      pieces.push(op.slice(src, 0, off, off + n));
+      if (s.kind === "image") img += n;
+      else vid += n;
+      t = s.end;
+    }
+    if (t < ids.length) pieces.push(op.embedding(E, ids.subarray(t)));
+    return pieces.length === 1 ? pieces[0] : op.concat(pieces, 0); // (T, H)
+  }
+}
+
+/** Expand a merge-unit permutation to a patch-row permutation (unit consecutive rows per merge unit). */
+function expandUnits(index: Int32Array, unit: number): Int32Array {
+  const out = new Int32Array(index.length * unit);
+  index.forEach((u, k) => {
+    for (let j = 0; j < unit; j++) out[k * unit + j] = u * unit + j;
+  });
+  return out;
+}
+
+function concatPixels(items: VisionInput[]): Float32Array {
+  const out = new Float32Array(items.reduce((s, i) => s + i.pixelValues.length, 0));
+  let o = 0;
+  for (const i of items) {
+    out.set(i.pixelValues, o);
+    o += i.pixelValues.length;
+  }
+  return out;
+}
+
+/** Contiguous runs of image/video pad tokens, matched to the inputs in prompt order. */
+export function visualSpans(c: VlmConfig, ids: Int32Array, images: VisionGrid[], videos: VisionGrid[]): VisualSpan[] {
+  const M = c.vision_config.spatial_merge_size;
+  const spans: VisualSpan[] = [];
+  let ii = 0, vi = 0;
+  for (let t = 0; t < ids.length;) {
+    const kind = ids[t] === c.image_token_id ? "image" : ids[t] === c.video_token_id ? "video" : null;
+    if (!kind) {
+      t++;
+      continue;
+    }
+    const item = kind === "image" ? images[ii++] : videos[vi++];
+    if (!item) throw new ShapeMismatchError("VlmModel", `more ${kind} spans in the prompt than ${kind}s given`);
+    const [gt, gh, gw] = [item.gridThw[0], item.gridThw[1] / M, item.gridThw[2] / M];
+    const n = kind === "image" ? gt * gh * gw : gt * gh * gw;
+    spans.push({ kind, start: t, end: t + n, frameGrid: [gt, gh, gw] });
+    t += n;
+  }
+  return spans;
+}
+
+/** Rows of the visual spans of a (T, …) tensor, concatenated → (Nv, …). */
+function gatherSpans(x: Tensor, spans: VisualSpan[]): Tensor {
+  const parts = spans.map((s) => op.slice(x, 0, s.start, s.end));
+  return parts.length === 1 ? parts[0] : op.concat(parts, 0);
+}
