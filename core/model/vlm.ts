@@ -166,7 +166,7 @@ export class VlmModel {
   /** Full forward; see the file comment for the captured features. */
   forward(input: VlmInput, opts: ForwardOptions = {}): VlmOutput {
     const c = this.config;
-    const H = c.hidden_size, D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
+    const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
     const ids = Int32Array.from(input.inputIds);
     const T = ids.length;
     const images = input.images ?? [], videos = input.videos ?? [];
@@ -287,7 +287,7 @@ export function visualSpans(c: VlmConfig, ids: Int32Array, images: VisionGrid[],
     const item = kind === "image" ? images[ii++] : videos[vi++];
     if (!item) throw new ShapeMismatchError("VlmModel", `more ${kind} spans in the prompt than ${kind}s given`);
     const [gt, gh, gw] = [item.gridThw[0], item.gridThw[1] / M, item.gridThw[2] / M];
-    const n = kind === "image" ? gt * gh * gw : gt * gh * gw;
+    const n = gt * gh * gw;
     spans.push({ kind, start: t, end: t + n, frameGrid: [gt, gh, gw] });
     t += n;
   }
