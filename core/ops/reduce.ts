@@ -10,11 +10,11 @@ import { launch } from "./kernel.ts";
 import { binaryRaw } from "./binary.ts";
 import { unaryRaw } from "./unary.ts";
 import { full } from "./fill.ts";
+import { rowWorkgroupSize } from "./rows.ts";
 
 type ReduceKind = "sum" | "max";
-const WG = 64;
 
-function code(kind: ReduceKind) {
+function code(kind: ReduceKind, WG: number) {
   const init = kind === "sum" ? "0.0" : "-3.402823e38";
   const comb = kind === "sum" ? "a + b" : "max(a, b)";
   return () => `
@@ -81,8 +81,10 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axes: number[], keepDims: boolea
     u[4 + 2 * MAX_RANK + i] = x.shape[d];
     u[4 + 3 * MAX_RANK + i] = strides[d];
   });
+  // Workgroup size per adapter class (see rows.ts): few invocations per output on a CPU adapter.
+  const wg = rowWorkgroupSize(nRed);
   const y = Math.ceil(nOut / 65535);
-  launch(`reduce_${kind}`, code(kind), [x, out], u.buffer, [Math.ceil(nOut / y), y]);
+  launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, out], u.buffer, [Math.ceil(nOut / y), y]);
   return out;
 }
 
