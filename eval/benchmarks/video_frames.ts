@@ -1,7 +1,7 @@
 /**
  * Video → frames with the system ffmpeg (`Deno.Command`), as VSI-Bench needs. Frame indices are
  * `linspace(0, total - 1, n)` truncated to integers, the uniform sampling lmms-eval's video models use.
- * Install ffmpeg with `.ci/install_ffmpeg.sh` (Debian `apt-get install ffmpeg`).
+ * Install ffmpeg with `bash .ci/setup` (Debian `apt-get install ffmpeg`).
  */
 import { join } from "node:path";
 import { DataFormatError } from "../../core/errors.ts";
@@ -18,7 +18,7 @@ async function run(cmd: string, args: string[]): Promise<{ code: number; stdout:
     out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`${cmd} is not installed: run .ci/install_ffmpeg.sh (apt-get install -y ffmpeg)`);
+      throw new Error(`${cmd} is not installed: run bash .ci/setup (apt-get install -y ffmpeg)`);
     }
     throw e;
   }

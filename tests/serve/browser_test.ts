@@ -1,6 +1,6 @@
 /**
  * A real browser (Debian's chromium, driven by playwright-core in tests/serve/browser_driver.ts) loads GET /,
- * uploads an image, asks a question and sees the streamed answer. Needs /usr/bin/chromium: `.ci/install_browser.sh`.
+ * uploads an image, asks a question and sees the streamed answer. Needs /usr/bin/chromium: `bash .ci/setup`.
  * Set GASP_SCREENSHOT=/path.png to keep a screenshot of the answered page.
  */
 import assert from "node:assert/strict";
@@ -13,7 +13,7 @@ Deno.test("chromium loads the page, submits an image and a question, and sees th
   try {
     await Deno.stat("/usr/bin/chromium");
   } catch {
-    throw new Error("/usr/bin/chromium is missing: run .ci/install_browser.sh (apt-get install chromium) first");
+    throw new Error("/usr/bin/chromium is missing: run `bash .ci/setup` (apt-get install chromium) first");
   }
   const engine = new StandInEngine({ tokenDelayMs: 5 });
   const server = startServer(engine, { port: 0, log: () => {} });

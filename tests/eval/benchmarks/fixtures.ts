@@ -44,7 +44,7 @@ export async function makeMp4(path: string, n: number, w = 32, h = 32): Promise<
       stderr: "piped",
     });
     const out = await cmd.output().catch((e) => {
-      throw new Error(`ffmpeg is needed for the VSI video fixture: run .ci/install_ffmpeg.sh (${e})`);
+      throw new Error(`ffmpeg is needed for the VSI video fixture: run bash .ci/setup (${e})`);
     });
     if (out.code !== 0) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(out.stderr)}`);
   } finally {
