@@ -1,0 +1,127 @@
+/**
+ * What `deno task train` does, as library functions (tasks/train.ts only parses flags):
+ *   runTrainCommand: one stage with the given config (flags), or, with no stage/preset flags, the embedded default:
+ *   data (if runs/data has no manifest) → tiny base (if runs/base has no model) → GASP into runs/gasp, with the
+ *   held-out peak-layer PCK@2 of the base and of the GASP model (Q/K per App. C, and the head embeddings).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { analyzeCorrespondenceMany, peakLayerPck } from "../core/analysis/analyze.ts";
+import type { LayerFeatureSource } from "../core/analysis/features.ts";
+import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
+import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
+import { readShards } from "../core/scene/shards.ts";
+import { VlmModel } from "../core/model/vlm.ts";
+import { TextTokenizer } from "../core/text/tokenizer.ts";
+import { resolveBaseConfig, type TrainConfig } from "./config.ts";
+import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
+import { modelFeatureSource } from "./feature_source.ts";
+
+export interface PipelineOptions {
+  dataDir: string;
+  baseDir: string;
+  out: string;
+  /** Held-out sequences scored for the before/after PCK. */
+  pckSequences: number;
+  log: (line: string) => void;
+}
+
+/** Generates the default dataset into dataDir unless it already has a manifest. */
+export async function ensureData(dir: string, log: (l: string) => void): Promise<void> {
+  if (existsSync(join(dir, "manifest.json"))) return;
+  log(`no dataset in ${dir}: generating the default one (as \`deno task data\`)`);
+  let last = 0;
+  await generateDataset(dir, DEFAULT_DATASET, (p) => {
+    const now = performance.now();
+    if (now - last > 10_000) (last = now, log(`data: ${p.split} ${p.sequencesDone}/${p.sequencesTotal}`));
+  });
+}
+
+/** Trains the tiny base into baseDir unless it already holds one. */
+export async function ensureBase(
+  baseDir: string,
+  dataDir: string,
+  log: (l: string) => void,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  if (existsSync(join(baseDir, BASE_FILES.weights))) return;
+  log(`no base model in ${baseDir}: training the tiny base VLM from scratch on general QA (--stage base)`);
+  const r = await train(resolveBaseConfig(overrides), { out: baseDir, dataDir, log });
+  r.model.dispose();
+}
+
+export interface PckReport {
+  source: string;
+  layer: number;
+  pck: number;
+}
+
+/** Held-out peak-layer PCK@2 of each source over the first n held-out sequences. */
+export async function heldoutPeakPck(
+  dataDir: string,
+  sources: LayerFeatureSource[],
+  n: number,
+  log: (l: string) => void,
+): Promise<PckReport[]> {
+  const matcher = await createGpuMatcher();
+  const t0 = performance.now();
+  const res = await analyzeCorrespondenceMany(readShards(dataDir, "heldout"), sources, {
+    matcher,
+    limit: n,
+    onProgress: (done) => {
+      if (done % 10 === 0) {
+        log(`  PCK: ${done}/${n} held-out sequences (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+    },
+  });
+  return res.map((a) => ({ source: a.source, ...peakLayerPck(a) }));
+}
+
+function pckLine(r: PckReport): string {
+  return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${(100 * r.pck).toFixed(1)} %`;
+}
+
+/** The no-flag run: data → base → GASP (config) → PCK before/after. */
+export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
+  await ensureData(o.dataDir, o.log);
+  await ensureBase(o.baseDir, o.dataDir, o.log);
+  // Before: the base model's own Q/K (App. C).
+  const base = await loadBaseModel(o.baseDir);
+  const tok = TextTokenizer.fromJson(base.tokenizerJson);
+  const baseModel = new VlmModel(base.modelConfig, base.baseWeights);
+  o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
+  const [before] = await heldoutPeakPck(
+    o.dataDir,
+    [
+      modelFeatureSource(baseModel, tok, { name: "base Q/K", kind: "qk" }),
+    ],
+    o.pckSequences,
+    o.log,
+  );
+  baseModel.dispose();
+  o.log(pckLine(before));
+  // GASP.
+  const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
+  const sources = [
+    modelFeatureSource(r.model, r.tokenizer, {
+      name: `${config.preset} Q/K`,
+      kind: "qk",
+      linearHook: r.evalHook?.hook,
+    }),
+  ];
+  if (r.heads.size) {
+    sources.push(modelFeatureSource(r.model, r.tokenizer, {
+      name: `${config.preset} head embeddings`,
+      kind: "heads",
+      linearHook: r.evalHook?.hook,
+      heads: r.heads,
+    }));
+  }
+  o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
+  const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
+  o.log("── held-out peak-layer PCK@2 (App. C: Q/K of the visual tokens, pre-RoPE, head-averaged) ──");
+  o.log(`before: ${pckLine(before)}`);
+  for (const a of after) o.log(`after:  ${pckLine(a)}`);
+  await Deno.writeTextFile(join(o.out, "pck.json"), JSON.stringify({ before, after }, null, 2) + "\n");
+  return r;
+}
