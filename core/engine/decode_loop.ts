@@ -1,0 +1,130 @@
+/**
+ * The engine's generation loop over an OrtVlmRunner: the same steps and results as `OrtVlmRunner.generate`
+ * (prepare -> prefill -> sample / stop ids / stop strings / held-back text -> decode step), plus one thing the
+ * server needs: it YIELDS TO THE EVENT LOOP between decode steps.
+ *
+ * Why: onnxruntime-web's WASM EP (single-threaded, no proxy worker) runs each session.run synchronously inside
+ * promises that resolve as microtasks, so a plain `await` loop never lets timers or I/O run: measured on this machine,
+ * a 1.7 s generation saw 0 ticks of a 5 ms interval. A server using it could not notice a client disconnect, fire a
+ * per-request timeout, answer /healthz or send 429s until the generation ended. Yielding before every decode step
+ * (yieldToEventLoop) lets all of those happen between tokens. Vision encoding and prefill
+ * remain single blocking calls (~0.1-0.7 s for the tiny model with 1-8 images on the WASM EP).
+ */
+import { setImmediate } from "node:timers";
+import type { GenerateOptions, GenerateResult, OrtVlmRunner } from "../model/ort_runner.ts";
+import { findStop, Sampler } from "../model/sampling.ts";
+import type { ChatMessage } from "../text/chat_template.ts";
+
+/** How often a full timer turn is taken (see yieldToEventLoop). */
+export const FULL_YIELD_EVERY_MS = 20;
+let lastFullYield = 0;
+
+/**
+ * Lets timers and I/O run before continuing: a setImmediate turn (~16 µs) every time, and a setTimeout(0) turn
+ * (~1-3 ms here) when FULL_YIELD_EVERY_MS have passed since the last one. setImmediate alone keeps timers ticking
+ * but lets socket work through only slowly (a /healthz round trip during generation took ~1 s); with the timer turn
+ * it took ~45 ms, for at most a few % of decode time.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const now = performance.now();
+  if (now - lastFullYield >= FULL_YIELD_EVERY_MS) {
+    lastFullYield = now;
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Generate an assistant reply with `runner`, yielding to the event loop before every decode step. `onToken` gets
+ * each piece of text once it is safe to show (not a possible stop-string start, not a partial UTF-8 character); the
+ * pieces always concatenate to `result.text`. Abort ends at the next step with finishReason "abort".
+ */
+export async function generateYielding(
+  runner: OrtVlmRunner,
+  messages: ChatMessage[],
+  opts: GenerateOptions = {},
+  onToken?: (delta: string) => void,
+  signal?: AbortSignal,
+): Promise<GenerateResult> {
+  const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
+  const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
+  const stopIds = runner.stopTokenIds();
+  const longestStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
+  const t0 = performance.now();
+  const prompt = await runner.prepare(messages);
+  const promptTokens = prompt.inputIds.length;
+  await yieldToEventLoop();
+  if (signal?.aborted) return done("", [], "abort", t0, performance.now());
+  let { logits, cache } = await runner.prefill(prompt);
+  const V = runner.config.vocab_size;
+  let next = logits.subarray(logits.length - V);
+  const t1 = performance.now();
+  const tokens: number[] = [];
+  let text = "";
+  let emitted = 0;
+  let finish: GenerateResult["finishReason"] = "length";
+  const emit = (upTo: number) => {
+    if (upTo > emitted) onToken?.(text.slice(emitted, upTo));
+    emitted = Math.max(emitted, upTo);
+  };
+  while (tokens.length < maxTokens) {
+    await yieldToEventLoop();
+    if (signal?.aborted) {
+      finish = "abort";
+      break;
+    }
+    const id = sampler.sample(next);
+    if (stopIds.has(id)) {
+      finish = "stop";
+      break;
+    }
+    tokens.push(id);
+    text = runner.tokenizer.decode(tokens, { skipSpecialTokens: true });
+    const at = findStop(text, stops, Math.max(0, emitted - longestStop));
+    if (at >= 0) {
+      text = text.slice(0, at);
+      emitted = Math.min(emitted, text.length);
+      finish = "stop";
+      break;
+    }
+    emit(safeEmitLength(text, stops));
+    if (tokens.length >= maxTokens) break;
+    ({ logits: next, cache } = await runner.decodeStep(id, cache));
+  }
+  // Cut by length or abort: an unfinished UTF-8 sequence at the end is dropped, not shown (as the runner does).
+  if (finish !== "stop") text = text.replace(/\uFFFD+$/, "");
+  emit(text.length); // held-back text (a possible stop-string start) is flushed when an end-of-turn token came first
+  return done(text, tokens, finish, t0, t1);
+
+  function done(
+    text: string,
+    tokens: number[],
+    finishReason: GenerateResult["finishReason"],
+    start: number,
+    prefillEnd: number,
+  ): GenerateResult {
+    return {
+      text,
+      tokens,
+      finishReason,
+      promptTokens,
+      prefillMs: prefillEnd - start,
+      decodeMs: performance.now() - prefillEnd,
+    };
+  }
+}
+
+/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
+export function safeEmitLength(text: string, stops: readonly string[]): number {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "\uFFFD") end--;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
+      if (text.slice(end - k, end) === s.slice(0, k)) {
+        end -= k;
+        break;
+      }
+    }
+  }
+  return end;
+}
