@@ -1,12 +1,18 @@
 /**
  * deno task serve [--model DIR] [--port N] [--host H] [--api-key K] [--max-queue N] [--timeout-ms N]
- *                 [--grace-ms N] [--cors ORIGIN,...] [--stand-in] [--stand-in-delay-ms N]
+ *                 [--grace-ms N] [--cors ORIGIN,...] [--ep auto|wasm|webgpu] [--stand-in] [--stand-in-delay-ms N]
  *
- * Serves the head-free model over HTTP (see serve/app.ts for the routes) on 127.0.0.1:8080 by default.
+ * Serves the head-free model over HTTP (see serve/app.ts for the routes) on 127.0.0.1:8080 by default, with the real
+ * onnxruntime-web engine (core/engine/ort_engine.ts; WebGPU EP on a hardware adapter, WASM otherwise; the choice is
+ * printed). --model takes an export dir (config.json, tokenizer.json, vision.onnx, decoder.onnx) or a training output
+ * dir holding export/. Without --model: runs/gasp/export, else runs/base/export, else the UNTRAINED tiny model
+ * (seeded random weights) exported once to runs/tiny-random/export, announced loudly. --stand-in serves the
+ * deterministic stand-in engine (HTTP-layer testing only).
  * SIGINT/SIGTERM shut down gracefully (stop accepting, finish or cancel in-flight work) and exit 0.
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../core/engine/load.ts";
+import type { ExecutionProviderChoice } from "../core/model/ort_runner.ts";
 import { startServer } from "../serve/server.ts";
 
 const { values } = parseArgs({
@@ -21,6 +27,7 @@ const { values } = parseArgs({
     "grace-ms": { type: "string", default: "10000" },
     cors: { type: "string" },
     "stand-in": { type: "boolean", default: false },
+    ep: { type: "string", default: "auto" },
     "stand-in-delay-ms": { type: "string", default: "5" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -30,7 +37,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "deno task serve [--model DIR] [--port N] [--host H] [--api-key K] [--max-queue N] [--timeout-ms N] " +
-      "[--grace-ms N] [--cors ORIGIN,...] [--stand-in] [--stand-in-delay-ms N]",
+      "[--grace-ms N] [--cors ORIGIN,...] [--ep auto|wasm|webgpu] [--stand-in] [--stand-in-delay-ms N]",
   );
   Deno.exit(0);
 }
@@ -45,11 +52,16 @@ function intFlag(name: string, v: string, min: number): number {
 }
 
 const apiKey = values["api-key"] ?? Deno.env.get("GASP_API_KEY") ?? undefined;
+if (!["auto", "wasm", "webgpu"].includes(values.ep)) {
+  console.error(`--ep must be auto, wasm or webgpu (got "${values.ep}")`);
+  Deno.exit(2);
+}
 const loaded = await createEngine(values.model, {
   standIn: values["stand-in"],
   standInOptions: { tokenDelayMs: intFlag("stand-in-delay-ms", values["stand-in-delay-ms"], 0) },
+  executionProvider: values.ep as ExecutionProviderChoice,
 });
-if (loaded.standIn) {
+if (loaded.standIn || loaded.untrained) {
   const bar = "!".repeat(100);
   console.warn(`${bar}\n${loaded.description}\n${bar}`);
 } else {

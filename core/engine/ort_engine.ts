@@ -21,7 +21,7 @@ import type { ChatMessage as RunnerMessage, ChatPart } from "../text/chat_templa
 import { generateYielding } from "./decode_loop.ts";
 import type { ChatMessage, FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
-/** Default pixel ceiling per image for the engine (448 x 448 = 256 merged vision tokens on 14 px patches, 2x2 merge). */
+/** Default pixel ceiling per image (448 x 448 = 256 merged vision tokens with 14 px patches and a 2x2 merge). */
 export const ENGINE_MAX_PIXELS = 448 * 448;
 
 export interface OrtEngineOptions {

@@ -113,6 +113,7 @@ Deno.test("deno task serve's entry point exits 0 on SIGTERM after finishing an i
       "tasks/serve.ts",
       "--port",
       "0",
+      "--stand-in",
       "--stand-in-delay-ms",
       "10",
     ],
