@@ -18,55 +18,67 @@ import { chatTokens, CORRESPONDENCE_PROMPT, frameImage } from "./samples.ts";
 import { type GpuHead, headForward } from "./heads.ts";
 
 export interface ModelFeatureOptions {
+  /** Name prefix shown in reports ("base", "full", …). */
   name: string;
-  kind: "qk" | "heads";
   linearHook?: LinearHook;
+  /** With heads, a second source ("… head embeddings") shares each sequence's forward pass with the Q/K source. */
   heads?: Map<number, GpuHead>;
 }
 
-export function modelFeatureSource(
-  model: VlmModel,
-  tok: TextTokenizer,
-  o: ModelFeatureOptions,
-): LayerFeatureSource {
+/** The Q/K source (App. C) and, when heads are given, the head-embedding source; one forward per sequence. */
+export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: ModelFeatureOptions): LayerFeatureSource[] {
   const c: VlmConfig = model.config;
-  const layers = o.kind === "heads" ? [...(o.heads?.keys() ?? [])].sort((a, b) => a - b) : [
-    ...Array(c.num_hidden_layers).keys(),
-  ];
-  return {
-    name: o.name,
-    numLayers: layers.length,
-    features: (seq: CorrespondenceSequence) =>
-      tidyAsync(async (): Promise<LayerFeatures> => {
-        const images = seq.frames.map((f) => frameImage(c, f.rgb, f.width, f.height));
-        const { inputIds } = chatTokens(c, tok, images, CORRESPONDENCE_PROMPT, null);
-        const out = noGrad(() =>
-          model.forward({ inputIds, images }, {
-            capture: o.kind === "qk" ? { qk: "pre" } : { hidden: true },
-            linearHook: o.linearHook,
-            logits: false,
-          })
-        );
-        const F = seq.frames.length, P = seq.grid.rows * seq.grid.cols;
-        if (o.kind === "qk") {
-          const qk = [];
-          for (const l of out.layers) qk.push({ q: await l.qPre!.toArray(), k: await l.kPre!.toArray() });
-          return qkLayerFeatures(qk, {
-            frames: F,
-            patches: P,
-            qHeads: c.num_attention_heads,
-            kvHeads: c.num_key_value_heads,
-            headDim: headDim(c),
-          });
-        }
+  const headLayers = [...(o.heads?.keys() ?? [])].sort((a, b) => a - b);
+  let cached: { id: string; qk: LayerFeatures; heads: LayerFeatures | null } | null = null;
+  const run = (seq: CorrespondenceSequence) =>
+    tidyAsync(async () => {
+      const images = seq.frames.map((f) => frameImage(c, f.rgb, f.width, f.height));
+      const { inputIds } = chatTokens(c, tok, images, CORRESPONDENCE_PROMPT, null);
+      const out = noGrad(() =>
+        model.forward({ inputIds, images }, {
+          capture: { qk: "pre", hidden: headLayers.length > 0 },
+          linearHook: o.linearHook,
+          logits: false,
+        })
+      );
+      const F = seq.frames.length, P = seq.grid.rows * seq.grid.cols;
+      const qkRaw = [];
+      for (const l of out.layers) qkRaw.push({ q: await l.qPre!.toArray(), k: await l.kPre!.toArray() });
+      const qk = qkLayerFeatures(qkRaw, {
+        frames: F,
+        patches: P,
+        qHeads: c.num_attention_heads,
+        kvHeads: c.num_key_value_heads,
+        headDim: headDim(c),
+      });
+      let heads: LayerFeatures | null = null;
+      if (headLayers.length) {
         const q: Float32Array[] = [];
         let dim = 0;
-        for (const l of layers) {
+        for (const l of headLayers) {
           const e = noGrad(() => headForward(o.heads!.get(l)!, out.layers[l].hidden!)); // (F·P, o)
           dim = e.shape[1];
           q.push(await e.toArray());
         }
-        return { q, k: q, dim, confidence: { kind: "cosine", temperature: DEFAULT_COSINE_TEMPERATURE } };
-      }),
+        heads = { q, k: q, dim, confidence: { kind: "cosine", temperature: DEFAULT_COSINE_TEMPERATURE } };
+      }
+      return { id: seq.id, qk, heads };
+    });
+  const get = async (seq: CorrespondenceSequence) => {
+    if (cached?.id !== seq.id) cached = await run(seq);
+    return cached;
   };
+  const sources: LayerFeatureSource[] = [{
+    name: `${o.name} Q/K`,
+    numLayers: c.num_hidden_layers,
+    features: async (seq) => (await get(seq)).qk,
+  }];
+  if (headLayers.length) {
+    sources.push({
+      name: `${o.name} head embeddings`,
+      numLayers: headLayers.length,
+      features: async (seq) => (await get(seq)).heads!,
+    });
+  }
+  return sources;
 }

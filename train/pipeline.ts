@@ -15,7 +15,7 @@ import { VlmModel } from "../core/model/vlm.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, type TrainConfig } from "./config.ts";
 import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
-import { modelFeatureSource } from "./feature_source.ts";
+import { modelFeatureSources } from "./feature_source.ts";
 
 export interface PipelineOptions {
   dataDir: string;
@@ -92,9 +92,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
   const [before] = await heldoutPeakPck(
     o.dataDir,
-    [
-      modelFeatureSource(baseModel, tok, { name: "base Q/K", kind: "qk" }),
-    ],
+    modelFeatureSources(baseModel, tok, { name: "base" }),
     o.pckSequences,
     o.log,
   );
@@ -102,21 +100,11 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(pckLine(before));
   // GASP.
   const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
-  const sources = [
-    modelFeatureSource(r.model, r.tokenizer, {
-      name: `${config.preset} Q/K`,
-      kind: "qk",
-      linearHook: r.evalHook?.hook,
-    }),
-  ];
-  if (r.heads.size) {
-    sources.push(modelFeatureSource(r.model, r.tokenizer, {
-      name: `${config.preset} head embeddings`,
-      kind: "heads",
-      linearHook: r.evalHook?.hook,
-      heads: r.heads,
-    }));
-  }
+  const sources = modelFeatureSources(r.model, r.tokenizer, {
+    name: config.preset,
+    linearHook: r.evalHook?.hook,
+    heads: r.heads,
+  });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
   o.log("── held-out peak-layer PCK@2 (App. C: Q/K of the visual tokens, pre-RoPE, head-averaged) ──");
