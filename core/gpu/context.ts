@@ -146,7 +146,7 @@ export class GpuContext {
     if (uniform) entries.push({ binding: buffers.length, resource: { buffer: this.uniform(uniform) } });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.#encoder ??= this.device.createCommandEncoder();
-    const pass = this.#encoder.beginComputePass();
+    const pass = this.#encoder.beginComputePass(this.#timestampWrites(pipeline.label));
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
@@ -206,6 +206,56 @@ export class GpuContext {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  // ---- Profiling with timestamp queries (only where the adapter has "timestamp-query") ----
+  #profile: { set: GPUQuerySet; labels: string[]; capacity: number; results: [string, number][] } | null = null;
+
+  /** Record per-dispatch GPU time for up to `capacity` dispatches (WebGPU caps a query set at 4096 queries = 2 per
+   * dispatch). No-op without timestamp-query; returns whether profiling is on. */
+  startProfiling(capacity = 2048): boolean {
+    if (!this.hasTimestamps) return false;
+    this.flush();
+    this.#profile = {
+      set: this.device.createQuerySet({ type: "timestamp", count: capacity * 2 }),
+      labels: [],
+      capacity,
+      results: [],
+    };
+    return true;
+  }
+
+  #timestampWrites(label: string): GPUComputePassDescriptor | undefined {
+    const p = this.#profile;
+    if (!p || p.labels.length >= p.capacity) return undefined;
+    const i = p.labels.push(label) - 1;
+    return { timestampWrites: { querySet: p.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } };
+  }
+
+  /** Stop profiling and return GPU milliseconds per pipeline label, summed, largest first. */
+  async stopProfiling(): Promise<{ label: string; ms: number; count: number }[]> {
+    const p = this.#profile;
+    this.#profile = null;
+    if (!p || p.labels.length === 0) return [];
+    const n = p.labels.length * 2;
+    const resolve = this.device.createBuffer({
+      size: n * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.resolveQuerySet(p.set, 0, n, resolve, 0);
+    const raw = new BigUint64Array(await this.read(resolve, n * 8));
+    resolve.destroy();
+    p.set.destroy();
+    const sums = new Map<string, { ms: number; count: number }>();
+    p.labels.forEach((label, i) => {
+      const ms = Number(raw[2 * i + 1] - raw[2 * i]) / 1e6;
+      const e = sums.get(label) ?? { ms: 0, count: 0 };
+      e.ms += ms;
+      e.count++;
+      sums.set(label, e);
+    });
+    return [...sums].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
   stats(): GpuStats {

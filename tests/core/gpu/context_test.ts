@@ -48,3 +48,22 @@ Deno.test("the context requests the adapter's limits, not WebGPU's defaults", as
   assert.equal(ctx.limits.maxStorageBufferBindingSize, adapter.limits.maxStorageBufferBindingSize);
   assert.equal(ctx.hasF16, adapter.features.has("shader-f16"));
 });
+
+Deno.test("timestamp profiling attributes GPU time to the pipelines that ran", async () => {
+  const { full, matmulRaw, tidy } = await import("../../../core/runtime.ts");
+  const ctx = await initGpu();
+  if (!ctx.startProfiling()) {
+    assert.equal(ctx.hasTimestamps, false, "profiling refused although the adapter has timestamp-query");
+    return;
+  }
+  tidy(() => {
+    const a = full([64, 64], 1); // the fill kernel
+    matmulRaw(a, a);
+    matmulRaw(a, a);
+  });
+  const rows = await ctx.stopProfiling();
+  const fill = rows.find((r) => r.label === "fill");
+  const mm = rows.find((r) => r.label.startsWith("matmul"));
+  assert.ok(fill && fill.count === 1, JSON.stringify(rows));
+  assert.ok(mm && mm.count === 2 && mm.ms >= 0, JSON.stringify(rows));
+});
