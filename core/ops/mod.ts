@@ -15,3 +15,4 @@ export * from "./where.ts";
 export * from "./argmax.ts";
 export * from "./index.ts";
 export * from "./optim.ts";
+export * from "./attention.ts";
