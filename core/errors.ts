@@ -72,3 +72,13 @@ export class EngineUnavailableError extends GaspError {
     super(`The inference engine is unavailable: ${reason}. Retry shortly; GET /healthz answers 200 once it is ready.`);
   }
 }
+
+/** The GPU adapter lacks a WebGPU feature an op needs (e.g. `shader-f16` for f16 casts). */
+export class GpuFeatureMissingError extends GaspError {
+  constructor(readonly feature: string, what: string) {
+    super(
+      `${what} needs the WebGPU feature "${feature}", which this adapter does not offer. Keep tensors in f32 ` +
+        "(every op supports it), or run on a GPU whose driver exposes the feature (Mesa llvmpipe does not).",
+    );
+  }
+}

@@ -16,3 +16,4 @@ export * from "./argmax.ts";
 export * from "./index.ts";
 export * from "./optim.ts";
 export * from "./attention.ts";
+export * from "./cast.ts";
