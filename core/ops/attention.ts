@@ -34,6 +34,8 @@ export interface AttentionTiling {
   bc: number;
   /** Query rows per invocation (register tile; each loaded key/value row is reused qr times). */
   qr: number;
+  /** Rows per invocation in the backward kernels (query rows for dq, key rows for dk/dv). */
+  bwdRows: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface AttentionTiling {
  * is one 256-bit SIMD batch. A real GPU wants qr 1–2 and wg 64–128.
  */
 export function attentionTiling(): AttentionTiling {
-  return { wg: 8, bc: 1, qr: 4 };
+  return { wg: 8, bc: 1, qr: 4, bwdRows: 2 };
 }
 
 export interface AttentionOptions {
@@ -69,21 +71,12 @@ interface Dims {
 }
 
 const NEG = "-3.0e38";
-const VALID = "-1.0e38";
 
 interface Variant {
   D: number;
   causal: boolean;
   mask: "none" | "additive" | "binary";
   range: boolean;
-}
-
-function maskLine(v: Variant, rowExpr: string, hExpr: string, jExpr: string, target: string): string {
-  if (v.mask === "none") return "";
-  const idx = `b * p.msb + ${hExpr} * p.msh + ${rowExpr} * p.msq + ${jExpr} * p.msk`;
-  return v.mask === "binary"
-    ? `if (M[${idx}] == 0.0) { ${target} = ${NEG}; }`
-    : `{ let mv = M[${idx}]; if (mv <= -1.0e30) { ${target} = ${NEG}; } else { ${target} += mv; } }`;
 }
 
 const HEADER = `
@@ -232,9 +225,21 @@ const BWD_BINDINGS = `
 @group(0) @binding(5) var<storage, read> S: array<f32>;
 @group(0) @binding(6) var<storage, read> G: array<vec4<f32>>;`;
 
-/** dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j with dp_ij = dO_i·v_j. */
-function dqCode(v: Variant, wg: number) {
-  const D4 = v.D / 4;
+/** Visibility and mask for score `sc` of (query row, key j) in head h: updates `vis` and `sc`. */
+function visLine(v: Variant, row: string, h: string, j: string): string {
+  if (v.mask === "none") return "";
+  const idx = `b * p.msb + ${h} * p.msh + ${row} * p.msq + ${j} * p.msk`;
+  return v.mask === "binary"
+    ? `vis = vis && M[${idx}] != 0.0;`
+    : `{ let mv = M[${idx}]; vis = vis && mv > -1.0e30; sc += mv; }`;
+}
+
+/**
+ * dq_i = scale · Σ_j p_ij (dp_ij − Δ_i) k_j with p_ij = exp(s_ij − lse_i), dp_ij = dO_i·v_j; `rows` query rows per
+ * invocation, key loop bounds uniform per workgroup, branch-free (as in the forward).
+ */
+function dqCode(v: Variant, wg: number, rows: number) {
+  const D4 = v.D / 4, QR = rows;
   return () =>
     `${HEADER}${BWD_BINDINGS}
 @group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
@@ -246,40 +251,78 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.y;
   let b = wid.z;
   let kvh = h / (p.Hq / p.Hkv);
-  let row = wid.x * ${wg}u + lid;
-  if (row >= p.Tq) { return; }
-  let qi = (b * p.Hq + h) * p.Tq + row;
+  let row0 = (wid.x * ${wg}u + lid) * ${QR}u;
+  let qHead = (b * p.Hq + h) * p.Tq;
   let kHead = (b * p.Hkv + kvh) * p.Tk;
-  var q: array<vec4<f32>, ${D4}>;
-  var g: array<vec4<f32>, ${D4}>;
-  var dq: array<vec4<f32>, ${D4}>;
-  for (var d = 0u; d < ${D4}u; d++) {
-    q[d] = Q[qi * ${D4}u + d] * p.scale;
-    g[d] = G[qi * ${D4}u + d];
-    dq[d] = vec4<f32>(0.0);
+  let wgRow0 = wid.x * ${wg * QR}u;
+  let wgRowLast = min(wgRow0 + ${wg * QR}u, p.Tq) - 1u;
+  var loAll = 0u;
+  var hiAll = p.Tk;
+  ${v.range ? "loAll = R[2u * wgRow0]; hiAll = R[2u * wgRowLast + 1u];" : ""}
+  ${v.causal ? "hiAll = min(hiAll, u32(max(i32(wgRowLast) + p.causalOff + 1, 0)));" : ""}
+  var q: array<array<vec4<f32>, ${D4}>, ${QR}>;
+  var g: array<array<vec4<f32>, ${D4}>, ${QR}>;
+  var dq: array<array<vec4<f32>, ${D4}>, ${QR}>;
+  var lo: array<u32, ${QR}>;
+  var hi: array<u32, ${QR}>;
+  var rows: array<u32, ${QR}>;
+  var lse: array<f32, ${QR}>;
+  var delta: array<f32, ${QR}>;
+  for (var r = 0u; r < ${QR}u; r++) {
+    let row = min(row0 + r, p.Tq - 1u);
+    rows[r] = row;
+    for (var d = 0u; d < ${D4}u; d++) {
+      q[r][d] = Q[(qHead + row) * ${D4}u + d] * p.scale;
+      g[r][d] = G[(qHead + row) * ${D4}u + d];
+      dq[r][d] = vec4<f32>(0.0);
+    }
+    lse[r] = S[2u * (qHead + row)];
+    delta[r] = S[2u * (qHead + row) + 1u];
+    ${rangeLines(v, "row")}
+    if (row0 + r >= p.Tq) { e = a; }
+    lo[r] = a;
+    hi[r] = e;
   }
-  let lse = S[2u * qi];
-  let delta = S[2u * qi + 1u];
-  ${rangeLines(v, "row")}
-  for (var j = a; j < e; j++) {
+  for (var j = loAll; j < hiAll; j++) {
     let kOff = (kHead + j) * ${D4}u;
-    var sc = 0.0;
-    for (var d = 0u; d < ${D4}u; d++) { sc += dot(q[d], K[kOff + d]); }
-    ${maskLine(v, "row", "h", "j", "sc")}
-    if (sc <= ${VALID}) { continue; }
-    let pij = exp(sc - lse);
-    var dp = 0.0;
-    for (var d = 0u; d < ${D4}u; d++) { dp += dot(g[d], V[kOff + d]); }
-    let ds = pij * (dp - delta);
-    for (var d = 0u; d < ${D4}u; d++) { dq[d] += ds * K[kOff + d]; }
+    var kr = array<vec4<f32>, ${D4}>();
+    var dots = array<f32, ${QR}>();
+    var dps = array<f32, ${QR}>();
+    for (var d = 0u; d < ${D4}u; d++) {
+      let kv = K[kOff + d];
+      let vv = V[kOff + d];
+      kr[d] = kv;
+      for (var r = 0u; r < ${QR}u; r++) {
+        dots[r] += dot(q[r][d], kv);
+        dps[r] += dot(g[r][d], vv);
+      }
+    }
+    var ds = array<f32, ${QR}>();
+    for (var r = 0u; r < ${QR}u; r++) {
+      var sc = dots[r];
+      var vis = j >= lo[r] && j < hi[r];
+      ${visLine(v, "rows[r]", "h", "j")}
+      let pij = select(0.0, exp(sc - lse[r]), vis);
+      ds[r] = pij * (dps[r] - delta[r]);
+    }
+    for (var d = 0u; d < ${D4}u; d++) {
+      for (var r = 0u; r < ${QR}u; r++) { dq[r][d] += ds[r] * kr[d]; }
+    }
   }
-  for (var d = 0u; d < ${D4}u; d++) { DQ[qi * ${D4}u + d] = dq[d] * p.scale; }
+  for (var r = 0u; r < ${QR}u; r++) {
+    let row = row0 + r;
+    if (row >= p.Tq) { break; }
+    for (var d = 0u; d < ${D4}u; d++) { DQ[(qHead + row) * ${D4}u + d] = dq[r][d] * p.scale; }
+  }
 }`;
 }
 
-/** Per key row j of KV head c: dv_j = Σ_{h∈c, i} p_ij dO_i ; dk_j = scale · Σ p_ij (dp_ij − Δ_i) q_i. */
-function dkvCode(v: Variant, wg: number) {
-  const D4 = v.D / 4;
+/**
+ * Per key row j of KV head c (`rows` keys per invocation): dv_j = Σ_{h∈c, i} p_ij dO_i ;
+ * dk_j = scale · Σ_{h∈c, i} p_ij (dp_ij − Δ_i) q_i. Query loop bounds uniform per workgroup, branch-free.
+ */
+function dkvCode(v: Variant, wg: number, rows: number) {
+  const D4 = v.D / 4, KR = rows;
   return () =>
     `${HEADER}${BWD_BINDINGS}
 @group(0) @binding(7) var<storage, read_write> DKV: array<vec4<f32>>;
@@ -290,48 +333,85 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   _ = R[0];
   let kvh = wid.y;
   let b = wid.z;
-  let j = wid.x * ${wg}u + lid;
-  if (j >= p.Tk) { return; }
   let grp = p.Hq / p.Hkv;
-  let kj = (b * p.Hkv + kvh) * p.Tk + j;
-  var k: array<vec4<f32>, ${D4}>;
-  var vr: array<vec4<f32>, ${D4}>;
-  var dk: array<vec4<f32>, ${D4}>;
-  var dv: array<vec4<f32>, ${D4}>;
-  for (var d = 0u; d < ${D4}u; d++) {
-    k[d] = K[kj * ${D4}u + d] * p.scale;
-    vr[d] = V[kj * ${D4}u + d];
-    dk[d] = vec4<f32>(0.0);
-    dv[d] = vec4<f32>(0.0);
+  let j0 = (wid.x * ${wg}u + lid) * ${KR}u;
+  let kHead = (b * p.Hkv + kvh) * p.Tk;
+  let wgJ0 = wid.x * ${wg * KR}u;
+  let wgJLast = min(wgJ0 + ${wg * KR}u, p.Tk) - 1u;
+  var iLoAll = 0u;
+  var iHiAll = p.Tq;
+  ${v.range ? "iLoAll = R[2u * wgJ0]; iHiAll = R[2u * wgJLast + 1u];" : ""}
+  ${v.causal ? "iLoAll = max(iLoAll, u32(max(i32(wgJ0) - p.causalOff, 0)));" : ""}
+  var k: array<array<vec4<f32>, ${D4}>, ${KR}>;
+  var vr: array<array<vec4<f32>, ${D4}>, ${KR}>;
+  var dk: array<array<vec4<f32>, ${D4}>, ${KR}>;
+  var dv: array<array<vec4<f32>, ${D4}>, ${KR}>;
+  var iLo: array<u32, ${KR}>;
+  var iHi: array<u32, ${KR}>;
+  var cols: array<u32, ${KR}>;
+  for (var r = 0u; r < ${KR}u; r++) {
+    let j = min(j0 + r, p.Tk - 1u);
+    cols[r] = j;
+    for (var d = 0u; d < ${D4}u; d++) {
+      k[r][d] = K[(kHead + j) * ${D4}u + d] * p.scale;
+      vr[r][d] = V[(kHead + j) * ${D4}u + d];
+      dk[r][d] = vec4<f32>(0.0);
+      dv[r][d] = vec4<f32>(0.0);
+    }
+    var a = 0u;
+    var e = p.Tq;
+    ${v.range ? "a = R[2u * j]; e = R[2u * j + 1u];" : ""}
+    ${v.causal ? "a = max(a, u32(max(i32(j) - p.causalOff, 0)));" : ""}
+    if (j0 + r >= p.Tk) { e = 0u; }
+    iLo[r] = a;
+    iHi[r] = e;
   }
-  var iLo = 0u;
-  var iHi = p.Tq;
-  ${v.range ? "iLo = R[2u * j]; iHi = R[2u * j + 1u];" : ""}
-  ${v.causal ? "iLo = max(iLo, u32(max(i32(j) - p.causalOff, 0)));" : ""}
   for (var hh = 0u; hh < grp; hh++) {
     let h = kvh * grp + hh;
     let qHead = (b * p.Hq + h) * p.Tq;
-    for (var i = iLo; i < iHi; i++) {
+    for (var i = iLoAll; i < iHiAll; i++) {
       let qOff = (qHead + i) * ${D4}u;
-      var sc = 0.0;
-      for (var d = 0u; d < ${D4}u; d++) { sc += dot(Q[qOff + d], k[d]); }
-      ${maskLine(v, "i", "h", "j", "sc")}
-      if (sc <= ${VALID}) { continue; }
-      let pij = exp(sc - S[2u * (qHead + i)]);
-      let delta = S[2u * (qHead + i) + 1u];
-      var dp = 0.0;
-      for (var d = 0u; d < ${D4}u; d++) { dp += dot(G[qOff + d], vr[d]); }
-      let ds = pij * (dp - delta);
+      var qr = array<vec4<f32>, ${D4}>();
+      var gr = array<vec4<f32>, ${D4}>();
+      var dots = array<f32, ${KR}>();
+      var dps = array<f32, ${KR}>();
       for (var d = 0u; d < ${D4}u; d++) {
-        dv[d] += pij * G[qOff + d];
-        dk[d] += ds * Q[qOff + d];
+        let qv = Q[qOff + d];
+        let gv = G[qOff + d];
+        qr[d] = qv;
+        gr[d] = gv;
+        for (var r = 0u; r < ${KR}u; r++) {
+          dots[r] += dot(qv, k[r][d]);
+          dps[r] += dot(gv, vr[r][d]);
+        }
+      }
+      let lse = S[2u * (qHead + i)];
+      let delta = S[2u * (qHead + i) + 1u];
+      var pr = array<f32, ${KR}>();
+      var ds = array<f32, ${KR}>();
+      for (var r = 0u; r < ${KR}u; r++) {
+        var sc = dots[r];
+        var vis = i >= iLo[r] && i < iHi[r];
+        ${visLine(v, "i", "h", "cols[r]")}
+        pr[r] = select(0.0, exp(sc - lse), vis);
+        ds[r] = pr[r] * (dps[r] - delta);
+      }
+      for (var d = 0u; d < ${D4}u; d++) {
+        for (var r = 0u; r < ${KR}u; r++) {
+          dv[r][d] += pr[r] * gr[d];
+          dk[r][d] += ds[r] * qr[d];
+        }
       }
     }
   }
   let n4 = p.B * p.Hkv * p.Tk * ${D4}u;
-  for (var d = 0u; d < ${D4}u; d++) {
-    DKV[kj * ${D4}u + d] = dk[d] * p.scale;
-    DKV[n4 + kj * ${D4}u + d] = dv[d];
+  for (var r = 0u; r < ${KR}u; r++) {
+    let j = j0 + r;
+    if (j >= p.Tk) { break; }
+    for (var d = 0u; d < ${D4}u; d++) {
+      DKV[(kHead + j) * ${D4}u + d] = dk[r][d] * p.scale;
+      DKV[n4 + (kHead + j) * ${D4}u + d] = dv[r][d];
+    }
   }
 }`;
 }
@@ -457,7 +537,7 @@ function backwardRaw(
   pr: Prepared,
 ): [Tensor, Tensor, Tensor] {
   const { B, Hq, Hkv, Tq, Tk, D } = pr.dims;
-  const wg = pr.tiling.wg;
+  const wg = pr.tiling.wg, br = pr.tiling.bwdRows;
   const stats = Tensor.empty([B, Hq, Tq, 2]);
   const nRows = B * Hq * Tq;
   launch(
@@ -469,14 +549,14 @@ function backwardRaw(
   );
   const dq = Tensor.empty(q.shape);
   const inputs = [q, k, v, pr.mask ?? q, pr.range ?? q, stats, g];
-  launch(key("dq", pr.variant, `${wg}`), dqCode(pr.variant, wg), [...inputs, dq], pr.params, [
-    Math.ceil(Tq / wg),
+  launch(key("dq", pr.variant, `${wg}x${br}`), dqCode(pr.variant, wg, br), [...inputs, dq], pr.params, [
+    Math.ceil(Tq / (wg * br)),
     Hq,
     B,
   ]);
   const dkv = Tensor.empty([2, B, Hkv, Tk, D]);
-  launch(key("dkv", pr.variant, `${wg}`), dkvCode(pr.variant, wg), [...inputs, dkv], pr.params, [
-    Math.ceil(Tk / wg),
+  launch(key("dkv", pr.variant, `${wg}x${br}`), dkvCode(pr.variant, wg, br), [...inputs, dkv], pr.params, [
+    Math.ceil(Tk / (wg * br)),
     Hkv,
     B,
   ]);
