@@ -1,14 +1,18 @@
 /**
  * deno task bench:serve [--requests N] [--concurrency N] [--max-tokens N] [--no-stream] [--url URL] [--api-key K]
- *                       [--stand-in-delay-ms N] [--max-queue N] [--json FILE]
+ *                       [--model DIR] [--ep auto|wasm|webgpu] [--stand-in] [--stand-in-delay-ms N] [--max-queue N]
+ *                       [--json FILE]
  *
  * Bounded loopback load test of the VQA server. Without --url it starts an in-process server on 127.0.0.1 (port 0)
- * with the engine from core/engine/load.ts (today: the STAND-IN engine, not a model: the figures then measure the
- * HTTP layer and queue only). Stops by itself after --requests requests.
+ * with the engine from core/engine/load.ts: the real onnxruntime-web engine on --model, or the default model
+ * (runs/gasp/export, runs/base/export, else the UNTRAINED random tiny model); --stand-in uses the STAND-IN engine
+ * (not a model: the figures then measure the HTTP layer and queue only). Stops by itself after --requests requests.
+ * The client runs in the same process as the server, so its timings include sharing the event loop with decoding.
  */
 import { encode } from "fast-png";
 import { parseArgs } from "node:util";
 import { createEngine } from "../core/engine/load.ts";
+import type { ExecutionProviderChoice } from "../core/model/ort_runner.ts";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import { runLoadTest } from "../serve/load_test.ts";
 import { startServer } from "../serve/server.ts";
@@ -22,6 +26,9 @@ const { values } = parseArgs({
     "no-stream": { type: "boolean", default: false },
     url: { type: "string" },
     "api-key": { type: "string" },
+    model: { type: "string" },
+    ep: { type: "string", default: "auto" },
+    "stand-in": { type: "boolean", default: false },
     "stand-in-delay-ms": { type: "string", default: "2" },
     "max-queue": { type: "string", default: "64" },
     json: { type: "string" },
@@ -44,13 +51,16 @@ let url = values.url;
 let engineLabel = `external server at ${url}`;
 let stop: (() => Promise<void>) | null = null;
 if (!url) {
-  const loaded = await createEngine(undefined, {
+  if (!["auto", "wasm", "webgpu"].includes(values.ep)) throw new Error(`--ep must be auto, wasm or webgpu`);
+  const loaded = await createEngine(values.model, {
+    standIn: values["stand-in"],
     standInOptions: { tokenDelayMs: int("stand-in-delay-ms", values["stand-in-delay-ms"], 0) },
+    executionProvider: values.ep as ExecutionProviderChoice,
   });
   engineLabel = loaded.standIn
     ? `STAND-IN ENGINE (not a model; ${loaded.engine.id}, ${values["stand-in-delay-ms"]} ms/token)`
-    : `${loaded.engine.id} ${loaded.engine.modelName}`;
-  if (loaded.standIn) console.warn(loaded.description);
+    : `${loaded.engine.id} ${loaded.engine.modelName}${loaded.untrained ? " (UNTRAINED random weights)" : ""}`;
+  console.warn(loaded.description);
   const server = startServer(loaded.engine, {
     hostname: "127.0.0.1",
     port: 0,
