@@ -264,7 +264,7 @@ export function toF16Bits(data: ArrayLike<number>): Uint16Array {
     const mant = x & 0x7fffff;
     if (exp <= 0) out[i] = sign | (exp < -10 ? 0 : ((mant | 0x800000) >> (1 - exp)) + 0x1000 >> 13);
     else if (exp >= 31) out[i] = sign | 0x7c00 | (((x >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
-    else out[i] = sign | (exp << 10) | ((mant + 0x1000) >> 13);
+    else out[i] = sign | ((exp << 10) + ((mant + 0x1000) >> 13)); // + lets a rounding carry bump the exponent
   }
   return out;
 }
