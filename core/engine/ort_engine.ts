@@ -41,7 +41,7 @@ export class OrtEngine implements InferenceEngine {
   readonly modelName: string;
   readonly executionProvider: "wasm" | "webgpu";
   readonly modelDir: string;
-  /** Generations finished (any finish reason) and the ones that ended by abort: tests and metrics read these. */
+  /** Generations started, and those that ended cancelled (abort signal): tests read these. */
   calls = 0;
   abortsSeen = 0;
   readonly #runner: OrtVlmRunner;
