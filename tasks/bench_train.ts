@@ -35,10 +35,17 @@ const rng = new Rng(0);
 const ids = Int32Array.from({ length: T }, () => rng.int(600));
 const targets = Int32Array.from({ length: T }, (_, t) => (t + 1 < T ? ids[t + 1] : -100));
 
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
 interface Timing {
   engine: string;
   stepMs: number[];
 }
+
+/** First-step loss of each engine: the same weights and tokens must give the same loss (a check the steps match). */
+const firstLoss: Record<string, number> = {};
 
 async function timeSteps(engine: string, step: () => Promise<void>): Promise<Timing> {
   for (let i = 0; i < WARMUP; i++) await step();
@@ -65,7 +72,8 @@ const ours = await timeSteps("ours (core runtime, WebGPU)", async () => {
     backward(loss);
     adamw.step();
     zeroGrad(decoderParams);
-    await loss.item();
+    const value = await loss.item();
+    firstLoss.ours ??= value;
   });
 });
 model.dispose();
@@ -100,44 +108,124 @@ const oneHot = tf.mul(
   tf.oneHot(tf.tensor1d(Array.from(targets).map((t) => Math.max(t, 0)), "int32"), V),
   tf.tensor2d(valid, [T, 1]),
 );
-const rms = (x: tf.Tensor, w: tf.Tensor) =>
-  tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), c.rms_norm_eps))), w);
-const lin = (x: tf.Tensor, n: string, bias: boolean) => {
-  const y = tf.matMul(x as tf.Tensor2D, v(`${n}.weight`) as tf.Tensor2D, false, true);
-  return bias ? tf.add(y, v(`${n}.bias`)) : y;
+// tfjs-core registers no gradient functions (its gradients ship as extensionless ESM that Deno cannot load, and the
+// umbrella @tensorflow/tfjs package is not a dependency), so the tfjs step's backward is written out by hand.
+type T2 = tf.Tensor2D;
+const mm = (a: tf.Tensor, b: tf.Tensor, ta = false, tb = false) => tf.matMul(a as T2, b as T2, ta, tb);
+const bmm = (a: tf.Tensor, b: tf.Tensor, ta = false, tb = false) =>
+  tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+const eps = c.rms_norm_eps;
+/** fwd: y = x · r · g, r = rsqrt(mean(x²) + eps). */
+const rmsF = (x: tf.Tensor, g: tf.Tensor) => {
+  const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps));
+  return { y: tf.mul(tf.mul(x, r), g), r };
 };
-const rope = (x: tf.Tensor) => {
+/** dx = r·(g⊙dy) − x·r³·mean(x ⊙ g⊙dy); dg = Σ_rows dy ⊙ x·r. */
+const rmsB = (x: tf.Tensor, g: tf.Tensor, r: tf.Tensor, dy: tf.Tensor) => {
+  const gdy = tf.mul(dy, g);
+  const dx = tf.sub(tf.mul(gdy, r), tf.mul(tf.mul(x, tf.pow(r, 3)), tf.mean(tf.mul(x, gdy), -1, true)));
+  return { dx, dg: tf.sum(tf.mul(dy, tf.mul(x, r)), 0) };
+};
+const rep = (t: tf.Tensor) => tf.reshape(tf.tile(tf.reshape(t, [Hkv, 1, T, Dh]), [1, Hq / Hkv, 1, 1]), [Hq, T, Dh]);
+const unrep = (t: tf.Tensor) => tf.sum(tf.reshape(t, [Hkv, Hq / Hkv, T, Dh]), 1); // (Hkv, T, Dh)
+const toHeads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [T, n, Dh]), [1, 0, 2]); // (n, T, Dh)
+const fromHeads = (t: tf.Tensor, n: number) => tf.reshape(tf.transpose(t, [1, 0, 2]), [T, n * Dh]);
+const ropeF = (x: tf.Tensor, sign: number) => { // x (n, T, Dh); sign −1 gives the transpose (backward)
   const [a, b] = tf.split(x, 2, -1);
-  return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(b), a], -1), sin));
+  return tf.add(tf.mul(x, cosH), tf.mul(tf.mul(tf.concat([tf.neg(b), a], -1), sinH), sign));
 };
+const cosH = tf.reshape(cos, [1, T, Dh]), sinH = tf.reshape(sin, [1, T, Dh]);
+const nValid = valid.reduce((s, x) => s + x, 0);
 const optimizer = tf.train.adam(1e-4);
-const tfLoss = (): tf.Scalar => {
-  let x: tf.Tensor = tf.gather(v("model.embed_tokens.weight"), idsT);
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    const xn = rms(x, v(p + "input_layernorm.weight"));
-    const q = rope(tf.reshape(lin(xn, p + "self_attn.q_proj", true), [T, Hq, Dh]));
-    const k = rope(tf.reshape(lin(xn, p + "self_attn.k_proj", true), [T, Hkv, Dh]));
-    const vv = tf.reshape(lin(xn, p + "self_attn.v_proj", true), [T, Hkv, Dh]);
-    const rep = (t: tf.Tensor) => tf.reshape(tf.tile(tf.reshape(t, [T, Hkv, 1, Dh]), [1, 1, Hq / Hkv, 1]), [T, Hq, Dh]);
-    const qh = tf.transpose(q, [1, 0, 2]), kh = tf.transpose(rep(k), [1, 0, 2]), vh = tf.transpose(rep(vv), [1, 0, 2]);
-    const s = tf.add(tf.mul(tf.matMul(qh as tf.Tensor3D, kh as tf.Tensor3D, false, true), 1 / Math.sqrt(Dh)), causal);
-    const a = tf.reshape(tf.transpose(tf.matMul(tf.softmax(s) as tf.Tensor3D, vh as tf.Tensor3D), [1, 0, 2]), [T, H]);
-    const h = tf.add(x, lin(a, p + "self_attn.o_proj", false));
-    const hn = rms(h, v(p + "post_attention_layernorm.weight"));
-    const m = tf.mul(
-      tf.mul(lin(hn, p + "mlp.gate_proj", false), tf.sigmoid(lin(hn, p + "mlp.gate_proj", false))),
-      lin(hn, p + "mlp.up_proj", false),
-    );
-    x = tf.add(h, lin(m, p + "mlp.down_proj", false));
-  }
-  const logits = lin(rms(x, v("model.norm.weight")), "lm_head", false);
-  const logp = tf.logSoftmax(logits);
-  return tf.div(tf.neg(tf.sum(tf.mul(logp, oneHot))), valid.reduce((s, x) => s + x, 0)) as tf.Scalar;
-};
+
+function tfStep(): tf.Scalar {
+  const grads: Record<string, tf.Tensor> = {};
+  const loss = tf.tidy(() => {
+    const W = (n: string) => v(n);
+    // forward, keeping what backward needs
+    const x0 = tf.gather(W("model.embed_tokens.weight"), idsT); // (T, H)
+    const caches = [];
+    let x: tf.Tensor = x0;
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      const p = `model.layers.${l}.`;
+      const n1 = rmsF(x, W(p + "input_layernorm.weight"));
+      const q = ropeF(
+        toHeads(tf.add(mm(n1.y, W(p + "self_attn.q_proj.weight"), false, true), W(p + "self_attn.q_proj.bias")), Hq),
+        1,
+      );
+      const k = ropeF(
+        toHeads(tf.add(mm(n1.y, W(p + "self_attn.k_proj.weight"), false, true), W(p + "self_attn.k_proj.bias")), Hkv),
+        1,
+      );
+      const vh = toHeads(
+        tf.add(mm(n1.y, W(p + "self_attn.v_proj.weight"), false, true), W(p + "self_attn.v_proj.bias")),
+        Hkv,
+      );
+      const kr = rep(k), vr = rep(vh);
+      const P = tf.softmax(tf.add(tf.mul(bmm(q, kr, false, true), 1 / Math.sqrt(Dh)), causal)); // (Hq, T, T)
+      const a = fromHeads(bmm(P, vr), Hq); // (T, H)
+      const h = tf.add(x, mm(a, W(p + "self_attn.o_proj.weight"), false, true));
+      const n2 = rmsF(h, W(p + "post_attention_layernorm.weight"));
+      const gt = mm(n2.y, W(p + "mlp.gate_proj.weight"), false, true),
+        up = mm(n2.y, W(p + "mlp.up_proj.weight"), false, true);
+      const sg = tf.sigmoid(gt), m = tf.mul(tf.mul(gt, sg), up);
+      const xn = tf.add(h, mm(m, W(p + "mlp.down_proj.weight"), false, true));
+      caches.push({ p, x, n1, q, kr, vr, P, a, h, n2, gt, up, sg, m });
+      x = xn;
+    }
+    const nf = rmsF(x, W("model.norm.weight"));
+    const logits = mm(nf.y, W("lm_head.weight"), false, true); // (T, V)
+    const logp = tf.logSoftmax(logits);
+    const lossV = tf.div(tf.neg(tf.sum(tf.mul(logp, oneHot))), nValid);
+    // backward
+    const keepG = (n: string, g: tf.Tensor) => (grads[n] = tf.keep(g));
+    const dLogits = tf.div(tf.sub(tf.mul(tf.exp(logp), tf.sum(oneHot, -1, true)), oneHot), nValid); // (T, V)
+    keepG("lm_head.weight", mm(dLogits, nf.y, true));
+    const fb = rmsB(x, W("model.norm.weight"), nf.r, mm(dLogits, W("lm_head.weight")));
+    keepG("model.norm.weight", fb.dg);
+    let dx = fb.dx;
+    for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
+      const { p, x: xin, n1, q, kr, vr, P, a, h, n2, gt, up, sg, m } = caches[l];
+      // fwd: x' = h + m Wdᵀ, m = silu(gt)·up
+      keepG(p + "mlp.down_proj.weight", mm(dx, m, true));
+      const dm = mm(dx, W(p + "mlp.down_proj.weight"));
+      const dgt = tf.mul(tf.mul(dm, up), tf.mul(sg, tf.add(1, tf.mul(gt, tf.sub(1, sg)))));
+      const dup = tf.mul(dm, tf.mul(gt, sg));
+      keepG(p + "mlp.gate_proj.weight", mm(dgt, n2.y, true));
+      keepG(p + "mlp.up_proj.weight", mm(dup, n2.y, true));
+      const dn2 = tf.add(mm(dgt, W(p + "mlp.gate_proj.weight")), mm(dup, W(p + "mlp.up_proj.weight")));
+      const b2 = rmsB(h, W(p + "post_attention_layernorm.weight"), n2.r, dn2);
+      keepG(p + "post_attention_layernorm.weight", b2.dg);
+      const dh = tf.add(dx, b2.dx);
+      // fwd: h = x + a Woᵀ, a = P V, P = softmax(q kᵀ / √d + mask)
+      keepG(p + "self_attn.o_proj.weight", mm(dh, a, true));
+      const dA = toHeads(mm(dh, W(p + "self_attn.o_proj.weight")), Hq); // (Hq, T, Dh)
+      const dP = bmm(dA, vr, false, true);
+      const dvr = bmm(P, dA, true);
+      const dS = tf.mul(tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true))), 1 / Math.sqrt(Dh));
+      const dq = ropeF(bmm(dS, kr), -1), dk = ropeF(unrep(bmm(dS, q, true)), -1), dv = unrep(dvr);
+      let dxn: tf.Tensor | null = null;
+      for (const [name, g, n] of [["q_proj", dq, Hq], ["k_proj", dk, Hkv], ["v_proj", dv, Hkv]] as const) {
+        const g2 = fromHeads(g, n); // (T, n·Dh)
+        keepG(p + `self_attn.${name}.weight`, mm(g2, n1.y, true));
+        keepG(p + `self_attn.${name}.bias`, tf.sum(g2, 0));
+        const d = mm(g2, W(p + `self_attn.${name}.weight`));
+        dxn = dxn ? tf.add(dxn, d) : d;
+      }
+      const b1 = rmsB(xin, W(p + "input_layernorm.weight"), n1.r, dxn!);
+      keepG(p + "input_layernorm.weight", b1.dg);
+      dx = tf.add(dh, b1.dx);
+    }
+    keepG("model.embed_tokens.weight", tf.unsortedSegmentSum(dx, idsT, V));
+    return lossV as tf.Scalar;
+  });
+  optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+  for (const g of Object.values(grads)) g.dispose();
+  return loss;
+}
 const theirs = await timeSteps("tfjs-webgpu 4.22", async () => {
-  const loss = optimizer.minimize(tfLoss, true, [...vars.values()])!;
-  await loss.data();
+  const loss = tfStep();
+  firstLoss.tfjs ??= (await loss.data())[0];
   loss.dispose();
 });
 
@@ -145,7 +233,7 @@ const theirs = await timeSteps("tfjs-webgpu 4.22", async () => {
 const gaspStep = await timeGaspStep();
 
 // ── report ──────────────────────────────────────────────────────────────────────────────────────────────────────────
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 console.log(
   `bench:train — decoder training step of the tiny model on ${T} tokens (median of ${STEPS}, ${WARMUP} warm-up)`,
 );
@@ -157,6 +245,9 @@ for (const r of [ours, theirs]) {
     } tokens/s`,
   );
 }
+console.log(
+  `first-step loss (same weights and tokens): ours ${firstLoss.ours?.toFixed(5)}, tfjs ${firstLoss.tfjs?.toFixed(5)}`,
+);
 console.log(
   `ours, full GASP step (1 × 3-frame item + 1 QA item, LoRA + heads): ${gaspStep.ms.toFixed(0)} ms/step, ` +
     `${(gaspStep.tokens * 1000 / gaspStep.ms).toFixed(0)} tokens/s (${gaspStep.tokens} tokens)`,

@@ -11,7 +11,10 @@ import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { readShards } from "../core/scene/shards.ts";
-import { VlmModel } from "../core/model/vlm.ts";
+import { type LinearHook, VlmModel } from "../core/model/vlm.ts";
+import { initGpu, noGrad, Rng, tidyAsync } from "../core/runtime.ts";
+import { lmLoss } from "./losses.ts";
+import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, type TrainConfig } from "./config.ts";
 import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
@@ -77,6 +80,34 @@ export async function heldoutPeakPck(
   return res.map((a) => ({ source: a.source, ...peakLayerPck(a) }));
 }
 
+/**
+ * Mean L_LM (answer tokens only) over general-QA items about the first n held-out sequences (one question each, seed
+ * fixed so every model is scored on the same items): does the LM keep its language after fine-tuning?
+ */
+export async function heldoutLmLoss(
+  model: VlmModel,
+  tok: TextTokenizer,
+  dataDir: string,
+  n: number,
+  linearHook?: LinearHook,
+): Promise<number> {
+  const rng = new Rng(12345);
+  let sum = 0, count = 0;
+  for await (const seq of readShards(dataDir, "heldout")) {
+    if (count >= n) break;
+    const s = generalQaSample(model.config, tok, seq, rng);
+    if (!s) continue;
+    sum += await tidyAsync(() =>
+      noGrad(() =>
+        lmLoss(model.forward({ inputIds: s.inputIds, images: s.images }, { linearHook }).logits!, s.targets!)
+      )
+        .item()
+    );
+    count++;
+  }
+  return count ? sum / count : NaN;
+}
+
 function pckLine(r: PckReport): string {
   return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${(100 * r.pck).toFixed(1)} %`;
 }
@@ -85,6 +116,7 @@ function pckLine(r: PckReport): string {
 export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
   await ensureData(o.dataDir, o.log);
   await ensureBase(o.baseDir, o.dataDir, o.log);
+  await initGpu();
   // Before: the base model's own Q/K (App. C).
   const base = await loadBaseModel(o.baseDir);
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
@@ -96,8 +128,10 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
     o.pckSequences,
     o.log,
   );
+  const lmBefore = await heldoutLmLoss(baseModel, tok, o.dataDir, o.pckSequences);
   baseModel.dispose();
   o.log(pckLine(before));
+  o.log(`base held-out QA L_LM ${lmBefore.toFixed(4)}`);
   // GASP.
   const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
   const sources = modelFeatureSources(r.model, r.tokenizer, {
@@ -107,9 +141,14 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
+  const lmAfter = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
   o.log("── held-out peak-layer PCK@2 (App. C: Q/K of the visual tokens, pre-RoPE, head-averaged) ──");
   o.log(`before: ${pckLine(before)}`);
   for (const a of after) o.log(`after:  ${pckLine(a)}`);
-  await Deno.writeTextFile(join(o.out, "pck.json"), JSON.stringify({ before, after }, null, 2) + "\n");
+  o.log(`held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}`);
+  await Deno.writeTextFile(
+    join(o.out, "pck.json"),
+    JSON.stringify({ before, after, lmBefore, lmAfter, sequences: o.pckSequences }, null, 2) + "\n",
+  );
   return r;
 }
