@@ -90,7 +90,17 @@ function oursFor(c: BenchCase): PeerRun {
   };
 }
 
-export function defaultCases(): BenchCase[] {
+/** The issue's shapes; `quick` keeps one of each op kind at sizes a software adapter finishes in about a minute. */
+export function defaultCases(quick = false): BenchCase[] {
+  if (quick) {
+    return [
+      { op: "matmul", dims: [256, 256, 256] },
+      { op: "matmul", dims: [1024, 1024, 1024] },
+      { op: "attention", dims: [512, 14, 2, 64] },
+      { op: "rmsnorm", dims: [1024, 896] },
+      { op: "softmax", dims: [14 * 512, 512] },
+    ];
+  }
   return [
     { op: "matmul", dims: [256, 256, 256] },
     { op: "matmul", dims: [512, 512, 512] },
@@ -118,7 +128,7 @@ export async function runKernelBenchmark(opts: {
   const ctx = await initGpu();
   const log = opts.log ?? (() => {});
   const rows: BenchRow[] = [];
-  const cases = opts.cases ?? defaultCases();
+  const cases = opts.cases ?? defaultCases(opts.quick);
   const engines: { engine: Engine; prepare: (c: BenchCase) => Promise<PeerRun> }[] = [
     { engine: "ours-webgpu", prepare: (c) => Promise.resolve(oursFor(c)) },
     { engine: "ort-webgpu", prepare: (c) => ortPeer(graphFor(c), "webgpu") },
@@ -133,10 +143,7 @@ export async function runKernelBenchmark(opts: {
       try {
         peer = await e.prepare(c);
         const big = (w.flops ?? 0) > 4e9;
-        const t = await timeMedian(() => peer!.run(), {
-          warmup: 1,
-          runs: opts.quick ? (big ? 1 : 2) : (big ? 3 : 5),
-        });
+        const t = await timeMedian(() => peer!.run(), { warmup: 1, runs: opts.quick ? 1 : (big ? 3 : 5) });
         const row: BenchRow = { op: c.op, shape, engine: e.engine, ms: t.ms };
         if (w.flops) row.gflops = w.flops / t.ms / 1e6;
         if (w.bytes) row.gbps = w.bytes / t.ms / 1e6;
