@@ -10,14 +10,20 @@
  * Introspection (paper App. C): with `capture`, every LLM layer returns the visual tokens' output hidden states, and
  * their queries and keys before RoPE ("pre": q_proj(input_layernorm(x)), content only) and/or after RoPE ("post":
  * what enters q·k). Rows follow `visualPositions` (all image/video pad tokens in prompt order).
+ *
+ * KV cache (generation): `prefill(input)` runs the prompt and returns the last token's logits and a `VlmKvCache`
+ * holding every layer's post-RoPE keys and values (1, Hkv, T, D); `decodeStep(tokenId, cache)` runs one token against
+ * it (positions p + rope_delta in t/h/w, from decodePositionIds; causal attention with Tq = 1 < Tk) and grows it by
+ * concat. `forward(input, { cache })` is the general form: an empty cache is filled from the prompt, a non-empty one
+ * is extended by text tokens. The cache owns its tensors (kept out of tidy scopes); free them with `cache.dispose()`.
  */
-import { Tensor } from "../tensor.ts";
-import { checkpoint } from "../autograd.ts";
+import { keep, Tensor } from "../tensor.ts";
+import { checkpoint, noGrad } from "../autograd.ts";
 import * as op from "../ops/mod.ts";
 import type { VlmConfig } from "./config.ts";
 import { headDim, visionHeadDim } from "./config.ts";
 import { parameterShapes, type Weights } from "./init.ts";
-import { getRopeIndex, type VisionGrid } from "./rope_index.ts";
+import { decodePositionIds, getRopeIndex, type VisionGrid } from "./rope_index.ts";
 import {
   type GridThw,
   inversePermutation,
@@ -47,8 +53,42 @@ export interface ForwardOptions {
   linearHook?: LinearHook;
   /** Recompute each decoder layer during backward instead of keeping its activations. */
   checkpointLayers?: boolean;
-  /** Compute logits for all tokens (default), or none (feature extraction only). */
-  logits?: boolean;
+  /** Compute logits for all tokens (true, default), only the last token ("last": (1, V)), or none (false). */
+  logits?: boolean | "last";
+  /**
+   * Attend over and extend this KV cache. Empty: the input is a prompt (images/videos allowed), whose M-RoPE ids set
+   * the cache's rope delta. Non-empty: the input continues it (text tokens only; positions p + rope delta).
+   */
+  cache?: VlmKvCache;
+}
+
+/** Per-layer post-RoPE keys and values (1, Hkv, length, D) of every token seen so far, for decoding. */
+export class VlmKvCache {
+  readonly keys: Tensor[] = [];
+  readonly values: Tensor[] = [];
+  /** Tokens held. */
+  length = 0;
+  /** M-RoPE delta of the prompt (max position + 1 − prompt length); set by the first forward. */
+  ropeDelta = 0;
+
+  /** Append layer l's new (1, Hkv, T, D) keys/values; returns the full (1, Hkv, length + T, D) pair. */
+  append(l: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const grow = (list: Tensor[], x: Tensor): Tensor => {
+      const old = list[l];
+      const all = keep(old ? op.concat([old, x], 2) : x); // x is a fresh tensor (permute copies)
+      old?.dispose();
+      list[l] = all;
+      return all;
+    };
+    return [grow(this.keys, k), grow(this.values, v)];
+  }
+
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t.dispose();
+    this.keys.length = 0;
+    this.values.length = 0;
+    this.length = 0;
+  }
 }
 
 export interface VisualSpan {
@@ -174,7 +214,19 @@ export class VlmModel {
     const vidF = videos.length ? this.vision(concatPixels(videos), videos.map((i) => i.gridThw)) : null;
     const spans = visualSpans(c, ids, images, videos);
     const x0 = this.embed(ids, spans, imgF, vidF); // (T, H)
-    const { positionIds } = getRopeIndex(c, ids, images, videos);
+    const cache = opts.cache;
+    const past = cache?.length ?? 0;
+    if (cache && past > 0 && spans.length) {
+      throw new ShapeMismatchError("VlmModel.forward", "images/videos must be in the prompt, not after a filled cache");
+    }
+    if (cache && opts.checkpointLayers) throw new ShapeMismatchError("VlmModel.forward", "cache with checkpointLayers");
+    let positionIds: [Int32Array, Int32Array, Int32Array];
+    if (cache && past > 0) positionIds = decodePositionIds(past, T, cache.ropeDelta);
+    else {
+      const ri = getRopeIndex(c, ids, images, videos);
+      positionIds = ri.positionIds;
+      if (cache) cache.ropeDelta = ri.ropeDelta;
+    }
     const mr = c.rope_scaling.mrope_section as [number, number, number];
     const { cos, sin } = op.ropeTablesToTensors(op.mropeTables(positionIds, D, c.rope_theta, mr));
     const visualPositions = Int32Array.from(
@@ -203,7 +255,9 @@ export class VlmModel {
           feats.kPost = rows(op.reshape(kr, [T, Hkv, D]));
         }
         const heads = (t: Tensor) => op.permute(t, [0, 2, 1, 3]); // (1, H*, T, D)
-        const a = op.attention(heads(qr), heads(kr), heads(v), { causal: true }); // (1, Hq, T, D)
+        // With a cache: keys/values of the past tokens first → (1, Hkv, past + T, D); causal is bottom-right aligned.
+        const [ka, va] = cache ? cache.append(l, heads(kr), heads(v)) : [heads(kr), heads(v)];
+        const a = op.attention(heads(qr), ka, va, { causal: true }); // (1, Hq, T, D)
         const a2 = op.reshape(op.permute(a, [0, 2, 1, 3]), [T, Hq * D]); // (T, Hq·D)
         const h = op.add(xin, this.linear(p + "self_attn.o_proj", a2, hook, false));
         const hn = op.rmsNorm(h, this.p(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
@@ -218,13 +272,33 @@ export class VlmModel {
       if (cap.hidden) feats.hidden = rows(x);
       layers.push(feats);
     }
+    if (cache) cache.length = past + T;
     let logits: Tensor | null = null;
     if (opts.logits !== false) {
-      const xn = op.rmsNorm(x, this.p("model.norm.weight"), c.rms_norm_eps);
+      const xl = opts.logits === "last" ? op.slice(x, 0, T - 1, T) : x;
+      const xn = op.rmsNorm(xl, this.p("model.norm.weight"), c.rms_norm_eps);
       const head = c.tie_word_embeddings ? this.p("model.embed_tokens.weight") : this.p("lm_head.weight");
-      logits = op.matmul(xn, head, { transB: true }); // (T, V)
+      logits = op.matmul(xn, head, { transB: true }); // (T, V) or (1, V)
     }
     return { logits, layers, visualSpans: spans, visualPositions, positionIds };
+  }
+
+  /** Run a prompt into a new KV cache: the last token's logits (1, V) and the cache (dispose it when done). */
+  prefill(input: VlmInput): { logits: Tensor; cache: VlmKvCache } {
+    const cache = new VlmKvCache();
+    try {
+      const out = noGrad(() => this.forward(input, { cache, logits: "last" }));
+      return { logits: out.logits!, cache };
+    } catch (e) {
+      cache.dispose();
+      throw e;
+    }
+  }
+
+  /** One token through the cache (which grows by one): its logits (1, V). */
+  decodeStep(tokenId: number, cache: VlmKvCache): Tensor {
+    if (cache.length === 0) throw new ShapeMismatchError("VlmModel.decodeStep", "empty cache: call prefill first");
+    return noGrad(() => this.forward({ inputIds: [tokenId] }, { cache, logits: "last" })).logits!;
   }
 
   /** Token embeddings with vision features over the pad positions (HF masked_scatter), as one concat. */

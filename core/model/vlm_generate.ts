@@ -1,0 +1,130 @@
+/**
+ * Text generation on our WebGPU forward (core/model/vlm.ts) with its KV cache: prefill the prompt once, then one
+ * decodeStep per token; greedy / temperature / top-p through core/model/sampling.ts (seeded, so a (seed, prompt) pair
+ * always gives the same tokens), stop token ids (config eos, <|im_end|>, <|endoftext|>), stop strings, max tokens and
+ * an AbortSignal. Between tokens it awaits a macrotask (setTimeout 0), so a server on the same event loop keeps
+ * answering while a reply is generated. Options and result have the shapes of OrtVlmRunner.generate's.
+ *
+ * GPU scopes: each step runs in a synchronous `tidy` (never tidyAsync, whose scope stack would interleave across the
+ * awaits of concurrent generations); the logits tensor is read back and disposed by hand; the cache is disposed at
+ * the end whatever happens.
+ */
+import { tidy } from "../tensor.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
+import type { GenerateOptions, GenerateResult } from "./ort_runner.ts";
+import { findStop, Sampler } from "./sampling.ts";
+import type { VlmInput, VlmKvCache, VlmModel } from "./vlm.ts";
+import type { Tensor } from "../tensor.ts";
+
+export type { GenerateOptions, GenerateResult };
+
+/** Ids that end generation: config eos ids plus <|im_end|> and <|endoftext|> when the tokenizer has them. */
+export function stopTokenIds(model: VlmModel, tokenizer: TextTokenizer): Set<number> {
+  const ids = new Set<number>();
+  const eos = model.config.eos_token_id;
+  for (const e of eos === undefined ? [] : Array.isArray(eos) ? eos : [eos]) ids.add(e);
+  for (const t of ["<|im_end|>", "<|endoftext|>"]) {
+    try {
+      ids.add(tokenizer.tokenId(t));
+    } catch { /* tokenizer without it */ }
+  }
+  return ids;
+}
+
+/** Let timers and I/O callbacks run (a macrotask, not a microtask). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+async function readAndDispose(t: Tensor): Promise<Float32Array> {
+  try {
+    return await t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * Generate up to `maxTokens` (default 128) tokens after `prompt` (input ids with pads already expanded, plus its
+ * images/videos). `onToken(delta, id)` gets each newly decoded piece of text; text that could still become a stop
+ * string or an unfinished UTF-8 sequence is held back, and the stop string itself is never shown.
+ */
+export async function generate(
+  model: VlmModel,
+  tokenizer: TextTokenizer,
+  prompt: VlmInput,
+  opts: GenerateOptions = {},
+  onToken?: (delta: string, tokenId: number) => void,
+  signal?: AbortSignal,
+): Promise<GenerateResult> {
+  const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
+  const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
+  const stopIds = stopTokenIds(model, tokenizer);
+  const promptTokens = prompt.inputIds.length;
+  const t0 = performance.now();
+  if (signal?.aborted) return { text: "", tokens: [], finishReason: "abort", promptTokens, prefillMs: 0, decodeMs: 0 };
+  let cache: VlmKvCache | null = null;
+  try {
+    const pre = tidy(() => model.prefill(prompt));
+    cache = pre.cache;
+    let logits = await readAndDispose(pre.logits);
+    const t1 = performance.now();
+    const tokens: number[] = [];
+    let text = "", emitted = 0;
+    let finishReason: GenerateResult["finishReason"] = "length";
+    while (tokens.length < maxTokens) {
+      await yieldToEventLoop();
+      if (signal?.aborted) {
+        finishReason = "abort";
+        break;
+      }
+      const id = sampler.sample(logits);
+      if (stopIds.has(id)) {
+        finishReason = "stop";
+        break;
+      }
+      tokens.push(id);
+      text = tokenizer.decode(tokens, { skipSpecialTokens: true });
+      const at = findStop(text, stops, Math.max(0, emitted - maxLength(stops)));
+      if (at >= 0) {
+        text = text.slice(0, at);
+        if (text.length > emitted) onToken?.(text.slice(emitted), id);
+        emitted = text.length;
+        finishReason = "stop";
+        break;
+      }
+      const safe = safeEmitLength(text, stops);
+      if (safe > emitted) {
+        onToken?.(text.slice(emitted, safe), id);
+        emitted = safe;
+      }
+      if (tokens.length >= maxTokens) break;
+      const c: VlmKvCache = cache;
+      logits = await readAndDispose(tidy(() => model.decodeStep(id, c)));
+    }
+    if (finishReason !== "stop") {
+      text = text.replace(/\uFFFD+$/, ""); // an unfinished UTF-8 sequence at the cut is dropped, not shown
+      if (text.length > emitted) onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
+    }
+    return { text, tokens, finishReason, promptTokens, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+  } finally {
+    cache?.dispose();
+  }
+}
+
+const maxLength = (stops: readonly string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
+
+/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
+export function safeEmitLength(text: string, stops: readonly string[]): number {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "\uFFFD") end--;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
+      if (text.slice(end - k, end) === s.slice(0, k)) {
+        end -= k;
+        break;
+      }
+    }
+  }
+  return end;
+}
