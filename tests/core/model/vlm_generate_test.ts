@@ -104,6 +104,28 @@ Deno.test("sampling with a seed repeats exactly, another seed gives other tokens
   model.dispose();
 });
 
+Deno.test("two generations at once interleave on the event loop and each matches its run alone", async () => {
+  await initGpu();
+  const model = new VlmModel(c, initParameters(c, 3));
+  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson());
+  const p1 = imagePrompt(6), p2 = { inputIds: [tinySpecialId("<|im_start|>"), 11, 42, 99, 5, 300] };
+  const opts = { maxTokens: 5, temperature: 1, seed: 4 };
+  const alone = [await generate(model, tok, p1, opts), await generate(model, tok, p2, opts)];
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const order: number[] = [];
+  const both = await Promise.all([
+    generate(model, tok, p1, opts, () => order.push(1)),
+    generate(model, tok, p2, opts, () => order.push(2)),
+  ]);
+  clearInterval(timer);
+  assert.deepEqual(both.map((r) => r.tokens), alone.map((r) => r.tokens));
+  assert.ok(ticks >= 5, `a timer should fire between tokens; fired ${ticks} times`);
+  const firstOf2 = order.indexOf(2);
+  assert.ok(firstOf2 >= 0 && order.lastIndexOf(1) > firstOf2, `streams should interleave: ${order}`);
+  model.dispose();
+});
+
 Deno.test("held-back text: partial stop-string prefixes and an unfinished UTF-8 char are not emitted yet", () => {
   assert.equal(safeEmitLength("hello wor", ["world"]), 6);
   assert.equal(safeEmitLength("abc\uFFFD", []), 3);
