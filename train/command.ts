@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../core/errors.ts";
 import { parseTrainArgs, resolveBaseConfig, resolveTrainConfig } from "./config.ts";
 import { train } from "./loop.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
 import { defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
 
 /** Splits off this command's own flags (--data, --base, --pck-sequences) from the config flags. */
@@ -36,16 +37,23 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
   const t0 = performance.now();
   if (args.overrides.stage === "base") {
     const { stage: _s, ...over } = args.overrides;
-    const config = resolveBaseConfig(deepFile(configFile, over));
+    const config = args.resume && Object.keys(over).length === 0 && !configFile
+      ? (await loadCheckpoint(args.resume)).config
+      : resolveBaseConfig(deepFile(configFile, over));
     await ensureData(data, log);
     const out = args.out ?? base;
     const r = await train(config, { out, resume: args.resume, dataDir: data, log });
     log(`base model written to ${out} (${r.step} steps, ${elapsed(t0)})`);
     return;
   }
-  const config = resolveTrainConfig({ preset: args.preset, configFile, overrides: args.overrides });
+  // A resumed run keeps its checkpoint's config unless flags say otherwise (then they must match it exactly).
+  const fromCheckpoint = args.resume && !args.preset && !args.configPath && Object.keys(args.overrides).length === 0;
+  const config = fromCheckpoint
+    ? (await loadCheckpoint(args.resume!)).config
+    : resolveTrainConfig({ preset: args.preset, configFile, overrides: args.overrides });
   const isDefault = !args.preset && !args.configPath && !args.resume && Object.keys(args.overrides).length === 0;
-  const out = args.out ?? (config.preset === "full" ? "runs/gasp" : `runs/${config.preset}`);
+  const out = args.out ?? (args.resume && fromCheckpoint ? args.resume : undefined) ??
+    (config.preset === "full" ? "runs/gasp" : `runs/${config.preset}`);
   if (isDefault || !args.resume) {
     // The embedded default (and any fresh GASP run) prints PCK before/after; a resumed run just continues.
     await defaultPipeline(config, { dataDir: data, baseDir: base, out, pckSequences: pck, log });

@@ -182,8 +182,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   await appendConfigRecord(metricsPath, config);
 
   // ── 2. data: training sequences (RGB frames, tracks, patch depths; per-pixel depth dropped to save memory) ───────
-  const sequences = opts.sequences ?? await loadTrainSequences(opts.dataDir ?? "runs/data", opts.maxSequences);
-  if (sequences.length === 0) throw new DataFormatError(opts.dataDir ?? "runs/data", "train", "≥ 1 sequence");
+  const lastStep = Math.min(config.steps, opts.maxSteps ?? config.steps);
+  const sequences = opts.sequences ??
+    (step < lastStep ? await loadTrainSequences(opts.dataDir ?? "runs/data", opts.maxSequences) : []);
+  if (sequences.length === 0 && step < lastStep) {
+    throw new DataFormatError(opts.dataDir ?? "runs/data", "train", "≥ 1 sequence");
+  }
   const nQa = isBase ? config.batch : Math.round(config.batch * config.data.generalQaFraction);
   const nextItem = (kind: "qa" | "corr"): ModelSample => {
     for (let tries = 0; tries < 100; tries++) {
@@ -209,7 +213,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       warmupFraction: o.warmupFraction,
       minLrRatio: o.minLrRatio,
     });
-  const lastStep = Math.min(config.steps, opts.maxSteps ?? config.steps);
 
   // ── 4. loop ─────────────────────────────────────────────────────────────────────────────────────────────────────
   const history: StepMetrics[] = [];

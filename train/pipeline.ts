@@ -16,7 +16,8 @@ import { initGpu, noGrad, Rng, tidyAsync } from "../core/runtime.ts";
 import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
-import { resolveBaseConfig, type TrainConfig } from "./config.ts";
+import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
+import { createHeads, headParams } from "./heads.ts";
 import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
 import { modelFeatureSources } from "./feature_source.ts";
 
@@ -117,20 +118,31 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   await ensureData(o.dataDir, o.log);
   await ensureBase(o.baseDir, o.dataDir, o.log);
   await initGpu();
-  // Before: the base model's own Q/K (App. C).
+  // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
   const base = await loadBaseModel(o.baseDir);
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
   const baseModel = new VlmModel(base.modelConfig, base.baseWeights);
+  const c = base.modelConfig;
+  const initHeads = config.data.correspondence === "heads"
+    ? createHeads(
+      base.baseWeights,
+      c.hidden_size,
+      resolveHeadLayers(config.head.layers, c.num_hidden_layers),
+      config.head,
+      new Rng(config.seed),
+    )
+    : undefined;
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
-  const [before] = await heldoutPeakPck(
+  const before = await heldoutPeakPck(
     o.dataDir,
-    modelFeatureSources(baseModel, tok, { name: "base" }),
+    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads }),
     o.pckSequences,
     o.log,
   );
   const lmBefore = await heldoutLmLoss(baseModel, tok, o.dataDir, o.pckSequences);
   baseModel.dispose();
-  o.log(pckLine(before));
+  for (const t of initHeads ? headParams(initHeads) : []) t.dispose();
+  for (const b of before) o.log(pckLine(b));
   o.log(`base held-out QA L_LM ${lmBefore.toFixed(4)}`);
   // GASP.
   const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
@@ -143,7 +155,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
   const lmAfter = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
   o.log("── held-out peak-layer PCK@2 (App. C: Q/K of the visual tokens, pre-RoPE, head-averaged) ──");
-  o.log(`before: ${pckLine(before)}`);
+  for (const b of before) o.log(`before: ${pckLine(b)}`);
   for (const a of after) o.log(`after:  ${pckLine(a)}`);
   o.log(`held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}`);
   await Deno.writeTextFile(
