@@ -2,8 +2,9 @@
  * deno task eval [--checkpoint DIR …] [--features oracle|random …] [--data DIR] [--out DIR] [--json FILE]
  *                [--delta 2] [--inclusive] [--max-dt 24] [--limit N] [--seed S] [--matcher gpu|cpu] [--no-png]
  * Correspondence analysis (Sec 5.3, App. C): per-layer PCK@δ, calibration ρ and gap, temporal robustness, and the
- * Figure 3 plots, for several checkpoints side by side (eval/correspondence/run.ts). With no --checkpoint and no
- * --features it runs the oracle and random reference features. With no --data it uses runs/data and generates the
+ * Figure 3 plots, for several checkpoints side by side (eval/correspondence/run.ts). --checkpoint takes a training
+ * run (runs/base, runs/gasp: its export/ is analysed) or an export dir. With no --checkpoint and no --features it
+ * runs the trained runs/base and runs/gasp when they exist, plus the oracle and random reference features. With no --data it uses runs/data and generates the
  * default dataset there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax
  * run on the GPU (WebGPU; llvmpipe works) unless --matcher cpu picks the f64 reference. Progress goes to stderr.
  */
@@ -16,6 +17,7 @@ import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { ConfigError } from "../core/errors.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
+import { loadRunFeatureSource } from "../train/run_features.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,18 +46,12 @@ function number(name: string, v: string, integer: boolean, min: number): number 
   return n;
 }
 
-/**
- * Seam for the training issue: turn a checkpoint directory into per-layer Q/K features (App. C: visual span, heads
- * averaged). train/ implements LayerFeatureSource; wire its loader here.
- */
-function loadCheckpoint(dir: string): Promise<LayerFeatureSource> {
-  return Promise.reject(
-    new ConfigError("--checkpoint", `cannot load ${dir}: checkpoint features are not wired into tasks/eval.ts yet`),
-  );
-}
+/** A training run (runs/base, runs/gasp) or an export dir → per-layer Q/K features (App. C), via train/. */
+const loadCheckpoint = (dir: string): Promise<LayerFeatureSource> => loadRunFeatureSource(dir);
 
-const checkpoints = (values.checkpoint ?? []).map((d) => resolve(d));
-const features = (values.features ?? (checkpoints.length === 0 ? ["oracle", "random"] : [])).map((f) => {
+const defaultRuns = ["runs/base", "runs/gasp"].filter((d) => existsSync(join(d, "export", "decoder.onnx")));
+const checkpoints = (values.checkpoint ?? (values.features ? [] : defaultRuns)).map((d) => resolve(d));
+const features = (values.features ?? (values.checkpoint ? [] : ["oracle", "random"])).map((f) => {
   if (f !== "oracle" && f !== "random") throw new ConfigError("--features", `oracle or random, got "${f}"`);
   return f as ReferenceFeatures;
 });
