@@ -57,17 +57,15 @@ export interface CreateEngineOptions {
 }
 
 /**
- * The export dir inside `dir`: `dir` itself when it holds config.json, else `dir/export` when that does. Throws a
- * ConfigError naming the dir and every missing file otherwise.
+ * The export dir inside `dir`: `dir/export` when that holds a complete export (a training run keeps its own
+ * config.json beside export/), else `dir` itself. Throws a ConfigError naming the dir and every missing file otherwise.
  */
 export function resolveExportDir(dir: string): string {
   const abs = resolve(dir);
   if (!existsSync(abs)) {
     throw new ConfigError("--model", `${abs} does not exist (expected an export dir with ${EXPORT_FILES.join(", ")})`);
   }
-  const candidate = !existsSync(join(abs, "config.json")) && existsSync(join(abs, "export", "config.json"))
-    ? join(abs, "export")
-    : abs;
+  const candidate = EXPORT_FILES.every((f) => existsSync(join(abs, "export", f))) ? join(abs, "export") : abs;
   const missing = EXPORT_FILES.filter((f) => !existsSync(join(candidate, f)));
   if (missing.length) {
     throw new ConfigError(

@@ -100,3 +100,17 @@ Deno.test("no --model: gasp, then base, else the untrained tiny model exported o
     await Deno.remove(runs, { recursive: true });
   }
 });
+
+Deno.test("resolveExportDir prefers a training run's export/ over the run's own config.json", async () => {
+  const { resolveExportDir, EXPORT_FILES } = await import("../../../core/engine/load.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/config.json`, "{}"); // a run dir's base config, not an export
+    await Deno.mkdir(`${dir}/export`);
+    for (const f of EXPORT_FILES) await Deno.writeTextFile(`${dir}/export/${f}`, "x");
+    const { join } = await import("node:path");
+    if (resolveExportDir(dir) !== join(dir, "export")) throw new Error(`got ${resolveExportDir(dir)}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
