@@ -10,29 +10,12 @@
  * (yieldToEventLoop) lets all of those happen between tokens. Vision encoding and prefill
  * remain single blocking calls (~0.1-0.7 s for the tiny model with 1-8 images on the WASM EP).
  */
-import { setImmediate } from "node:timers";
 import type { GenerateOptions, GenerateResult, OrtVlmRunner } from "../model/ort_runner.ts";
 import { findStop, Sampler } from "../model/sampling.ts";
 import type { ChatMessage } from "../text/chat_template.ts";
+import { safeEmitLength, yieldToEventLoop } from "../model/streaming.ts";
 
-/** How often a full timer turn is taken (see yieldToEventLoop). */
-export const FULL_YIELD_EVERY_MS = 20;
-let lastFullYield = 0;
-
-/**
- * Lets timers and I/O run before continuing: a setImmediate turn (~16 µs) every time, and a setTimeout(0) turn
- * (~1-3 ms here) when FULL_YIELD_EVERY_MS have passed since the last one. setImmediate alone keeps timers ticking
- * but lets socket work through only slowly (a /healthz round trip during generation took ~1 s); with the timer turn
- * it took ~45 ms, for at most a few % of decode time.
- */
-export function yieldToEventLoop(): Promise<void> {
-  const now = performance.now();
-  if (now - lastFullYield >= FULL_YIELD_EVERY_MS) {
-    lastFullYield = now;
-    return new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export { safeEmitLength, yieldToEventLoop };
 
 /**
  * Generate an assistant reply with `runner`, yielding to the event loop before every decode step. `onToken` gets
@@ -112,19 +95,4 @@ export async function generateYielding(
       decodeMs: performance.now() - prefillEnd,
     };
   }
-}
-
-/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
-export function safeEmitLength(text: string, stops: readonly string[]): number {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === "\uFFFD") end--;
-  for (const s of stops) {
-    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
-      if (text.slice(end - k, end) === s.slice(0, k)) {
-        end -= k;
-        break;
-      }
-    }
-  }
-  return end;
 }

@@ -19,6 +19,7 @@ import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { findStop, Sampler } from "./sampling.ts";
 import { DataFormatError } from "../errors.ts";
+import { safeEmitLength } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -310,21 +311,6 @@ function result(
 }
 
 const maxLen = (stops: string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
-
-/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
-function safeEmitLength(text: string, stops: string[]): number {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === "\uFFFD") end--;
-  for (const s of stops) {
-    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
-      if (text.slice(end - k, end) === s.slice(0, k)) {
-        end -= k;
-        break;
-      }
-    }
-  }
-  return end;
-}
 
 /** (T, H) embeddings input: image features at <|image_pad|> rows, video features at <|video_pad|> rows. */
 export function fillVisualEmbeds(

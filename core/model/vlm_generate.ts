@@ -15,6 +15,9 @@ import type { GenerateOptions, GenerateResult } from "./ort_runner.ts";
 import { findStop, Sampler } from "./sampling.ts";
 import type { VlmInput, VlmKvCache, VlmModel } from "./vlm.ts";
 import type { Tensor } from "../tensor.ts";
+import { safeEmitLength, yieldToEventLoop } from "./streaming.ts";
+
+export { safeEmitLength, yieldToEventLoop };
 
 export type { GenerateOptions, GenerateResult };
 
@@ -29,11 +32,6 @@ export function stopTokenIds(model: VlmModel, tokenizer: TextTokenizer): Set<num
     } catch { /* tokenizer without it */ }
   }
   return ids;
-}
-
-/** Let timers and I/O callbacks run (a macrotask, not a microtask). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
 }
 
 async function readAndDispose(t: Tensor): Promise<Float32Array> {
@@ -113,18 +111,3 @@ export async function generate(
 }
 
 const maxLength = (stops: readonly string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
-
-/** Length of `text` that can be shown: not a trailing partial UTF-8 char, not a suffix that starts a stop string. */
-export function safeEmitLength(text: string, stops: readonly string[]): number {
-  let end = text.length;
-  while (end > 0 && text[end - 1] === "\uFFFD") end--;
-  for (const s of stops) {
-    for (let k = Math.min(s.length - 1, end); k > 0; k--) {
-      if (text.slice(end - k, end) === s.slice(0, k)) {
-        end -= k;
-        break;
-      }
-    }
-  }
-  return end;
-}
