@@ -26,6 +26,9 @@ import {
   visionRotaryCosSin,
   visionWindowIndex,
 } from "./vision_windows.ts";
+import { visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
+
+export type { VisualSpan };
 
 export interface VisionItem extends VisionGrid {
   /** (grid_t·grid_h·grid_w, C·T·P·P) HF pixel_values of this image / video. */
@@ -44,15 +47,6 @@ export interface LayerCapture {
   qPostRope: Float64Array;
   kPreRope: Float64Array;
   kPostRope: Float64Array;
-}
-
-export interface VisualSpan {
-  kind: "image" | "video";
-  /** [start, end) token positions of the pad tokens. */
-  start: number;
-  end: number;
-  /** Merged grid per frame: (t, h/M, w/M); frame f's tokens are rows f·(h/M)·(w/M) ... of the span. */
-  frameGrid: [number, number, number];
 }
 
 export interface ReferenceOutput {
@@ -245,24 +239,8 @@ export function referenceForward(c: VlmConfig, w: Weights, input: ReferenceInput
   const vidF = videos.length ? visionForward(c, w, concatPixels(videos), videos.map((i) => i.gridThw)) : null;
   const embeds = mergeEmbeddings(c, w, input.inputIds, imgF, vidF);
   const { positionIds, ropeDelta } = getRopeIndex(c, input.inputIds, images, videos);
-  const spans: VisualSpan[] = [];
-  const M = c.vision_config.spatial_merge_size;
-  let ii = 0, vi = 0;
-  const ids = input.inputIds;
-  for (let t = 0; t < ids.length;) {
-    const kind = ids[t] === c.image_token_id ? "image" : ids[t] === c.video_token_id ? "video" : null;
-    if (!kind) {
-      t++;
-      continue;
-    }
-    const item = kind === "image" ? images[ii++] : videos[vi++];
-    const [gt, gh, gw] = [item.gridThw[0], item.gridThw[1] / M, item.gridThw[2] / M];
-    spans.push({ kind, start: t, end: t + gt * gh * gw, frameGrid: [gt, gh, gw] });
-    t += gt * gh * gw;
-  }
-  const visualPositions = Int32Array.from(
-    spans.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => s.start + k)),
-  );
+  const spans = visualSpans(c, input.inputIds, images, videos);
+  const visualPositions = visualPositionsOf(spans);
   const { logits, layers } = decoderForward(c, w, embeds, positionIds, visualPositions);
   return { logits, positionIds, ropeDelta, visualSpans: spans, visualPositions, layers };
 }

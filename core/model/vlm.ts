@@ -32,6 +32,9 @@ import {
   visionWindowIndex,
 } from "./vision_windows.ts";
 import { ShapeMismatchError } from "../errors.ts";
+import { visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
+
+export { type VisualSpan, visualSpans };
 
 export interface VisionInput extends VisionGrid {
   /** (grid_t·grid_h·grid_w, C·T·P·P) HF pixel_values. */
@@ -89,14 +92,6 @@ export class VlmKvCache {
     this.values.length = 0;
     this.length = 0;
   }
-}
-
-export interface VisualSpan {
-  kind: "image" | "video";
-  start: number;
-  end: number;
-  /** Merged grid (t, h/M, w/M). */
-  frameGrid: [number, number, number];
 }
 
 export interface LayerFeatures {
@@ -229,9 +224,7 @@ export class VlmModel {
     }
     const mr = c.rope_scaling.mrope_section as [number, number, number];
     const { cos, sin } = op.ropeTablesToTensors(op.mropeTables(positionIds, D, c.rope_theta, mr));
-    const visualPositions = Int32Array.from(
-      spans.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => s.start + k)),
-    );
+    const visualPositions = visualPositionsOf(spans);
     const rows = (t: Tensor) => gatherSpans(t, spans);
     const layers: LayerFeatures[] = [];
     const cap = opts.capture ?? {};
@@ -345,27 +338,6 @@ function concatPixels(items: VisionInput[]): Float32Array {
     o += i.pixelValues.length;
   }
   return out;
-}
-
-/** Contiguous runs of image/video pad tokens, matched to the inputs in prompt order. */
-export function visualSpans(c: VlmConfig, ids: Int32Array, images: VisionGrid[], videos: VisionGrid[]): VisualSpan[] {
-  const M = c.vision_config.spatial_merge_size;
-  const spans: VisualSpan[] = [];
-  let ii = 0, vi = 0;
-  for (let t = 0; t < ids.length;) {
-    const kind = ids[t] === c.image_token_id ? "image" : ids[t] === c.video_token_id ? "video" : null;
-    if (!kind) {
-      t++;
-      continue;
-    }
-    const item = kind === "image" ? images[ii++] : videos[vi++];
-    if (!item) throw new ShapeMismatchError("VlmModel", `more ${kind} spans in the prompt than ${kind}s given`);
-    const [gt, gh, gw] = [item.gridThw[0], item.gridThw[1] / M, item.gridThw[2] / M];
-    const n = gt * gh * gw;
-    spans.push({ kind, start: t, end: t + n, frameGrid: [gt, gh, gw] });
-    t += n;
-  }
-  return spans;
 }
 
 /** Rows of the visual spans of a (T, …) tensor, concatenated → (Nv, …). */
