@@ -11,9 +11,8 @@
  * remain single blocking calls (~0.1-0.7 s for the tiny model with 1-8 images on the WASM EP).
  */
 import type { GenerateOptions, GenerateResult, OrtVlmRunner } from "../model/ort_runner.ts";
-import { findStop, Sampler } from "../model/sampling.ts";
 import type { ChatMessage } from "../text/chat_template.ts";
-import { safeEmitLength, yieldToEventLoop } from "../model/streaming.ts";
+import { decodeLoop, safeEmitLength, yieldToEventLoop } from "../model/streaming.ts";
 
 export { safeEmitLength, yieldToEventLoop };
 
@@ -29,10 +28,7 @@ export async function generateYielding(
   onToken?: (delta: string) => void,
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
-  const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
-  const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
   const stopIds = runner.stopTokenIds();
-  const longestStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
   const t0 = performance.now();
   const prompt = await runner.prepare(messages);
   const promptTokens = prompt.inputIds.length;
@@ -40,44 +36,20 @@ export async function generateYielding(
   if (signal?.aborted) return done("", [], "abort", t0, performance.now());
   let { logits, cache } = await runner.prefill(prompt);
   const V = runner.config.vocab_size;
-  let next = logits.subarray(logits.length - V);
   const t1 = performance.now();
-  const tokens: number[] = [];
-  let text = "";
-  let emitted = 0;
-  let finish: GenerateResult["finishReason"] = "length";
-  const emit = (upTo: number) => {
-    if (upTo > emitted) onToken?.(text.slice(emitted, upTo));
-    emitted = Math.max(emitted, upTo);
-  };
-  while (tokens.length < maxTokens) {
-    await yieldToEventLoop();
-    if (signal?.aborted) {
-      finish = "abort";
-      break;
-    }
-    const id = sampler.sample(next);
-    if (stopIds.has(id)) {
-      finish = "stop";
-      break;
-    }
-    tokens.push(id);
-    text = runner.tokenizer.decode(tokens, { skipSpecialTokens: true });
-    const at = findStop(text, stops, Math.max(0, emitted - longestStop));
-    if (at >= 0) {
-      text = text.slice(0, at);
-      emitted = Math.min(emitted, text.length);
-      finish = "stop";
-      break;
-    }
-    emit(safeEmitLength(text, stops));
-    if (tokens.length >= maxTokens) break;
-    ({ logits: next, cache } = await runner.decodeStep(id, cache));
-  }
-  // Cut by length or abort: an unfinished UTF-8 sequence at the end is dropped, not shown (as the runner does).
-  if (finish !== "stop") text = text.replace(/\uFFFD+$/, "");
-  emit(text.length); // held-back text (a possible stop-string start) is flushed when an end-of-turn token came first
-  return done(text, tokens, finish, t0, t1);
+  const r = await decodeLoop({
+    logits: logits.subarray(logits.length - V),
+    step: async (id) => {
+      ({ logits, cache } = await runner.decodeStep(id, cache));
+      return logits;
+    },
+    decode: (ids) => runner.tokenizer.decode(ids, { skipSpecialTokens: true }),
+    stopIds,
+    opts,
+    onToken: onToken && ((delta) => onToken(delta)),
+    signal,
+  });
+  return done(r.text, r.tokens, r.finishReason, t0, t1);
 
   function done(
     text: string,

@@ -17,9 +17,8 @@ import { type ChatMessage, expandVisionPads, renderChatTemplate, visionTokenCoun
 import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
 import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
-import { findStop, Sampler } from "./sampling.ts";
 import { DataFormatError } from "../errors.ts";
-import { safeEmitLength } from "./streaming.ts";
+import { decodeLoop } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -244,53 +243,26 @@ export class OrtVlmRunner {
     onToken?: (delta: string, tokenId: number) => void,
     signal?: AbortSignal,
   ): Promise<GenerateResult> {
-    const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
-    const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
     const stopIds = this.stopTokenIds();
     const t0 = performance.now();
     const prompt = await this.prepare(messages);
     if (signal?.aborted) return result("", [], "abort", prompt.inputIds.length, performance.now() - t0, 0);
     let { logits, cache } = await this.prefill(prompt);
     const V = this.config.vocab_size;
-    let next = logits.subarray(logits.length - V);
     const t1 = performance.now();
-    const tokens: number[] = [];
-    let emitted = 0;
-    let finish: GenerateResult["finishReason"] = "length";
-    let text = "";
-    while (tokens.length < maxTokens) {
-      if (signal?.aborted) {
-        finish = "abort";
-        break;
-      }
-      const id = sampler.sample(next);
-      if (stopIds.has(id)) {
-        finish = "stop";
-        break;
-      }
-      tokens.push(id);
-      text = this.tokenizer.decode(tokens, { skipSpecialTokens: true });
-      const at = findStop(text, stops, Math.max(0, emitted - maxLen(stops)));
-      if (at >= 0) {
-        text = text.slice(0, at);
-        if (text.length > emitted) onToken?.(text.slice(emitted), id);
-        emitted = text.length;
-        finish = "stop";
-        break;
-      }
-      const safe = safeEmitLength(text, stops);
-      if (safe > emitted) {
-        onToken?.(text.slice(emitted, safe), id);
-        emitted = safe;
-      }
-      if (tokens.length >= maxTokens) break;
-      ({ logits: next, cache } = await this.decodeStep(id, cache));
-    }
-    if (finish !== "stop") {
-      text = text.replace(/\uFFFD+$/, ""); // an unfinished UTF-8 sequence at the cut is dropped, not shown
-      if (text.length > emitted) onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
-    }
-    return result(text, tokens, finish, prompt.inputIds.length, t1 - t0, performance.now() - t1);
+    const r = await decodeLoop({
+      logits: logits.subarray(logits.length - V),
+      step: async (id) => {
+        ({ logits, cache } = await this.decodeStep(id, cache));
+        return logits;
+      },
+      decode: (ids) => this.tokenizer.decode(ids, { skipSpecialTokens: true }),
+      stopIds,
+      opts,
+      onToken,
+      signal,
+    });
+    return result(r.text, r.tokens, r.finishReason, prompt.inputIds.length, t1 - t0, performance.now() - t1);
   }
 
   async release(): Promise<void> {
@@ -309,8 +281,6 @@ function result(
 ): GenerateResult {
   return { text, tokens, finishReason, promptTokens, prefillMs, decodeMs };
 }
-
-const maxLen = (stops: string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
 
 /** (T, H) embeddings input: image features at <|image_pad|> rows, video features at <|video_pad|> rows. */
 export function fillVisualEmbeds(

@@ -12,10 +12,9 @@
 import { tidy } from "../tensor.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 import type { GenerateOptions, GenerateResult } from "./ort_runner.ts";
-import { findStop, Sampler } from "./sampling.ts";
 import type { VlmInput, VlmKvCache, VlmModel } from "./vlm.ts";
 import type { Tensor } from "../tensor.ts";
-import { safeEmitLength, yieldToEventLoop } from "./streaming.ts";
+import { decodeLoop, safeEmitLength, yieldToEventLoop } from "./streaming.ts";
 
 export { safeEmitLength, yieldToEventLoop };
 
@@ -55,8 +54,6 @@ export async function generate(
   onToken?: (delta: string, tokenId: number) => void,
   signal?: AbortSignal,
 ): Promise<GenerateResult> {
-  const maxTokens = opts.maxTokens ?? 128, stops = opts.stop ?? [];
-  const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
   const stopIds = stopTokenIds(model, tokenizer);
   const promptTokens = prompt.inputIds.length;
   const t0 = performance.now();
@@ -64,50 +61,20 @@ export async function generate(
   let cache: VlmKvCache | null = null;
   try {
     const pre = tidy(() => model.prefill(prompt));
-    cache = pre.cache;
-    let logits = await readAndDispose(pre.logits);
+    const kv: VlmKvCache = cache = pre.cache;
+    const logits = await readAndDispose(pre.logits);
     const t1 = performance.now();
-    const tokens: number[] = [];
-    let text = "", emitted = 0;
-    let finishReason: GenerateResult["finishReason"] = "length";
-    while (tokens.length < maxTokens) {
-      await yieldToEventLoop();
-      if (signal?.aborted) {
-        finishReason = "abort";
-        break;
-      }
-      const id = sampler.sample(logits);
-      if (stopIds.has(id)) {
-        finishReason = "stop";
-        break;
-      }
-      tokens.push(id);
-      text = tokenizer.decode(tokens, { skipSpecialTokens: true });
-      const at = findStop(text, stops, Math.max(0, emitted - maxLength(stops)));
-      if (at >= 0) {
-        text = text.slice(0, at);
-        if (text.length > emitted) onToken?.(text.slice(emitted), id);
-        emitted = text.length;
-        finishReason = "stop";
-        break;
-      }
-      const safe = safeEmitLength(text, stops);
-      if (safe > emitted) {
-        onToken?.(text.slice(emitted, safe), id);
-        emitted = safe;
-      }
-      if (tokens.length >= maxTokens) break;
-      const c: VlmKvCache = cache;
-      logits = await readAndDispose(tidy(() => model.decodeStep(id, c)));
-    }
-    if (finishReason !== "stop") {
-      text = text.replace(/\uFFFD+$/, ""); // an unfinished UTF-8 sequence at the cut is dropped, not shown
-      if (text.length > emitted) onToken?.(text.slice(emitted), tokens[tokens.length - 1]);
-    }
-    return { text, tokens, finishReason, promptTokens, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
+    const r = await decodeLoop({
+      logits,
+      step: (id) => readAndDispose(tidy(() => model.decodeStep(id, kv))),
+      decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+      stopIds,
+      opts,
+      onToken,
+      signal,
+    });
+    return { ...r, promptTokens, prefillMs: t1 - t0, decodeMs: performance.now() - t1 };
   } finally {
     cache?.dispose();
   }
 }
-
-const maxLength = (stops: readonly string[]) => stops.reduce((m, s) => Math.max(m, s.length), 0);
