@@ -17,6 +17,13 @@ import { loadOnnxWeights } from "../../../core/onnx/read.ts";
 import type { ChatMessage } from "../../../core/text/chat_template.ts";
 import type { RgbImage } from "../../../core/image/types.ts";
 import { Rng } from "../../../core/random.ts";
+import { initGpu, noGrad, tidyAsync } from "../../../core/runtime.ts";
+import { type VlmInput, VlmModel } from "../../../core/model/vlm.ts";
+
+/** Our WebGPU forward's logits for the same prompt (the model issue's ours-vs-onnxruntime-web parity). */
+async function gpuLogits(model: VlmModel, input: VlmInput): Promise<Float32Array> {
+  return await tidyAsync(() => noGrad(() => model.forward(input)).logits!.toArray());
+}
 
 function noiseImage(w: number, h: number, seed: number): RgbImage {
   const r = new Rng(seed);
@@ -55,6 +62,8 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
     const runner = await OrtVlmRunner.load(dir, { executionProvider: "wasm", log: (m) => logs.push(m) });
     assert.match(logs[0], /wasm execution provider/);
     const popts = preprocessOptions(C);
+    await initGpu();
+    const gpu = new VlmModel(C, W);
 
     await t.step("image prompt (224², 16 vision windows): logits max abs err <= 1e-3", async () => {
       const img = noiseImage(224, 224, 11);
@@ -70,6 +79,8 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
       assert.deepEqual([...ref.positionIds[1]], [...prompt.positionIds[1]]);
       const err = maxAbsDiff(logits, ref.logits);
       assert.ok(err <= 1e-3, `image logits max abs err ${err}`);
+      const ours = maxAbsDiff(await gpuLogits(gpu, { inputIds: prompt.inputIds, images: [{ ...pv }] }), logits);
+      assert.ok(ours <= 1e-3, `our WebGPU forward vs onnxruntime-web: image logits max abs err ${ours}`);
     });
 
     await t.step("video prompt (4 frames at 2 fps -> grid (2, 8, 8)): logits max abs err <= 1e-3", async () => {
@@ -85,6 +96,8 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
       const ref = referenceForward(C, W, { inputIds: prompt.inputIds, videos: [{ ...pv }] });
       const err = maxAbsDiff(logits, ref.logits);
       assert.ok(err <= 1e-3, `video logits max abs err ${err}`);
+      const ours = maxAbsDiff(await gpuLogits(gpu, { inputIds: prompt.inputIds, videos: [{ ...pv }] }), logits);
+      assert.ok(ours <= 1e-3, `our WebGPU forward vs onnxruntime-web: video logits max abs err ${ours}`);
     });
 
     await t.step("KV-cache decoding equals the no-cache forward over the whole sequence", async () => {
@@ -155,6 +168,7 @@ Deno.test("exported graphs on onnxruntime-web WASM match the f64 reference; KV c
       await r2.release();
     });
     await runner.release();
+    gpu.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
