@@ -26,7 +26,7 @@ import {
   visionRotaryCosSin,
   visionWindowIndex,
 } from "./vision_windows.ts";
-import { visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
+import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
 
 export type { VisualSpan };
 
@@ -222,21 +222,11 @@ export function mergeEmbeddings(
   return x;
 }
 
-function concatPixels(items: VisionItem[]): Float32Array {
-  const out = new Float32Array(items.reduce((s, i) => s + i.pixelValues.length, 0));
-  let o = 0;
-  for (const i of items) {
-    out.set(i.pixelValues, o);
-    o += i.pixelValues.length;
-  }
-  return out;
-}
-
 /** Full model: vision tower on images and videos, embedding merge, M-RoPE ids, decoder; with introspection. */
 export function referenceForward(c: VlmConfig, w: Weights, input: ReferenceInput): ReferenceOutput {
   const images = input.images ?? [], videos = input.videos ?? [];
-  const imgF = images.length ? visionForward(c, w, concatPixels(images), images.map((i) => i.gridThw)) : null;
-  const vidF = videos.length ? visionForward(c, w, concatPixels(videos), videos.map((i) => i.gridThw)) : null;
+  const imgF = images.length ? visionForward(c, w, concatPixelValues(images), images.map((i) => i.gridThw)) : null;
+  const vidF = videos.length ? visionForward(c, w, concatPixelValues(videos), videos.map((i) => i.gridThw)) : null;
   const embeds = mergeEmbeddings(c, w, input.inputIds, imgF, vidF);
   const { positionIds, ropeDelta } = getRopeIndex(c, input.inputIds, images, videos);
   const spans = visualSpans(c, input.inputIds, images, videos);

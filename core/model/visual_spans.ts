@@ -46,3 +46,14 @@ export function visualSpans(
 export function visualPositionsOf(spans: VisualSpan[]): Int32Array {
   return Int32Array.from(spans.flatMap((s) => Array.from({ length: s.end - s.start }, (_, k) => s.start + k)));
 }
+
+/** Concatenate the pixel_values of several images or videos (the vision tower runs them as one batch of patches). */
+export function concatPixelValues(items: readonly { pixelValues: Float32Array }[]): Float32Array {
+  const out = new Float32Array(items.reduce((s, i) => s + i.pixelValues.length, 0));
+  let o = 0;
+  for (const i of items) {
+    out.set(i.pixelValues, o);
+    o += i.pixelValues.length;
+  }
+  return out;
+}

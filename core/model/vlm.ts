@@ -32,7 +32,7 @@ import {
   visionWindowIndex,
 } from "./vision_windows.ts";
 import { ShapeMismatchError } from "../errors.ts";
-import { visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
+import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
 
 export { type VisualSpan, visualSpans };
 
@@ -205,8 +205,8 @@ export class VlmModel {
     const ids = Int32Array.from(input.inputIds);
     const T = ids.length;
     const images = input.images ?? [], videos = input.videos ?? [];
-    const imgF = images.length ? this.vision(concatPixels(images), images.map((i) => i.gridThw)) : null;
-    const vidF = videos.length ? this.vision(concatPixels(videos), videos.map((i) => i.gridThw)) : null;
+    const imgF = images.length ? this.vision(concatPixelValues(images), images.map((i) => i.gridThw)) : null;
+    const vidF = videos.length ? this.vision(concatPixelValues(videos), videos.map((i) => i.gridThw)) : null;
     const spans = visualSpans(c, ids, images, videos);
     const x0 = this.embed(ids, spans, imgF, vidF); // (T, H)
     const cache = opts.cache;
@@ -327,16 +327,6 @@ function expandUnits(index: Int32Array, unit: number): Int32Array {
   index.forEach((u, k) => {
     for (let j = 0; j < unit; j++) out[k * unit + j] = u * unit + j;
   });
-  return out;
-}
-
-function concatPixels(items: VisionInput[]): Float32Array {
-  const out = new Float32Array(items.reduce((s, i) => s + i.pixelValues.length, 0));
-  let o = 0;
-  for (const i of items) {
-    out.set(i.pixelValues, o);
-    o += i.pixelValues.length;
-  }
   return out;
 }
 

@@ -26,7 +26,7 @@ import { DataFormatError } from "../../core/errors.ts";
 import { canInfer } from "./harness_extraction.ts";
 import { groupMeans, mean } from "./metrics.ts";
 import { describe } from "./parquet_table.ts";
-import { robustChoice } from "./robust_extraction.ts";
+import { scoreChoice } from "./robust_extraction.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import type { BenchItem, ItemScore } from "./types.ts";
 
@@ -138,16 +138,7 @@ async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> 
 }
 
 function score(item: BenchItem, output: string): ItemScore {
-  const strict = canInfer(output, item.choices) || "";
-  const robust = robustChoice(output, item.choices);
-  return {
-    id: item.id,
-    category: item.category,
-    strict: strict === item.gold ? 1 : 0,
-    robust: robust === item.gold ? 1 : 0,
-    parsedStrict: strict,
-    parsedRobust: robust,
-  };
+  return scoreChoice(item, output, (o, choices) => canInfer(o, choices) || "");
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {

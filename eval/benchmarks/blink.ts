@@ -23,7 +23,7 @@ import { lmmsLeadingLetter } from "./harness_extraction.ts";
 import { checkImageBytes } from "./images.ts";
 import { groupMeans, mean } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
-import { robustChoice } from "./robust_extraction.ts";
+import { scoreChoice } from "./robust_extraction.ts";
 import { LETTERS, lettersFor } from "./suite.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import type { BenchItem, ImageSource, ItemScore } from "./types.ts";
@@ -128,16 +128,7 @@ async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> 
 }
 
 export function scoreLeadingLetter(item: BenchItem, output: string): ItemScore {
-  const strict = lmmsLeadingLetter(output);
-  const robust = robustChoice(output, item.choices);
-  return {
-    id: item.id,
-    category: item.category,
-    strict: strict === item.gold ? 1 : 0,
-    robust: robust === item.gold ? 1 : 0,
-    parsedStrict: strict,
-    parsedRobust: robust,
-  };
+  return scoreChoice(item, output, (o) => lmmsLeadingLetter(o));
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {

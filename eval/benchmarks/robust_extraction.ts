@@ -8,6 +8,7 @@
  * word, unit words ignored.
  */
 import { canInferOption } from "./harness_extraction.ts";
+import type { BenchItem, ItemScore } from "./types.ts";
 
 export function robustChoice(output: string, choices: Record<string, string>): string {
   const letters = Object.keys(choices);
@@ -81,4 +82,25 @@ export function robustNumber(output: string): number | null {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Score a multiple-choice item: `strict` is the benchmark's own harness extraction (primary), the robust
+ * extraction is reported beside it.
+ */
+export function scoreChoice(
+  item: BenchItem,
+  output: string,
+  strictExtract: (output: string, choices: Record<string, string>) => string,
+): ItemScore {
+  const strict = strictExtract(output, item.choices);
+  const robust = robustChoice(output, item.choices);
+  return {
+    id: item.id,
+    category: item.category,
+    strict: strict === item.gold ? 1 : 0,
+    robust: robust === item.gold ? 1 : 0,
+    parsedStrict: strict,
+    parsedRobust: robust,
+  };
 }
