@@ -56,9 +56,14 @@ function peer(backend: "webgpu" | "wasm"): ExtraPeer {
       const { inputs, fn } = build(c);
       await Promise.all(inputs.map((t) => t.data()));
       return {
-        async run() {
+        // tfjs executes in queue order, so waiting on the last output's data() covers all `times` calls; it has no
+        // other completion signal, so each sample (not each call) pays one readback of that output on both backends.
+        // Earlier outputs are disposed as soon as they are issued; tfjs-webgpu holds back the buffers of tensors that
+        // queued commands still use until those commands are submitted.
+        async run(times) {
+          for (let i = 1; i < times; i++) tf.tidy(() => fn(inputs)).dispose();
           const out = tf.tidy(() => fn(inputs));
-          await out.data(); // tfjs has no other completion signal; both backends pay one readback
+          await out.data();
           out.dispose();
         },
         release() {

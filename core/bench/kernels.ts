@@ -4,7 +4,7 @@ import { noGrad } from "../autograd.ts";
 import { Tensor, tidy } from "../tensor.ts";
 import * as ops from "../ops/mod.ts";
 import { type GraphSpec, ortPeer, peerGraphs, type PeerRun } from "./onnx_peers.ts";
-import { timeMedian } from "./timing.ts";
+import { checkRepeat, timeMedian } from "./timing.ts";
 
 export type Engine = "ours-webgpu" | "ort-webgpu" | "ort-wasm" | "tfjs-webgpu" | "tfjs-wasm";
 
@@ -18,7 +18,10 @@ export interface BenchRow {
   op: string;
   shape: string;
   engine: Engine;
+  /** Milliseconds per op call: the median sample time / `repeat`. */
   ms: number;
+  /** Op calls per timed sample (each sample waits for completion once). */
+  repeat: number;
   gflops?: number;
   gbps?: number;
   error?: string;
@@ -79,8 +82,9 @@ function oursFor(c: BenchCase): PeerRun {
     fn = () => softmax(inputs[0]);
   }
   return {
-    async run() {
-      noGrad(() => tidy(() => void fn()));
+    async run(times) {
+      // tidy disposes each output, so its buffer returns to our pool; the queue orders its reuse after the op.
+      for (let i = 0; i < times; i++) noGrad(() => tidy(() => void fn()));
       await ctx.sync();
     },
     release() {
@@ -115,6 +119,8 @@ export function defaultCases(quick = false): BenchCase[] {
 
 export interface KernelReport {
   adapter: string;
+  /** Op calls per timed sample, as passed with `--repeat`. */
+  repeat: number;
   rows: BenchRow[];
   table: string;
 }
@@ -123,8 +129,12 @@ export async function runKernelBenchmark(opts: {
   quick: boolean;
   extraPeers?: ExtraPeer[];
   cases?: BenchCase[];
+  /** Op calls per timed sample, with one completion wait (default 1); the reported ms is per call. */
+  repeat?: number;
   log?: (s: string) => void;
 }): Promise<KernelReport> {
+  const repeat = opts.repeat ?? 1;
+  checkRepeat(repeat);
   const ctx = await initGpu();
   const log = opts.log ?? (() => {});
   const rows: BenchRow[] = [];
@@ -143,25 +153,39 @@ export async function runKernelBenchmark(opts: {
       try {
         peer = await e.prepare(c);
         const big = (w.flops ?? 0) > 4e9;
-        const t = await timeMedian(() => peer!.run(), { warmup: 1, runs: opts.quick ? 1 : (big ? 3 : 5) });
-        const row: BenchRow = { op: c.op, shape, engine: e.engine, ms: t.ms };
+        const runs = opts.quick ? 1 : (big ? 3 : 5);
+        const t = await timeMedian((n) => peer!.run(n), { warmup: 1, runs, repeat });
+        const row: BenchRow = { op: c.op, shape, engine: e.engine, ms: t.ms, repeat };
         if (w.flops) row.gflops = w.flops / t.ms / 1e6;
         if (w.bytes) row.gbps = w.bytes / t.ms / 1e6;
         rows.push(row);
-        log(`${c.op} ${shape} ${e.engine}: ${t.ms.toFixed(1)} ms`);
+        log(`${c.op} ${shape} ${e.engine}: ${fmtMs(t.ms)} ms/call (repeat ${repeat})`);
       } catch (err) {
-        rows.push({ op: c.op, shape, engine: e.engine, ms: NaN, error: String(err).split("\n")[0].slice(0, 160) });
+        rows.push({
+          op: c.op,
+          shape,
+          engine: e.engine,
+          ms: NaN,
+          repeat,
+          error: String(err).split("\n")[0].slice(0, 160),
+        });
         log(`${c.op} ${shape} ${e.engine}: unavailable (${String(err).split("\n")[0].slice(0, 120)})`);
       } finally {
         await peer?.release();
       }
     }
   }
-  return { adapter: ctx.description, rows, table: formatTable(ctx.description, rows) };
+  return { adapter: ctx.description, repeat, rows, table: formatTable(ctx.description, rows, repeat) };
 }
 
-export function formatTable(adapter: string, rows: BenchRow[]): string {
-  const lines = [`adapter: ${adapter}`, ""];
+/** Three significant digits at most, so sub-millisecond per-call times (large `repeat` on a real GPU) stay visible. */
+function fmtMs(ms: number): string {
+  return ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+}
+
+export function formatTable(adapter: string, rows: BenchRow[], repeat = 1): string {
+  const per = repeat === 1 ? "1 op call per sample" : `${repeat} op calls per sample, one sync each; ms is per call`;
+  const lines = [`adapter: ${adapter} · repeat ${repeat} (${per})`, ""];
   lines.push("| op | shape | engine | ms | GFLOP/s or GB/s | ours ÷ this |", "|---|---|---|---|---|---|");
   for (const r of rows) {
     const ours = rows.find((o) => o.op === r.op && o.shape === r.shape && o.engine === "ours-webgpu");
@@ -169,7 +193,7 @@ export function formatTable(adapter: string, rows: BenchRow[]): string {
     const unit = r.gflops !== undefined ? "GFLOP/s" : "GB/s";
     const ratio = ours && !r.error && !ours.error ? (r.ms / ours.ms).toFixed(2) + "×" : "—";
     lines.push(
-      `| ${r.op} | ${r.shape} | ${r.engine} | ${r.error ? "—" : r.ms.toFixed(1)} | ${
+      `| ${r.op} | ${r.shape} | ${r.engine} | ${r.error ? "—" : fmtMs(r.ms)} | ${
         r.error ? `unavailable: ${r.error}` : `${rate!.toFixed(2)} ${unit}`
       } | ${r.engine === "ours-webgpu" ? "1.00×" : ratio} |`,
     );

@@ -51,8 +51,8 @@ export function buildModel(g: GraphSpec): Uint8Array {
 }
 
 export interface PeerRun {
-  /** Run once and wait for completion. */
-  run(): Promise<void>;
+  /** Issue the op `times` times back to back, then wait for completion once (the `--repeat` count). */
+  run(times: number): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -86,10 +86,21 @@ export async function ortPeer(graph: GraphSpec, ep: "webgpu" | "wasm"): Promise<
     }
   }
   return {
-    async run() {
-      const out = await session.run(feeds);
+    // What session.run does on the WebGPU EP (onnxruntime-web 1.30: the native C++ WebGPU EP in the asyncify build,
+    // not JSEP), checked by wrapping the device's methods: pushErrorScope, one queue.submit of the whole graph
+    // (OnRunEnd → Flush), then it awaits popErrorScope, which Deno's wgpu resolves in ~0.1 ms (validation is
+    // CPU-side). It never calls onSubmittedWorkDone or mapAsync for gpu-buffer outputs, so it flushes once per run
+    // and does NOT wait for the GPU: the onSubmittedWorkDone below is what makes a sample include the work. On
+    // llvmpipe the submit itself executes the work synchronously (the run() returns after the compute, the wait adds
+    // Deno's ~11 ms poll tick), which holds for every engine's submit alike. Disposing an output hands its buffer
+    // back to ORT's cache; the next run may reuse it, which the queue orders after this run's reads.
+    async run(times) {
+      for (let i = 0; i < times; i++) {
+        const out = await session.run(feeds);
+        for (const t of Object.values(out)) t.dispose();
+      }
+      // WASM computes synchronously inside run(); only the WebGPU EP has queued work to wait for.
       if (device) await device.queue.onSubmittedWorkDone();
-      for (const t of Object.values(out)) t.dispose();
     },
     async release() {
       await session.release();
