@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../core/io/atomic.ts";
 import { analyzeCorrespondenceMany, peakLayerPck } from "../core/analysis/analyze.ts";
 import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
@@ -56,8 +57,13 @@ export async function ensureBase(
 
 export interface PckReport {
   source: string;
+  /** Peak layer (index into the source's layers) and its PCK@2. */
   layer: number;
   pck: number;
+  /** PCK@2 of every layer of the source. */
+  perLayer: number[];
+  /** Analytic chance PCK@2 for the same ground truths (a uniformly random argmax). */
+  chance: number;
 }
 
 /** Held-out peak-layer PCK@2 of each source over the first n held-out sequences. */
@@ -78,7 +84,12 @@ export async function heldoutPeakPck(
       }
     },
   });
-  return res.map((a) => ({ source: a.source, ...peakLayerPck(a) }));
+  return res.map((a) => ({
+    source: a.source,
+    ...peakLayerPck(a),
+    perLayer: a.layers.map((l) => l.pck),
+    chance: a.chance.pck,
+  }));
 }
 
 /**
@@ -109,8 +120,13 @@ export async function heldoutLmLoss(
   return count ? sum / count : NaN;
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
 function pckLine(r: PckReport): string {
-  return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${(100 * r.pck).toFixed(1)} %`;
+  const layers = r.perLayer.map((x) => (100 * x).toFixed(1)).join(" / ");
+  return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${pct(r.pck)}  (layers ${layers}; chance ${
+    pct(r.chance)
+  })`;
 }
 
 /** The no-flag run: data → base → GASP (config) → PCK before/after. */
@@ -154,11 +170,22 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
   const lmAfter = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
-  o.log("── held-out peak-layer PCK@2 (App. C: Q/K of the visual tokens, pre-RoPE, head-averaged) ──");
+  o.log("── held-out peak-layer PCK@2 ──");
+  o.log("   Q/K: the visual tokens' queries and keys, pre-RoPE, head-averaged (App. C, for models without heads)");
+  o.log("   head embeddings: the correspondence heads H_c(V^(l)) (Eq 4), SVD init before, trained after");
   for (const b of before) o.log(`before: ${pckLine(b)}`);
   for (const a of after) o.log(`after:  ${pckLine(a)}`);
+  // App. C measures models without correspondence heads by their Q/K and GASP models by their heads.
+  const baseQk = before.find((b) => b.source.endsWith("Q/K"));
+  const gaspHeads = after.find((a) => a.source.endsWith("head embeddings"));
+  if (baseQk && gaspHeads) {
+    o.log(
+      `App. C comparison: base (no heads) Q/K ${pct(baseQk.pck)} → ${config.preset} heads ${pct(gaspHeads.pck)} ` +
+        `(layer ${gaspHeads.layer}; chance ${pct(gaspHeads.chance)})`,
+    );
+  }
   o.log(`held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}`);
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     join(o.out, "pck.json"),
     JSON.stringify({ before, after, lmBefore, lmAfter, sequences: o.pckSequences }, null, 2) + "\n",
   );
