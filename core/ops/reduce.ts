@@ -1,6 +1,10 @@
 /**
- * Reductions over any set of axes: sum, mean, max (values). One workgroup of 64 threads per output element strides
- * over the reduced elements and tree-reduces in workgroup memory, so both "many short rows" and "one long row" work.
+ * Reductions over any set of axes: sum, mean, max (values). Workgroups stride over the reduced elements and
+ * tree-reduce in workgroup memory, so both "many short rows" and "one long row" work. A long reduction is split into
+ * chunks of at most REDUCE_CHUNK_ITERS strided iterations per invocation, one workgroup per (output, chunk), and the
+ * chunk partials are reduced again (same kernel): it spreads one long reduction over many workgroups on a real GPU, and
+ * on Mesa's llvmpipe it is needed for correctness, because llvmpipe stops any loop after 65535 iterations per
+ * invocation (gallivm's loop limiter; nested loops count together), which silently truncated sums over ~40k+ elements.
  */
 import { Tensor } from "../tensor.ts";
 import { record } from "../autograd.ts";
@@ -14,13 +18,16 @@ import { rowWorkgroupSize } from "./rows.ts";
 
 type ReduceKind = "sum" | "max";
 
+/** Strided loop iterations per invocation per pass (× the reduced rank's index loop: far below llvmpipe's 65535). */
+export const REDUCE_CHUNK_ITERS = 1024;
+
 function code(kind: ReduceKind, WG: number) {
   const init = kind === "sum" ? "0.0" : "-3.402823e38";
   const comb = kind === "sum" ? "a + b" : "max(a, b)";
   return () => `
 struct P { nOut: u32, nRed: u32, keptRank: u32, redRank: u32,
   keptShape: array<vec4<u32>, 2>, keptStride: array<vec4<u32>, 2>,
-  redShape: array<vec4<u32>, 2>, redStride: array<vec4<u32>, 2> }
+  redShape: array<vec4<u32>, 2>, redStride: array<vec4<u32>, 2>, chunk: vec4<u32> }
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> O: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
@@ -29,8 +36,13 @@ fn comb(a: f32, b: f32) -> f32 { return ${comb}; }
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = wid.x + wid.y * nwg.x;
+  let g = wid.x + wid.y * nwg.x;
+  let nChunks = p.chunk.y;
+  let o = g / nChunks;
+  let ch = g % nChunks;
   if (o >= p.nOut) { return; }
+  let r0 = ch * p.chunk.x;
+  let r1 = min(r0 + p.chunk.x, p.nRed);
   var rem = o;
   var base = 0u;
   for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
@@ -39,7 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     rem = rem / dim;
   }
   var acc = ${init};
-  for (var r = lid; r < p.nRed; r += ${WG}u) {
+  for (var r = r0 + lid; r < r1; r += ${WG}u) {
     var rr = r;
     var off = base;
     for (var d = i32(p.redRank) - 1; d >= 0; d--) {
@@ -55,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (lid < s) { buf[lid] = comb(buf[lid], buf[lid + s]); }
     workgroupBarrier();
   }
-  if (lid == 0u) { O[o] = buf[0]; }
+  if (lid == 0u) { O[g] = buf[0]; }
 }`;
 }
 
@@ -68,7 +80,11 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axes: number[], keepDims: boolea
   const nRed = axes.reduce((a, d) => a * x.shape[d], 1);
   if (nOut === 0) return out;
   if (kept.length > MAX_RANK || axes.length > MAX_RANK) throw new Error(`reduce: rank > ${MAX_RANK}`);
-  const u = new Uint32Array(4 + 4 * MAX_RANK);
+  // Workgroup size per adapter class (see rows.ts): few invocations per output on a CPU adapter.
+  const wg = rowWorkgroupSize(nRed);
+  const chunk = wg * REDUCE_CHUNK_ITERS;
+  const nChunks = Math.ceil(nRed / chunk);
+  const u = new Uint32Array(4 + 4 * MAX_RANK + 4);
   u[0] = nOut;
   u[1] = nRed;
   u[2] = kept.length;
@@ -81,11 +97,24 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axes: number[], keepDims: boolea
     u[4 + 2 * MAX_RANK + i] = x.shape[d];
     u[4 + 3 * MAX_RANK + i] = strides[d];
   });
-  // Workgroup size per adapter class (see rows.ts): few invocations per output on a CPU adapter.
-  const wg = rowWorkgroupSize(nRed);
-  const y = Math.ceil(nOut / 65535);
-  launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, out], u.buffer, [Math.ceil(nOut / y), y]);
-  return out;
+  u[4 + 4 * MAX_RANK] = chunk;
+  u[4 + 4 * MAX_RANK + 1] = nChunks;
+  if (nChunks === 1) {
+    const y = Math.ceil(nOut / 65535);
+    launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, out], u.buffer, [Math.ceil(nOut / y), y]);
+    return out;
+  }
+  // Partials (nOut, nChunks), output-major, then reduced over the chunk axis into out's shape.
+  const partial = Tensor.empty([nOut, nChunks]);
+  const groups = nOut * nChunks;
+  const y = Math.ceil(groups / 65535);
+  launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, partial], u.buffer, [Math.ceil(groups / y), y]);
+  const r = reduceRaw(kind, partial, [1], false);
+  partial.dispose();
+  const v = r.view(outShape);
+  r.dispose();
+  out.dispose();
+  return v;
 }
 
 /** Broadcast a keepDims-shaped gradient back to `shape` (through the broadcasting add kernel). */

@@ -15,10 +15,23 @@ import type { Tensor } from "../tensor.ts";
  */
 export function rowWorkgroupSize(len: number): number {
   if (override !== null) return override;
-  if (isCpuAdapter()) return 4;
+  if (isCpuAdapter()) return Math.max(4, Math.min(256, nextPow2(Math.ceil(len / CPU_ROW_ITERS))));
   if (len >= 1024) return 256;
   if (len >= 128) return 64;
   return 32;
+}
+
+/**
+ * Strided iterations per invocation a row kernel may take on a CPU adapter. Mesa's llvmpipe stops every loop after
+ * 65535 iterations per invocation (gallivm's loop limiter; nested and consecutive loops of a kernel count together),
+ * silently, so a softmax pass over a 100k-long row with 4 invocations would read a third of it. Row kernels run up to
+ * ~3 passes over the row (plus small index loops), so 2048 iterations per pass stays far below the limit for rows of
+ * up to 256 × 2048 = 512k elements.
+ */
+export const CPU_ROW_ITERS = 2048;
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 
 let override: number | null = null;

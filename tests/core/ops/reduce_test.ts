@@ -46,3 +46,28 @@ Deno.test("max splits the gradient evenly among ties", async () => {
     noGrad: true,
   });
 });
+
+// Long reductions go through chunked partials (REDUCE_CHUNK_ITERS); on llvmpipe a single pass over ~40k+ elements
+// per workgroup was silently truncated by the loop limiter, so these sizes would fail without the chunking.
+Deno.test("long reductions (150k elements, chunked partials) match the f64 reference", async () => {
+  const long: [number[], number[]][] = [
+    [[150_001], [0]],
+    [[205, 512], [0, 1]],
+    [[3, 70_001], [1]],
+    [[70_001, 2], [0]],
+  ];
+  for (const kind of ["sum", "max"] as const) {
+    const fn = { sum, max }[kind];
+    for (const [shape, axes] of long) {
+      await checkOp({
+        name: `${kind} [${shape}] axes ${axes}`,
+        inputs: [{ shape }],
+        run: ([x]) => fn(x, axes, true),
+        reference: ([x]) => reduceReference(kind, x, shape, axes),
+        noGrad: true,
+        rtol: 1e-4,
+        atol: 2e-2,
+      });
+    }
+  }
+});

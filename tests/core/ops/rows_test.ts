@@ -67,3 +67,29 @@ for (const wg of [2, 32, 256]) {
     }
   });
 }
+
+// With the default (adapter-chosen) workgroup size: on llvmpipe a 100k-long row with 4 invocations per row needs
+// 25k strided iterations per pass, past gallivm's 65535-iteration loop limit over the kernel's passes; rows.ts sizes
+// the workgroup so each pass stays under CPU_ROW_ITERS.
+Deno.test("row kernels stay exact on 100k-long rows with the default workgroup size", async () => {
+  const len = 100_003;
+  await checkOp({
+    name: "logSoftmax long row",
+    inputs: [{ shape: [2, len], scale: 3 }],
+    run: ([x]) => logSoftmax(x),
+    reference: ([x]) => softmaxReference(x, [2, len], { log: true }),
+    noGrad: true,
+    rtol: 1e-4,
+    atol: 1e-4,
+  });
+  const t = Int32Array.from([7, len - 1]);
+  await checkOp({
+    name: "crossEntropy long row",
+    inputs: [{ shape: [2, len], scale: 2 }],
+    run: ([x]) => crossEntropy(x, t),
+    reference: ([x]) => crossEntropyReference(x, len, t),
+    noGrad: true,
+    rtol: 1e-4,
+    atol: 1e-4,
+  });
+});
