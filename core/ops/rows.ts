@@ -22,11 +22,10 @@ export function rowWorkgroupSize(len: number): number {
 }
 
 /**
- * Strided iterations per invocation a row kernel may take on a CPU adapter. Mesa's llvmpipe stops every loop after
- * 65535 iterations per invocation (gallivm's loop limiter; nested and consecutive loops of a kernel count together),
- * silently, so a softmax pass over a 100k-long row with 4 invocations would read a third of it. Row kernels run up to
- * ~3 passes over the row (plus small index loops), so 2048 iterations per pass stays far below the limit for rows of
- * up to 256 × 2048 = 512k elements.
+ * Strided iterations per invocation a row kernel may take on a CPU adapter. Mesa's llvmpipe silently stops a loop
+ * after 65535 iterations per invocation (measured; a kernel's nested loops hit it sooner), so long rows at 4
+ * invocations each were read only in part. Row kernels run up to ~3 passes over the row (plus small index loops), so
+ * 2048 iterations per pass stays far below the limit for rows of up to 256 × 2048 = 512k elements.
  */
 export const CPU_ROW_ITERS = 2048;
 
