@@ -249,11 +249,13 @@ console.log(
   `first-step loss (same weights and tokens): ours ${firstLoss.ours?.toFixed(5)}, tfjs ${firstLoss.tfjs?.toFixed(5)}`,
 );
 console.log(
-  `ours, full GASP step (1 × 3-frame item + 1 QA item, LoRA + heads): ${gaspStep.ms.toFixed(0)} ms/step, ` +
+  `ours, full GASP step (1 × ${gaspStep.frames}-frame item + 1 QA item, LoRA + heads): ${
+    gaspStep.ms.toFixed(0)
+  } ms/step, ` +
     `${(gaspStep.tokens * 1000 / gaspStep.ms).toFixed(0)} tokens/s (${gaspStep.tokens} tokens)`,
 );
 
-async function timeGaspStep(): Promise<{ ms: number; tokens: number }> {
+async function timeGaspStep(): Promise<{ ms: number; tokens: number; frames: number }> {
   const { resolveTrainConfig } = await import("../train/config.ts");
   const { train, saveBaseModel } = await import("../train/loop.ts");
   const { buildTinyTokenizerJson } = await import("../core/text/build_tokenizer.ts");
@@ -274,7 +276,11 @@ async function timeGaspStep(): Promise<{ ms: number; tokens: number }> {
     });
     const timed = r.history.slice(WARMUP);
     r.model.dispose();
-    return { ms: median(timed.map((m) => m.stepTimeS * 1000)), tokens: median(timed.map((m) => m.tokens)) };
+    return {
+      ms: median(timed.map((m) => m.stepTimeS * 1000)),
+      tokens: median(timed.map((m) => m.tokens)),
+      frames: config.data.framesPerItem,
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
