@@ -18,7 +18,7 @@ import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo }
 import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
-import { decodeLoop } from "./streaming.ts";
+import { decodeLoop, yieldToEventLoop } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -246,6 +246,8 @@ export class OrtVlmRunner {
     const stopIds = this.stopTokenIds();
     const t0 = performance.now();
     const prompt = await this.prepare(messages);
+    // Let timers and an abort in before the blocking prefill (decodeLoop yields before every decode step).
+    await yieldToEventLoop();
     if (signal?.aborted) return result("", [], "abort", prompt.inputIds.length, performance.now() - t0, 0);
     let { logits, cache } = await this.prefill(prompt);
     const V = this.config.vocab_size;
