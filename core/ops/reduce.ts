@@ -75,10 +75,9 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axes: number[], keepDims: boolea
   const strides = contiguousStrides(x.shape);
   const kept = [...x.shape.keys()].filter((d) => !axes.includes(d));
   const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((d) => x.shape[d]);
-  const out = Tensor.empty(outShape);
-  const nOut = out.size;
+  const nOut = outShape.reduce((a, b) => a * b, 1);
   const nRed = axes.reduce((a, d) => a * x.shape[d], 1);
-  if (nOut === 0) return out;
+  if (nOut === 0) return Tensor.empty(outShape);
   if (kept.length > MAX_RANK || axes.length > MAX_RANK) throw new Error(`reduce: rank > ${MAX_RANK}`);
   // Workgroup size per adapter class (see rows.ts): few invocations per output on a CPU adapter.
   const wg = rowWorkgroupSize(nRed);
@@ -99,22 +98,17 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axes: number[], keepDims: boolea
   });
   u[4 + 4 * MAX_RANK] = chunk;
   u[4 + 4 * MAX_RANK + 1] = nChunks;
-  if (nChunks === 1) {
-    const y = Math.ceil(nOut / 65535);
-    launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, out], u.buffer, [Math.ceil(nOut / y), y]);
-    return out;
-  }
-  // Partials (nOut, nChunks), output-major, then reduced over the chunk axis into out's shape.
-  const partial = Tensor.empty([nOut, nChunks]);
+  // One pass writes out directly; a chunked one writes partials (nOut, nChunks), output-major, reduced again below.
+  const target = Tensor.empty(nChunks === 1 ? outShape : [nOut, nChunks]);
   const groups = nOut * nChunks;
   const y = Math.ceil(groups / 65535);
-  launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, partial], u.buffer, [Math.ceil(groups / y), y]);
-  const r = reduceRaw(kind, partial, [1], false);
-  partial.dispose();
-  const v = r.view(outShape);
+  launch(`reduce_${kind}_${wg}`, code(kind, wg), [x, target], u.buffer, [Math.ceil(groups / y), y]);
+  if (nChunks === 1) return target;
+  const r = reduceRaw(kind, target, [1], false);
+  target.dispose();
+  const out = r.view(outShape);
   r.dispose();
-  out.dispose();
-  return v;
+  return out;
 }
 
 /** Broadcast a keepDims-shaped gradient back to `shape` (through the broadcasting add kernel). */
