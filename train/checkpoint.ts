@@ -21,7 +21,7 @@ import { DataFormatError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import type { RngState } from "../core/random.ts";
 import { parseTrainConfig, type TrainConfig } from "./config.ts";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../core/io/safetensors.ts";
 
 export const CHECKPOINT_FORMAT = "gasp-ts-checkpoint";
 export const CHECKPOINT_VERSION = 1;

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { backward, initGpu, noGrad, Rng, Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
 import * as op from "../core/ops/mod.ts";
 import { GpuContext } from "../core/gpu/context.ts";
-import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
+import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
 import { VlmModel } from "../core/model/vlm.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
@@ -31,7 +31,6 @@ import { buildTinyTokenizerJson } from "../core/text/build_tokenizer.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { readShards } from "../core/scene/shards.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
-import { writeFileAtomic } from "../core/io/atomic.ts";
 import { ConfigError, DataFormatError } from "../core/errors.ts";
 import { resolveHeadLayers, type TrainConfig } from "./config.ts";
 import { cosineWithWarmup } from "./schedule.ts";
@@ -48,8 +47,8 @@ import {
 } from "./losses.ts";
 import { chooseFrames, correspondenceSample, fairQaSample, generalQaSample, type ModelSample } from "./samples.ts";
 import { latestCheckpointDir, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import type { NamedTensor } from "./safetensors.ts";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import type { NamedTensor } from "../core/io/safetensors.ts";
+import { readModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
 import {
   appendConfigRecord,
   appendStepMetrics,
@@ -98,9 +97,6 @@ export interface TrainResult {
   exportDir: string | null;
 }
 
-/** File names of a base model dir. */
-export const BASE_FILES = { weights: "model.safetensors", config: "config.json", tokenizer: "tokenizer.json" };
-
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const isBase = config.stage === "base";
@@ -117,7 +113,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     baseWeights = initParameters(modelConfig, config.seed);
     tokenizerJson = opts.tokenizerJson ?? buildTinyTokenizerJson(0);
   } else {
-    ({ modelConfig, baseWeights, tokenizerJson } = await loadBaseModel(opts.baseDir ?? "runs/base"));
+    ({ config: modelConfig, weights: baseWeights, tokenizerJson } = await readModelFolder(opts.baseDir ?? "runs/base"));
   }
   const tokenizer = TextTokenizer.fromJson(tokenizerJson);
   const model = new VlmModel(modelConfig, baseWeights, { trainable: isBase });
@@ -350,7 +346,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const finished = step >= config.steps;
   if ((opts.exportModel ?? true) && finished) {
     const weights = isBase ? await model.toWeights() : await mergeLoraIntoWeights(baseWeights, lora, loraSetup);
-    if (isBase) await saveBaseModel(opts.out, modelConfig, weights, tokenizerJson);
+    if (isBase) await writeModelFolder(opts.out, { config: modelConfig, weights, tokenizerJson });
     exportDir = join(opts.out, "export");
     await exportHeadFreeModel(modelConfig, weights, tokenizerJson, exportDir);
     log(`exported the ${isBase ? "base" : "merged head-free"} model to ${exportDir}`);
@@ -371,30 +367,6 @@ export async function loadTrainSequences(dir: string, max?: number): Promise<Cor
     if (max !== undefined && out.length >= max) break;
   }
   return out;
-}
-
-/** Writes a base model dir: model.safetensors (HF names), config.json, tokenizer.json. */
-export async function saveBaseModel(dir: string, c: VlmConfig, w: Weights, tokenizerJson: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const shapes = parameterShapes(c);
-  const tensors = new Map<string, NamedTensor>([...w].map(([n, d]) => [n, { shape: shapes.get(n)!, data: d }]));
-  await writeFileAtomic(join(dir, BASE_FILES.weights), encodeSafetensors(tensors, { format: "pt" }));
-  await writeFileAtomic(join(dir, BASE_FILES.config), JSON.stringify(c, null, 2) + "\n");
-  await writeFileAtomic(join(dir, BASE_FILES.tokenizer), tokenizerJson);
-}
-
-export async function loadBaseModel(
-  dir: string,
-): Promise<{ modelConfig: VlmConfig; baseWeights: Weights; tokenizerJson: string }> {
-  const path = join(dir, BASE_FILES.weights);
-  const bytes = await Deno.readFile(path).catch(() => {
-    throw new DataFormatError(path, "(file)", "a base model (run `deno task train --stage base` first)");
-  });
-  const modelConfig = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(dir, BASE_FILES.config))));
-  const tokenizerJson = await Deno.readTextFile(join(dir, BASE_FILES.tokenizer));
-  const baseWeights: Weights = new Map();
-  for (const [n, t] of decodeSafetensors(bytes, path).tensors) baseWeights.set(n, Float32Array.from(t.data));
-  return { modelConfig, baseWeights, tokenizerJson };
 }
 
 /** True when `dir` holds a complete checkpoint (for tasks deciding whether to resume). */

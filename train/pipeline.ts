@@ -20,7 +20,8 @@ import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
 import { createHeads, headParams } from "./heads.ts";
-import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
+import { train, type TrainResult } from "./loop.ts";
+import { isModelFolder, readModelFolder } from "../core/model/folder/model_folder.ts";
 import { modelFeatureSources } from "./feature_source.ts";
 
 export interface PipelineOptions {
@@ -61,7 +62,7 @@ export async function ensureBase(
   log: (l: string) => void,
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
-  if (existsSync(join(baseDir, BASE_FILES.weights))) return;
+  if (isModelFolder(baseDir)) return;
   log(`no base model in ${baseDir}: training the tiny base VLM from scratch on general QA (--stage base)`);
   const r = await train(resolveBaseConfig(overrides), { out: baseDir, dataDir, log });
   r.model.dispose();
@@ -147,13 +148,13 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   await ensureBase(o.baseDir, o.dataDir, o.log);
   await initGpu();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
-  const base = await loadBaseModel(o.baseDir);
+  const base = await readModelFolder(o.baseDir);
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
-  const baseModel = new VlmModel(base.modelConfig, base.baseWeights);
-  const c = base.modelConfig;
+  const baseModel = new VlmModel(base.config, base.weights);
+  const c = base.config;
   const initHeads = config.data.correspondence === "heads"
     ? createHeads(
-      base.baseWeights,
+      base.weights,
       c.hidden_size,
       resolveHeadLayers(config.head.layers, c.num_hidden_layers),
       config.head,

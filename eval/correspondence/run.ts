@@ -12,7 +12,7 @@ import { ConfigError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic.ts";
 import { readManifest, readShards, type Split } from "../../core/scene/shards.ts";
 import { figure3Specs } from "../plots/figure3.ts";
-import { renderSvg, svgToPng } from "../plots/render.ts";
+import { renderSvg, svgToPng } from "../../core/plot/render.ts";
 import { oracleFeatureSource } from "./oracle.ts";
 import { randomFeatureSource } from "./random.ts";
 import {

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { initParameters } from "../../core/model/init.ts";
 import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../train/config.ts";
-import { saveBaseModel, train } from "../../train/loop.ts";
+import { train } from "../../train/loop.ts";
+import { writeModelFolder } from "../../core/model/folder/model_folder.ts";
 import { readMetrics } from "../../train/metrics_log.ts";
 import { latestCheckpointDir } from "../../train/checkpoint.ts";
 import { TOY_CONFIG, toySequences } from "./_toy.ts";
@@ -15,7 +16,7 @@ async function withBase<T>(fn: (dir: string, baseDir: string) => Promise<T>): Pr
   const dir = await Deno.makeTempDir();
   try {
     const baseDir = join(dir, "base");
-    await saveBaseModel(baseDir, TOY_CONFIG, initParameters(TOY_CONFIG, 0), tokenizerJson);
+    await writeModelFolder(baseDir, { config: TOY_CONFIG, weights: initParameters(TOY_CONFIG, 0), tokenizerJson });
     return await fn(dir, baseDir);
   } finally {
     await Deno.remove(dir, { recursive: true });

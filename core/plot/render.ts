@@ -8,7 +8,7 @@ import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { ConfigError } from "../../core/errors.ts";
+import { ConfigError } from "../errors.ts";
 
 export const FONT_CANDIDATES = [
   "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
