@@ -138,7 +138,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     lambdaC: 0.3,
     // App. B: λ_d = 1.0.
     lambdaD: 1.0,
-    // Not given by the paper; 0.07 is the MoCo/CLIP InfoNCE temperature (see losses_reference.ts).
+    // Not given by the paper; 0.07 is the MoCo/CLIP InfoNCE temperature (see train/reference/losses.ts).
     tau: 0.07,
     // Eq 8's ε: only guards d + d̂ = 0; depths are metres ≥ ~0.1, so 1e-6 never changes a real term.
     eps: 1e-6,

@@ -15,14 +15,14 @@ import { qkLayerFeatures } from "../core/analysis/qk_features.ts";
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
 import { chatTokens, CORRESPONDENCE_PROMPT, frameImage } from "./samples.ts";
-import { type GpuHead, headForward } from "./heads.ts";
+import { type CorrespondenceHead, headForward } from "./correspondence_head.ts";
 
 export interface ModelFeatureOptions {
   /** Name prefix shown in reports ("base", "full", …). */
   name: string;
   linearHook?: LinearHook;
   /** With heads, a second source ("… head embeddings") shares each sequence's forward pass with the Q/K source. */
-  heads?: Map<number, GpuHead>;
+  heads?: Map<number, CorrespondenceHead>;
 }
 
 /** The Q/K source (App. C) and, when heads are given, the head-embedding source; one forward per sequence. */

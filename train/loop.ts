@@ -34,8 +34,15 @@ import type { CorrespondenceSequence } from "../core/scene/types.ts";
 import { ConfigError, DataFormatError } from "../core/errors.ts";
 import { resolveHeadLayers, type TrainConfig } from "./config.ts";
 import { cosineWithWarmup } from "./schedule.ts";
-import { createHeads, type GpuHead, headForward, headParams } from "./heads.ts";
-import { createLoraAdapters, type GpuLora, LoraHook, loraParams, mergeLoraIntoWeights } from "./lora_gpu.ts";
+import { type CorrespondenceHead, createHeads, headForward, headParams } from "./correspondence_head.ts";
+import {
+  createLoraAdapters,
+  type LoraAdapter,
+  LoraHook,
+  loraParams,
+  type LoraTarget,
+  mergeLoraIntoWeights,
+} from "./lora.ts";
 import {
   buildPairTensors,
   depthConsistencyLoss,
@@ -57,7 +64,6 @@ import {
   type StepMetrics,
   truncateMetricsAfter,
 } from "./metrics_log.ts";
-import type { LoraTarget } from "./lora.ts";
 
 export interface TrainOptions {
   /** Run directory (metrics.jsonl, checkpoints, export/). */
@@ -90,8 +96,8 @@ export interface TrainResult {
   tokenizer: TextTokenizer;
   tokenizerJson: string;
   baseWeights: Weights;
-  heads: Map<number, GpuHead>;
-  lora: Map<string, GpuLora>;
+  heads: Map<number, CorrespondenceHead>;
+  lora: Map<string, LoraAdapter>;
   /** LinearHook without dropout (evaluation), null for stage "base". */
   evalHook: LoraHook | null;
   exportDir: string | null;
@@ -121,10 +127,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const headLayers = useHeads ? resolveHeadLayers(config.head.layers, modelConfig.num_hidden_layers) : [];
   const heads = useHeads
     ? createHeads(baseWeights, modelConfig.hidden_size, headLayers, config.head, rngInit)
-    : new Map<number, GpuHead>();
+    : new Map<number, CorrespondenceHead>();
   const loraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const lora = isBase
-    ? new Map<string, GpuLora>()
+    ? new Map<string, LoraAdapter>()
     : createLoraAdapters(baseWeights, parameterShapes(modelConfig), allLayers, loraSetup, rngInit);
   const trainHook = isBase ? null : new LoraHook(lora, loraSetup, rngDrop);
   const o = config.optim;

@@ -19,7 +19,7 @@ import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
-import { createHeads, headParams } from "./heads.ts";
+import { createHeads, headParams } from "./correspondence_head.ts";
 import { train, type TrainResult } from "./loop.ts";
 import { isModelFolder, readModelFolder } from "../core/model/folder/model_folder.ts";
 import { modelFeatureSources } from "./feature_source.ts";

@@ -17,7 +17,8 @@ import { type ChatPart, expandVisionPads, renderChatTemplate, visionTokenCount }
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { Rng } from "../core/random.ts";
 import type { CorrespondenceSequence, Frame } from "../core/scene/types.ts";
-import { type CorrespondencePair, correspondencePairs, IGNORE_INDEX } from "./losses_reference.ts";
+import { type CorrespondencePair, correspondencePairs } from "./correspondence_pairs.ts";
+import { IGNORE_INDEX } from "./losses.ts";
 import { generalQa } from "./qa.ts";
 import { drawPointMarks, fairCorrespondenceQa } from "./fair_qa.ts";
 
