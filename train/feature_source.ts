@@ -14,7 +14,8 @@ import { DEFAULT_COSINE_TEMPERATURE } from "../core/analysis/features.ts";
 import { qkLayerFeatures } from "../core/analysis/qk_features.ts";
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
-import { chatTokens, CORRESPONDENCE_PROMPT, frameImage } from "./samples.ts";
+import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../core/model/processing.ts";
+import { frameRgb } from "./samples.ts";
 import { type CorrespondenceHead, headForward } from "./correspondence_head.ts";
 
 export interface ModelFeatureOptions {
@@ -32,8 +33,7 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
   let cached: { id: string; qk: LayerFeatures; heads: LayerFeatures | null } | null = null;
   const run = (seq: CorrespondenceSequence) =>
     tidyAsync(async () => {
-      const images = seq.frames.map((f) => frameImage(c, f.rgb, f.width, f.height));
-      const { inputIds } = chatTokens(c, tok, images, CORRESPONDENCE_PROMPT, null);
+      const { inputIds, images } = encodePrompt(c, tok, imagesThenText(seq.frames.map(frameRgb), SCENE_FRAMES_PROMPT));
       const out = noGrad(() =>
         model.forward({ inputIds, images }, {
           capture: { qk: "pre", hidden: headLayers.length > 0 },
