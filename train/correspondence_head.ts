@@ -44,6 +44,7 @@ import * as op from "../core/ops/mod.ts";
 import { ConfigError, ShapeMismatchError } from "../core/errors.ts";
 import { type MatF64, zeros } from "./mat_f64.ts";
 import { svd } from "./svd.ts";
+import type { LayerEmbedder } from "../core/analysis/model_features.ts";
 
 export type HeadShape = "app-b" | "sec-4";
 /** GELU form: "erf" is exact (torch nn.GELU() default, core/ops gelu default); "tanh" its approximation. */
@@ -245,4 +246,9 @@ export function headParams(heads: Map<number, CorrespondenceHead>): Tensor[] {
   return [...heads.values()].sort((a, b) => a.layer - b.layer).flatMap((
     h,
   ) => [h.fc1Weight, h.fc1Bias, h.fc2Weight, h.fc2Bias]);
+}
+
+/** The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states → H_c^(l). */
+export function headEmbedder(heads: Map<number, CorrespondenceHead>): LayerEmbedder {
+  return { layers: [...heads.keys()].sort((a, b) => a - b), embed: (l, x) => headForward(heads.get(l)!, x) };
 }

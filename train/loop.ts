@@ -53,7 +53,8 @@ import {
   type PairTensors,
 } from "./losses.ts";
 import { chooseFrames, correspondenceSample, fairQaSample, generalQaSample, type ModelSample } from "./samples.ts";
-import { latestCheckpointDir, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { latestCheckpointDir } from "../core/model/folder/checkpoint_files.ts";
 import type { NamedTensor } from "../core/io/safetensors.ts";
 import { readModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
 import {

@@ -19,10 +19,10 @@ import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
-import { createHeads, headParams } from "./correspondence_head.ts";
+import { createHeads, headEmbedder, headParams } from "./correspondence_head.ts";
 import { train, type TrainResult } from "./loop.ts";
 import { isModelFolder, readModelFolder } from "../core/model/folder/model_folder.ts";
-import { modelFeatureSources } from "./feature_source.ts";
+import { modelFeatureSources } from "../core/analysis/model_features.ts";
 
 export interface PipelineOptions {
   dataDir: string;
@@ -164,7 +164,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
   const before = await heldoutPeakPck(
     o.dataDir,
-    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads }),
+    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads && headEmbedder(initHeads) }),
     o.pckSequences,
     o.log,
   );
@@ -178,7 +178,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   const sources = modelFeatureSources(r.model, r.tokenizer, {
     name: config.preset,
     linearHook: r.evalHook?.hook,
-    heads: r.heads,
+    heads: headEmbedder(r.heads),
   });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);

@@ -6,7 +6,7 @@ import { resolveTrainConfig, type TrainConfig } from "../../train/config.ts";
 import { train } from "../../train/loop.ts";
 import { writeModelFolder } from "../../core/model/folder/model_folder.ts";
 import { readMetrics } from "../../train/metrics_log.ts";
-import { latestCheckpointDir } from "../../train/checkpoint.ts";
+import { latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { TOY_CONFIG, toySequences } from "./_toy.ts";
 
 const tokenizerJson = buildTinyTokenizerJson(0);
