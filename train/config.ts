@@ -82,6 +82,13 @@ export const TrainConfigSchema = z.strictObject({
       message: 'heads with lambdaC = lambdaD = 0 train nothing; use preset "sft-general" instead',
     });
   }
+  if (c.stage === "base" && c.data.correspondence !== "none") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "correspondence"],
+      message: 'must be "none" for stage "base" (the base trains on general QA only; GASP runs add the rest)',
+    });
+  }
   if (c.data.correspondence === "none" && c.data.generalQaFraction !== 1) {
     ctx.addIssue({
       code: "custom",

@@ -16,6 +16,8 @@ import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../core/model
 import type { RgbImage } from "../core/image/types.ts";
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { Rng } from "../core/random.ts";
+import { DataFormatError } from "../core/errors.ts";
+import type { TrainConfig } from "./config.ts";
 import type { CorrespondenceSequence, Frame } from "../core/scene/types.ts";
 import { type CorrespondencePair, correspondencePairs } from "./correspondence_pairs.ts";
 import { IGNORE_INDEX } from "./losses.ts";
@@ -137,4 +139,33 @@ export function fairQaSample(
   });
   const question = rec.conversations[0].value.replace(/<image>\n?/g, "");
   return { ...chatSample(config, tok, images, question, rec.conversations[1].value), corr: null };
+}
+
+/**
+ * Draws training items from `sequences` with `rng`: general QA ("qa", and every item when the preset has no
+ * correspondence data), or the preset's correspondence item (GASP: framesPerItem frames and their pairs; sft-fair:
+ * one correspondence question as text VQA). A sequence that yields nothing (no QA, no visible pair) is redrawn.
+ */
+export function itemSampler(
+  config: TrainConfig,
+  modelConfig: VlmConfig,
+  tok: TextTokenizer,
+  sequences: CorrespondenceSequence[],
+  rng: Rng,
+): (kind: "qa" | "corr") => ModelSample {
+  const corr = config.data.correspondence;
+  return (kind) => {
+    for (let tries = 0; tries < 100; tries++) {
+      const seq = sequences[rng.int(sequences.length)];
+      let s: ModelSample | null = null;
+      if (kind === "qa" || corr === "none") s = generalQaSample(modelConfig, tok, seq, rng);
+      else if (corr === "text-vqa") s = fairQaSample(modelConfig, tok, seq, rng);
+      else {
+        s = correspondenceSample(modelConfig, tok, seq, chooseFrames(seq, config.data.framesPerItem, rng));
+        if (s.corr!.pairs.length === 0) s = null;
+      }
+      if (s) return s;
+    }
+    throw new DataFormatError("training data", kind, "sequences that yield items (scenes with QA, visible tracks)");
+  };
 }
