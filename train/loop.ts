@@ -34,6 +34,7 @@ import { cosineWithWarmup } from "./schedule.ts";
 import type { CorrespondenceHead } from "./correspondence_head.ts";
 import type { LoraAdapter, LoraHook } from "./lora.ts";
 import { gaspLoss } from "./gasp_loss.ts";
+import { writeLossPlot } from "./loss_plot.ts";
 import { itemSampler, type ModelSample } from "./samples.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
 import { packCheckpoint, restoreCheckpoint } from "./train_state.ts";
@@ -63,6 +64,8 @@ export interface TrainOptions extends StageBaseOptions {
   maxSequences?: number;
   /** Write OUT/export (and, for stage "base", the base model files) at the end (default true). */
   exportModel?: boolean;
+  /** Write OUT/loss.svg and OUT/loss.png from metrics.jsonl at the end (default true). */
+  plot?: boolean;
 }
 
 /** What a finished (or stopped) run leaves in memory, for evaluation by the caller. */
@@ -198,6 +201,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if ((opts.exportModel ?? true) && step >= config.steps) {
     exportDir = await exportTrained(t, base, opts.out);
     log(`exported the ${t.writesModelFolder ? "base" : "merged head-free"} model to ${exportDir}`);
+  }
+  // ── 6. loss curve: OUT/loss.svg and OUT/loss.png from metrics.jsonl ─────────────────────────────────────────────
+  if (opts.plot ?? true) {
+    const p = await writeLossPlot(opts.out, `${config.preset} · stage ${config.stage}`);
+    log(`loss curve: ${p.files.join(", ")}${p.pngError ? ` (no PNG: ${p.pngError})` : ""}`);
   }
   const { model, heads, lora, evalHook } = t;
   return {

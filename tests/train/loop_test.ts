@@ -78,6 +78,7 @@ Deno.test("smoke: a few GASP steps on a 2-sequence toy dataset lower the loss an
     assert.ok(late < 0.8 * early, `L_total should drop by > 20 %: first steps ${early}, last steps ${late}`);
     assert.ok(h.every((m) => Number.isFinite(m.gradNorm) && m.gradNorm > 0));
     assert.ok((await Deno.stat(join(dir, "run", "export", "decoder.onnx"))).size > 0);
+    for (const f of ["loss.svg", "loss.png"]) assert.ok((await Deno.stat(join(dir, "run", f))).size > 0, f);
     r.model.dispose();
   });
 });
