@@ -49,61 +49,41 @@ export function resolveModelDir(path: string, flag = "--model"): ResolvedModelDi
   const abs = resolve(path);
   if (!existsSync(abs)) throw new ConfigError(flag, `${abs} does not exist`);
   const exportOf = (dir: string) => (isExportDir(join(dir, "export")) ? join(dir, "export") : null);
+  const found = (kind: ModelDirKind, source: ModelSource, exportDir: string | null, label: string, what: string) => ({
+    kind,
+    path: abs,
+    source,
+    exportDir,
+    label,
+    description: what,
+  });
   if (isCheckpointDir(abs)) {
-    const label = `${basename(dirname(abs))}@${basename(abs)}`;
-    return {
-      kind: "checkpoint",
-      path: abs,
-      source: { format: "checkpoint", dir: abs },
-      exportDir: null,
-      label,
-      description: `step checkpoint ${abs} (LoRA folded into the base it names)`,
-    };
+    return found(
+      "checkpoint",
+      { format: "checkpoint", dir: abs },
+      null,
+      `${basename(dirname(abs))}@${basename(abs)}`,
+      `step checkpoint ${abs} (LoRA folded into the base it names)`,
+    );
   }
   if (isExportDir(abs)) {
     const label = basename(abs) === "export" ? basename(dirname(abs)) : basename(abs);
-    return {
-      kind: "export",
-      path: abs,
-      source: { format: "export", dir: abs },
-      exportDir: abs,
-      label,
-      description: `export folder ${abs}`,
-    };
-  }
-  if (isModelFolder(abs)) {
-    const exportDir = exportOf(abs);
-    return {
-      kind: "model-folder",
-      path: abs,
-      source: { format: "model-folder", dir: abs },
-      exportDir,
-      label: basename(abs),
-      description: `model folder ${abs}${exportDir ? ` (export: ${exportDir})` : ""}`,
-    };
+    return found("export", { format: "export", dir: abs }, abs, label, `export folder ${abs}`);
   }
   const exportDir = exportOf(abs);
+  if (isModelFolder(abs)) {
+    const what = `model folder ${abs}${exportDir ? ` (export: ${exportDir})` : ""}`;
+    return found("model-folder", { format: "model-folder", dir: abs }, exportDir, basename(abs), what);
+  }
   if (exportDir) {
-    return {
-      kind: "run",
-      path: abs,
-      source: { format: "export", dir: exportDir },
-      exportDir,
-      label: basename(abs),
-      description: `training run ${abs}: its export ${exportDir}`,
-    };
+    const what = `training run ${abs}: its export ${exportDir}`;
+    return found("run", { format: "export", dir: exportDir }, exportDir, basename(abs), what);
   }
   const latest = latestName(abs);
   if (latest) {
     const dir = join(abs, latest);
-    return {
-      kind: "run",
-      path: abs,
-      source: { format: "checkpoint", dir },
-      exportDir: null,
-      label: `${basename(abs)}@${latest}`,
-      description: `training run ${abs} without an export (unfinished): its latest checkpoint ${dir}`,
-    };
+    const what = `training run ${abs} without an export (unfinished): its latest checkpoint ${dir}`;
+    return found("run", { format: "checkpoint", dir }, null, `${basename(abs)}@${latest}`, what);
   }
   throw new ConfigError(
     flag,
