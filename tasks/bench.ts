@@ -11,16 +11,16 @@
  * Progress goes to stderr; the report to stdout and OUT/report.{md,json}.
  */
 import { resolve } from "node:path";
-import { existsSync } from "node:fs";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
-import { checkpointLabel, createEngine, resolveExportDir } from "../core/engine/load.ts";
+import { createEngine } from "../core/engine/load.ts";
 import { ConfigError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/io/atomic.ts";
-import { type NamedEngine, REAL_SUITES, runBench } from "../eval/benchmarks/bench_run.ts";
+import { hashParts } from "../eval/benchmarks/answer_cache.ts";
+import { REAL_SUITES, runBench } from "../eval/benchmarks/bench_run.ts";
+import { defaultComparisonDirs, loadBenchModel, type LoadedBenchModel } from "../eval/benchmarks/models.ts";
+import { MIN_REPORT_ITEMS } from "../eval/benchmarks/results.ts";
 import { DEFAULT_SYNTHETIC } from "../eval/benchmarks/synthetic/build.ts";
 
-/** Where `deno task train` leaves the tiny base model and the GASP model (the no-flag default). */
-const DEFAULT_CHECKPOINTS = ["runs/base", "runs/gasp"];
 /** Max new tokens for synthetic-only runs without --max-tokens (answers are a letter or a number). */
 const SYNTHETIC_MAX_TOKENS = 16;
 /**
@@ -28,6 +28,8 @@ const SYNTHETIC_MAX_TOKENS = 16;
  * halves, so answers stay balanced), sized from the timing above to finish well inside 15 minutes.
  */
 const BENCH_PER_SUITE = 32;
+/** Minutes the no-flag run is sized to take on this machine. */
+const DEFAULT_BUDGET_MIN = 15;
 
 const cmd = defineCommand({
   name: "bench",
@@ -50,7 +52,7 @@ const cmd = defineCommand({
     ep: flag.choice(["auto", "wasm", "webgpu"] as const, "onnxruntime-web execution provider", { default: "auto" }),
     limit: flag.int("items per suite at most", { min: 1 }),
     out: flag.string("output folder", { default: "runs/bench", placeholder: "DIR" }),
-    json: flag.string("also write report.json here", { placeholder: "FILE" }),
+    json: flag.string("also write results.json here", { placeholder: "FILE" }),
     frames: flag.int("video frames per item (VSI-Bench)", { min: 1 }),
     videoDir: flag.string("folder of VSI-Bench videos", { placeholder: "DIR" }),
     framesDir: flag.string("folder of pre-extracted video frames", { placeholder: "DIR" }),
@@ -59,6 +61,11 @@ const cmd = defineCommand({
     seed: flag.int("seed (frame sampling, synthetic suites)", { default: 0, min: 0 }),
     perSuite: flag.int("questions per synthetic suite", { default: BENCH_PER_SUITE, min: 1 }),
     imageSize: flag.int("synthetic image side in px", { default: DEFAULT_SYNTHETIC.imageSize, min: 16 }),
+    noCache: flag.boolean("generate every answer again (the fresh answers replace the cached ones)"),
+    logSamples: flag.boolean("write OUT/CHECKPOINT/SUITE.samples.jsonl: question, target, response, parsed, score"),
+    control: flag.string("checkpoint the others are paired against (default: sft-general, else the first)", {
+      placeholder: "NAME",
+    }),
   },
 });
 
@@ -74,66 +81,74 @@ await runCommand(cmd, Deno.args, async (values) => {
   }
 
   const notes: string[] = [];
-  const checkpoints: NamedEngine[] = [];
-  if (values.standIn) {
-    const le = await createEngine(undefined, { standIn: true, standInOptions: { tokenDelayMs: 0 } });
-    console.error(`bench: ${le.description}`);
-    checkpoints.push({ name: "STAND-IN-not-a-model", engine: le.engine });
-    notes.push(`STAND-IN engine (core/engine/stand_in.ts), not a model: ${le.description}`);
-  } else {
-    const dirs = values.model.length ? values.model : DEFAULT_CHECKPOINTS;
-    const ep = values.ep;
-    const missing = dirs.filter((d) => !existsSync(resolve(d)));
-    if (missing.length && !values.model.length) {
-      throw new ConfigError(
-        "--model",
-        `no trained model at ${missing.map((d) => `${d}/export`).join(", ")}. ` +
-          "Run `deno task train` first (it trains the tiny base model, then GASP, and exports both to " +
-          "runs/base/export and runs/gasp/export), or pass --model DIR … (an export dir, e.g. one written by " +
-          "`deno task export`), or --stand-in to check the benchmark pipeline with the labelled stand-in engine.",
+  const checkpoints: LoadedBenchModel[] = [];
+  const log = (l: string) => console.error(l);
+  try {
+    if (values.standIn) {
+      const le = await createEngine(undefined, { standIn: true, standInOptions: { tokenDelayMs: 0 } });
+      log(`bench: ${le.description}`);
+      checkpoints.push({
+        name: "STAND-IN-not-a-model",
+        engine: le.engine,
+        cacheKey: hashParts("stand-in-engine", le.engine.id),
+        description: le.description,
+        release: () => Promise.resolve(),
+      });
+      notes.push(`STAND-IN engine (core/engine/stand_in.ts), not a model: ${le.description}`);
+    } else {
+      const dirs = values.model.length ? values.model : defaultComparisonDirs();
+      for (const d of dirs) {
+        const m = await loadBenchModel(d, { executionProvider: values.ep, log });
+        checkpoints.push(m);
+        log(`bench: ${m.name}: ${m.description}`);
+        notes.push(
+          `${m.name}: ${m.model!.path} (sha256 ${m.model!.sha256.slice(0, 16)}…) on onnxruntime-web ${m.model!.engine}`,
+        );
+      }
+    }
+
+    const syntheticOnly = suites.every((s) => s.startsWith("synthetic"));
+    const maxTokens = values.maxTokens ?? (syntheticOnly ? SYNTHETIC_MAX_TOKENS : undefined);
+    if (maxTokens !== undefined) notes.push(`max new tokens per item: ${maxTokens}`);
+    if (syntheticOnly && values.perSuite < MIN_REPORT_ITEMS) {
+      notes.push(
+        `${values.perSuite} items per synthetic suite, fewer than the ${MIN_REPORT_ITEMS} a reported table needs ` +
+          `(chosen so the no-flag run fits in about ${DEFAULT_BUDGET_MIN} minutes here); ` +
+          `run with --per-suite ${MIN_REPORT_ITEMS} for the README table.`,
       );
     }
-    for (const d of dirs) {
-      const dir = resolveExportDir(d); // names the dir and the missing files when it is not an export
-      const le = await createEngine(dir, { executionProvider: ep });
-      if (le.standIn) throw new ConfigError("--model", `core/engine/load.ts gave the STAND-IN engine for ${d}`);
-      console.error(`bench: ${checkpointLabel(dir)}: ${le.description}`);
-      checkpoints.push({ name: checkpointLabel(dir), engine: le.engine });
-      notes.push(`${checkpointLabel(dir)}: ${dir} on onnxruntime-web ${le.engine.id}`);
-    }
-    const names = checkpoints.map((c) => c.name);
-    const dup = names.find((n, i) => names.indexOf(n) !== i);
-    if (dup) throw new ConfigError("--model", `two checkpoints are both named "${dup}" (their folder names)`);
+    const out = resolve(values.out);
+    const t0 = performance.now();
+    const { results, markdown } = await runBench({
+      suites,
+      data,
+      checkpoints,
+      outDir: out,
+      limit: values.limit,
+      load: {
+        frames: values.frames,
+        videoDir: values.videoDir && resolve(values.videoDir),
+        framesDir: values.framesDir && resolve(values.framesDir),
+      },
+      maxTokens,
+      batchSize: values.batchSize,
+      seed: values.seed,
+      synthetic: { ...DEFAULT_SYNTHETIC, perSuite: values.perSuite, imageSize: values.imageSize },
+      notes,
+      log,
+      reuseCache: !values.noCache,
+      logSamples: values.logSamples,
+      control: values.control,
+      argv: ["deno", "task", "bench", ...Deno.args],
+    });
+    if (values.json) await writeFileAtomic(resolve(values.json), JSON.stringify(results, null, 1));
+    console.log(markdown);
+    log(
+      `bench: done in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s; results in ${out}/results.json, report in ${out}/report.md`,
+    );
+  } finally {
+    for (const c of checkpoints) await c.release();
   }
-
-  const syntheticOnly = suites.every((s) => s.startsWith("synthetic"));
-  const maxTokens = values.maxTokens ?? (syntheticOnly ? SYNTHETIC_MAX_TOKENS : undefined);
-  if (maxTokens !== undefined) notes.push(`max new tokens per item: ${maxTokens}`);
-  const out = resolve(values.out);
-  const t0 = performance.now();
-  const { report, markdown } = await runBench({
-    suites,
-    data,
-    checkpoints,
-    outDir: out,
-    limit: values.limit,
-    load: {
-      frames: values.frames,
-      videoDir: values.videoDir && resolve(values.videoDir),
-      framesDir: values.framesDir && resolve(values.framesDir),
-    },
-    maxTokens,
-    batchSize: values.batchSize,
-    seed: values.seed,
-    synthetic: {
-      ...DEFAULT_SYNTHETIC,
-      perSuite: values.perSuite,
-      imageSize: values.imageSize,
-    },
-    notes,
-    log: (l) => console.error(l),
-  });
-  if (values.json) await writeFileAtomic(resolve(values.json), JSON.stringify(report, null, 1));
-  console.log(markdown);
-  console.error(`bench: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; report in ${out}/report.md`);
 });
