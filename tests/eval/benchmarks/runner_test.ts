@@ -28,16 +28,14 @@ function items(n: number): BenchItem[] {
 }
 
 Deno.test("runner sends images then the prompt, greedy, with the item's max tokens unless overridden", async () => {
-  await withTempDir(async (dir) => {
-    const eng = new ScriptedEngine(() => "A");
-    await runPredictions({ engine: eng, items: items(2), maxTokens: 16, seed: 7 });
-    const req = eng.calls[0];
-    assert.deepEqual(req.messages[0].content.map((c) => c.type), ["image", "text"]);
-    const img = req.messages[0].content[0];
-    assert.ok(img.type === "image" && img.width === 4 && img.height === 4 && img.mime === "image/png");
-    assert.equal(promptOf(req), "question 0");
-    assert.deepEqual([req.temperature, req.topP, req.maxTokens, req.seed], [0, 1, 16, 7]);
-  });
+  const eng = new ScriptedEngine(() => "A");
+  await runPredictions({ engine: eng, items: items(2), maxTokens: 16, seed: 7 });
+  const req = eng.calls[0];
+  assert.deepEqual(req.messages[0].content.map((c) => c.type), ["image", "text"]);
+  const img = req.messages[0].content[0];
+  assert.ok(img.type === "image" && img.width === 4 && img.height === 4 && img.mime === "image/png");
+  assert.equal(promptOf(req), "question 0");
+  assert.deepEqual([req.temperature, req.topP, req.maxTokens, req.seed], [0, 1, 16, 7]);
 });
 
 const KEY = "ab".repeat(32);
