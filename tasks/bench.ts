@@ -1,14 +1,22 @@
 /**
  * deno task bench — spatial benchmarks (Sec 5.4) through the real inference engine (core/engine/ort_engine.ts:
- * onnxruntime-web, WebGPU EP on a hardware adapter, else WASM), resumable, with a Table-1-style report
+ * onnxruntime-web, WebGPU EP on a hardware adapter, else WASM), with a Table-1-style report
  * (eval/benchmarks/bench_run.ts). `--help` lists the flags.
  *
- * Sizing (measured 2026-11-26 on this 2-core llvmpipe machine, WASM EP, tiny model, other jobs running, load ~5-6):
- * per item 0.15-0.3 s for the 1-2 image suites (226-410 prompt tokens) and 0.8-1.8 s for the 8-frame VSI-style
- * suites (600-760 prompt tokens), when every answer runs the full 16 tokens. 48 per suite took 9.1 min in all
- * (59 s of it the one-time synthetic build), too close to 15 min on a busy machine, so the default is 32 per suite:
- * 2 models x 6 suites x 32 = 384 items, about 6 minutes under that load, less when the trained models stop early.
- * Progress goes to stderr; the report to stdout and OUT/report.{md,json}.
+ * With no flags: the six synthetic suites, 300 questions each, on base, sft-general and GASP (and corr-only when
+ * runs/corr-only exists) side by side, with chance, majority, 95 % intervals and paired tests against sft-general.
+ * Answers are cached by content (model files + request), so a rerun, or a run after training one more model, only
+ * generates what is new.
+ *
+ * Sizing, measured 2026-12-01 on this shared 2-core machine (WASM EP, tiny model, load average 0.5-1.4, i.e. no
+ * other heavy job), 40 items per suite: per item 0.05-0.11 s for the 1-2 image suites (228-410 prompt tokens) and
+ * 0.25-0.27 s for the 8-frame VSI-style suites (596-760 tokens) at the full 16 new tokens; 0.04-0.09 s and 0.18-0.25 s
+ * when answers stop after 2 tokens (a trained model's letter). That is 250-315 s per model for 6 × 300 items, so the
+ * three default models take about 13-16 minutes (21 with corr-only), plus 83 s to build the 300-per-suite synthetic
+ * data once. Under the load of other engineers' jobs (load ~5-6) an earlier measurement was 3-6x slower.
+ * 300 per suite is what a reported table needs (95 % interval about ±5.7 points at 50 %); smaller --per-suite or
+ * --limit runs are marked in the report as too small for it.
+ * Progress goes to stderr; the report to stdout and OUT/report.md, the data to OUT/results.json.
  */
 import { resolve } from "node:path";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
@@ -24,23 +32,25 @@ import { DEFAULT_SYNTHETIC } from "../eval/benchmarks/synthetic/build.ts";
 /** Max new tokens for synthetic-only runs without --max-tokens (answers are a letter or a number). */
 const SYNTHETIC_MAX_TOKENS = 16;
 /**
- * Questions per synthetic suite without --per-suite: 32 (a multiple of 4 letters, 2 depth choices and the 2 camera-pose
- * halves, so answers stay balanced), sized from the timing above to finish well inside 15 minutes.
+ * Questions per synthetic suite without --per-suite: 300, the size a reported table needs (issue 13), and a multiple
+ * of 4 letters, 3 camera-pose options and 2 depth choices, so gold answers stay balanced. About 15 minutes for the
+ * three default models here (timing above).
  */
-const BENCH_PER_SUITE = 32;
-/** Minutes the no-flag run is sized to take on this machine. */
-const DEFAULT_BUDGET_MIN = 15;
+const BENCH_PER_SUITE = MIN_REPORT_ITEMS;
 
 const cmd = defineCommand({
   name: "bench",
   summary:
     "Spatial benchmarks (All-Angles, VSI-Bench, BLINK, CV-Bench, synthetic suites) through the inference engine.",
-  description: "With no flags: the six synthetic suites on the tiny base and GASP models side by side " +
-    "(runs/base and runs/gasp, written by `deno task train`). --model is an export folder or a training run folder " +
-    "holding export/. --stand-in benchmarks the labelled STAND-IN engine instead (pipeline check, not a model). " +
+  description: "With no flags: the six synthetic suites (300 questions each) on base, sft-general and GASP side by " +
+    "side, plus corr-only when present (runs/base, runs/sft-general, runs/gasp, runs/corr-only: the folders " +
+    "`deno task train --preset P` writes), with chance, majority, 95 % intervals and paired tests against " +
+    "sft-general. --model is an export folder or a training run folder holding export/ (repeatable). Answers are " +
+    "cached by the model files' and the request's content hashes: a rerun reuses them (and says how many); " +
+    "--no-cache asks again. results.json keeps every suite across runs (a run replaces only what it scored). --stand-in benchmarks the labelled STAND-IN engine instead (pipeline check, not a model). " +
     "--data takes SUITE=PATH (or PATH when one real suite runs). Synthetic-only runs without --max-tokens give every " +
     `item ${SYNTHETIC_MAX_TOKENS} new tokens (answers are a letter or a number); real suites keep their harness ` +
-    "values. Progress goes to stderr; the report to stdout and OUT/report.{md,json}.",
+    "values. Progress goes to stderr; the report to stdout and OUT/report.md, the data to OUT/results.json.",
   flags: {
     suite: flag.list("suite: all-angles, vsi, vsi-bias, blink, cv-bench, synthetic, synthetic-<name>", {
       default: ["synthetic"],
@@ -110,11 +120,11 @@ await runCommand(cmd, Deno.args, async (values) => {
     const syntheticOnly = suites.every((s) => s.startsWith("synthetic"));
     const maxTokens = values.maxTokens ?? (syntheticOnly ? SYNTHETIC_MAX_TOKENS : undefined);
     if (maxTokens !== undefined) notes.push(`max new tokens per item: ${maxTokens}`);
-    if (syntheticOnly && values.perSuite < MIN_REPORT_ITEMS) {
+    const synthAsked = suites.some((s) => s.startsWith("synthetic"));
+    if (synthAsked && Math.min(values.perSuite, values.limit ?? Infinity) < MIN_REPORT_ITEMS) {
       notes.push(
-        `${values.perSuite} items per synthetic suite, fewer than the ${MIN_REPORT_ITEMS} a reported table needs ` +
-          `(chosen so the no-flag run fits in about ${DEFAULT_BUDGET_MIN} minutes here); ` +
-          `run with --per-suite ${MIN_REPORT_ITEMS} for the README table.`,
+        `${Math.min(values.perSuite, values.limit ?? Infinity)} items per synthetic suite: fewer than the ` +
+          `${MIN_REPORT_ITEMS} a reported table needs (the default); these intervals are wide.`,
       );
     }
     const out = resolve(values.out);

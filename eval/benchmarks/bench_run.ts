@@ -249,6 +249,10 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
         );
         const hashes = f.items.map((it) => r.predictions.get(it.id)!.itemHash);
         if (f.itemHashes.length === 0) f.itemHashes.push(...hashes);
+        else if (hashes.some((h, i) => h !== f.itemHashes[i])) {
+          // Every checkpoint gets the same requests; a difference would make the paired tests meaningless.
+          throw new Error(`bench: ${ck.name} · ${f.suite}: requests differ from the first checkpoint's`);
+        }
         const perItem = f.items.map((it) => f.module.score(it, r.predictions.get(it.id)!.output));
         const dir = join(o.outDir, ck.name);
         await writeFileAtomic(
