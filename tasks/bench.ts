@@ -12,8 +12,11 @@
  * other heavy job), 40 items per suite: per item 0.05-0.11 s for the 1-2 image suites (228-410 prompt tokens) and
  * 0.25-0.27 s for the 8-frame VSI-style suites (596-760 tokens) at the full 16 new tokens; 0.04-0.09 s and 0.18-0.25 s
  * when answers stop after 2 tokens (a trained model's letter). That is 250-315 s per model for 6 × 300 items, so the
- * three default models take about 13-16 minutes (21 with corr-only), plus 83 s to build the 300-per-suite synthetic
- * data once. Under the load of other engineers' jobs (load ~5-6) an earlier measurement was 3-6x slower.
+ * three default models take about 13-16 minutes (21 with corr-only), plus 83-117 s to build the 300-per-suite
+ * synthetic data once. Measured end to end: the no-flag run over three tiny models (seeded random weights, answers
+ * 15.2-16.0 tokens, the slow case) took 14.6 min wall (874 s, 117 s of it the build), 0.14 s per item on average; the
+ * rerun took 47 s (all 5,400 answers reused). Under the load of other engineers' jobs (load ~5-6) an earlier
+ * measurement was 3-6x slower.
  * 300 per suite is what a reported table needs (95 % interval about ±5.7 points at 50 %); smaller --per-suite or
  * --limit runs are marked in the report as too small for it.
  * Progress goes to stderr; the report to stdout and OUT/report.md, the data to OUT/results.json.

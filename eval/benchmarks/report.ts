@@ -8,7 +8,7 @@ import { type BenchResults, checkpointNames, type SuiteResult } from "./results.
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? "n/a" : (100 * x).toFixed(1));
 const signed = (x: number | null) => (x === null ? "n/a" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`);
-const pval = (p: number | null) => (p === null ? "n/a" : p < 0.001 ? "< 0.001" : p.toFixed(3));
+const pval = (p: number | null) => (p === null ? "n/a" : p < 0.001 ? "< 0.001" : `= ${p.toFixed(3)}`);
 
 function suiteSection(s: SuiteResult, latestRun: string): string[] {
   const cks = Object.keys(s.checkpoints);
@@ -39,8 +39,8 @@ function suiteSection(s: SuiteResult, latestRun: string): string[] {
   for (const t of s.comparisons) {
     const ci = t.ci95 ? ` [${signed(t.ci95.lo)}, ${signed(t.ci95.hi)}]` : "";
     const test = t.test === "mcnemar-exact"
-      ? `McNemar exact p = ${pval(t.pValue)} (${t.discordant!.aOnly} vs ${t.discordant!.bOnly} discordant items)`
-      : `paired bootstrap p = ${pval(t.pValue)}`;
+      ? `McNemar exact p ${pval(t.pValue)} (${t.discordant!.aOnly} vs ${t.discordant!.bOnly} discordant items)`
+      : `paired bootstrap p ${pval(t.pValue)}`;
     lines.push(`- ${t.a} − ${t.b}: ${signed(t.diff)} points${ci}, ${test}`);
   }
   for (const c of cks) {

@@ -189,11 +189,10 @@ export function suiteResult(
     mod.aggregate(idx.map((i) => items[i]), idx.map((i) => scores[i])).strict;
   const maj = majorityOutputs(items);
   const majority = mod.aggregate(items, items.map((it) => mod.score(it, maj.get(it.id)!))).strict;
-  const scored = entries.map((e) => ({
-    e,
-    scores: itemScores(items, e),
-    agg: mod.aggregate(items, itemScores(items, e)),
-  }));
+  const scored = entries.map((e) => {
+    const scores = itemScores(items, e);
+    return { e, scores, agg: mod.aggregate(items, scores) };
+  });
   const headline = headlineMetric(scored[0]?.agg.strict ?? majority);
   // Wilson is exact for a proportion: used when the headline is the plain share of right answers.
   const isProportion = (xs: readonly number[], v: number) => isBinary(xs) && Math.abs(mean(xs) - v) < 1e-12;
