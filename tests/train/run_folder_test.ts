@@ -81,6 +81,16 @@ Deno.test("a fresh run refuses a folder holding a run or a model (pointing at --
     await assert.rejects(() => checkRunFolder(model), /already holds a model folder/);
     await checkRunFolder(join(dir, "absent")); // a new folder is fine
     assert.ok(!existsSync(join(dir, "absent")));
+    // An earlier attempt killed before its first checkpoint left only metrics: a fresh run starts them over.
+    const killed = join(dir, "killed");
+    await Deno.mkdir(killed);
+    await appendConfigRecord(join(killed, "metrics.jsonl"), {});
+    for (let s = 1; s <= 3; s++) await appendStepMetrics(join(killed, "metrics.jsonl"), stepRecord(s));
+    const lines: string[] = [];
+    const f = await openRunFolder(killed, { log: (l) => lines.push(l) });
+    await f.close();
+    assert.match(lines.join("\n"), /metrics\.jsonl: dropped 4 records after step 0/);
+    assert.deepEqual(await readMetrics(join(killed, "metrics.jsonl")), []);
   });
 });
 
