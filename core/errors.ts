@@ -82,3 +82,23 @@ export class GpuFeatureMissingError extends GaspError {
     );
   }
 }
+
+/** One op was given tensors on different devices (e.g. a WASM tensor and a WebGPU tensor). */
+export class DeviceMismatchError extends GaspError {
+  constructor(op: string, detail: string) {
+    super(
+      `${op}: tensors on different devices: ${detail}. Every input of an op must live on one device: create them ` +
+        "under one `initDevice()` choice (or `withDevice`), or copy one over with `toDevice(t, device)`.",
+    );
+  }
+}
+
+/** A tensor was created before any device was initialised. */
+export class NoDeviceError extends GaspError {
+  constructor() {
+    super(
+      "No device is initialised: call `await initDevice()` (WASM or WebGPU, chosen as --device says) or " +
+        "`await initGpu()` before creating tensors.",
+    );
+  }
+}

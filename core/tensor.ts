@@ -1,31 +1,50 @@
 /**
- * Tensor: a shape, a dtype and a GPU buffer (shared by views through a ref-counted Storage), plus an optional
- * gradient. Reading back is explicit (`await t.toArray()`). Lifetime is explicit and cheap: tensors created inside
- * `tidy(fn)` are disposed when it returns (except what it returns); `keep(t)` opts out; `t.dispose()` frees now.
+ * Tensor: a shape, a dtype and storage on one device (a GPU buffer, or a range of the WASM device's shared memory;
+ * shared by views through a ref-counted Storage), plus an optional gradient. Reading back is explicit
+ * (`await t.toArray()`). Lifetime is explicit and cheap: tensors created inside `tidy(fn)` are disposed when it
+ * returns (except what it returns); `keep(t)` opts out; `t.dispose()` frees now.
  *
  * Tensors are immutable for ops: no op writes into its inputs. Only optimiser kernels update parameters and their
- * state in place, so sharing storage between a tensor and its views or gradients is safe.
+ * state in place (and `write` replaces a parameter's contents from the host), so sharing storage between a tensor
+ * and its views or gradients is safe.
  */
 import { GpuContext } from "./gpu/context.ts";
-import { ShapeMismatchError } from "./errors.ts";
+import { WasmRuntime } from "./wasm/runtime.ts";
+import { defaultDevice, type Device } from "./device.ts";
+import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
 import type { Rng } from "./random.ts";
 
 export type DType = "f32" | "f16" | "i32" | "u32";
+export type { Device };
 
 export function bytesPerElement(dtype: DType): number {
   return dtype === "f16" ? 2 : 4;
 }
 
-/** A GPU buffer with a reference count (views share it). */
+/** Device memory with a reference count (views share it): a GPU buffer, or `ptr` into the WASM memory. */
 export class Storage {
   refs = 1;
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  private constructor(
+    readonly device: Device,
+    readonly bytes: number,
+    readonly gpuBuffer: GPUBuffer | null,
+    readonly ptr: number,
+  ) {}
+
+  static allocate(device: Device, bytes: number): Storage {
+    if (device === "wasm") return new Storage(device, bytes, null, WasmRuntime.current().heap.alloc(bytes));
+    return new Storage(device, bytes, GpuContext.current().pool.acquire(bytes), -1);
+  }
+
   retain(): this {
     this.refs++;
     return this;
   }
+
   release(): void {
-    if (--this.refs === 0) GpuContext.current().pool.release(this.buffer);
+    if (--this.refs !== 0) return;
+    if (this.gpuBuffer) GpuContext.current().pool.release(this.gpuBuffer);
+    else WasmRuntime.current().heap.free(this.ptr, this.bytes);
   }
 }
 
@@ -58,31 +77,25 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
-  /** A fresh tensor with uninitialised contents. */
-  static empty(shape: readonly number[], dtype: DType = "f32"): Tensor {
+  /** A fresh tensor with uninitialised contents, on `device` (default: the default device). */
+  static empty(shape: readonly number[], dtype: DType = "f32", device: Device = defaultDevice()): Tensor {
     const bytes = Math.max(4, shapeSize(shape) * bytesPerElement(dtype));
-    const ctx = GpuContext.current();
-    return new Tensor(new Storage(ctx.pool.acquire(bytes), bytes), shape, dtype);
+    return new Tensor(Storage.allocate(device, bytes), shape, dtype);
   }
 
-  /** Upload host data. */
+  /** Upload host data (to `opts.device`, default the default device). */
   static from(
     data: ArrayLike<number>,
     shape: readonly number[],
-    opts: { dtype?: DType; requiresGrad?: boolean; name?: string } = {},
+    opts: { dtype?: DType; requiresGrad?: boolean; name?: string; device?: Device } = {},
   ): Tensor {
     const dtype = opts.dtype ?? "f32";
     const n = shapeSize(shape);
     if (data.length !== n) {
       throw new ShapeMismatchError("Tensor.from", `${data.length} values for shape [${shape}] (${n} elements)`);
     }
-    const t = Tensor.empty(shape, dtype);
-    let host: ArrayBufferView;
-    if (dtype === "f32") host = data instanceof Float32Array ? data : Float32Array.from(data);
-    else if (dtype === "i32") host = data instanceof Int32Array ? data : Int32Array.from(data);
-    else if (dtype === "u32") host = data instanceof Uint32Array ? data : Uint32Array.from(data);
-    else host = toF16Bits(data);
-    if (n > 0) GpuContext.current().write(t.buffer, padTo4(host));
+    const t = Tensor.empty(shape, dtype, opts.device);
+    if (n > 0) t.#upload(hostData(data, dtype));
     t.requiresGrad = opts.requiresGrad ?? false;
     t.name = opts.name ?? "";
     return t;
@@ -117,8 +130,24 @@ export class Tensor {
     return this.#storage;
   }
 
+  get device(): Device {
+    return this.storage.device;
+  }
+
+  /** The GPU buffer of a WebGPU tensor (WGSL kernels bind it). */
   get buffer(): GPUBuffer {
-    return this.storage.buffer;
+    const b = this.storage.gpuBuffer;
+    if (!b) throw new DeviceMismatchError("Tensor.buffer", `${this} lives on the wasm device, not webgpu`);
+    return b;
+  }
+
+  /** The byte offset of a WASM tensor in the WASM device's memory (WASM kernels take it). */
+  get ptr(): number {
+    const s = this.storage;
+    if (s.device !== "wasm") {
+      throw new DeviceMismatchError("Tensor.ptr", `${this} lives on the webgpu device, not wasm`);
+    }
+    return s.ptr;
   }
 
   get disposed(): boolean {
@@ -137,12 +166,34 @@ export class Tensor {
     return new Tensor(this.storage.retain(), shape, this.dtype);
   }
 
+  /**
+   * Replace the contents with host data, in place (restoring parameters or optimiser state; ops never write into
+   * their inputs). Ordered after every op issued before it.
+   */
+  write(data: ArrayLike<number>): void {
+    if (data.length !== this.size) {
+      throw new ShapeMismatchError("Tensor.write", `${data.length} values for ${this} (${this.size} elements)`);
+    }
+    if (this.size > 0) this.#upload(hostData(data, this.dtype));
+  }
+
+  #upload(host: ArrayBufferView): void {
+    const s = this.storage;
+    if (s.gpuBuffer) GpuContext.current().write(s.gpuBuffer, padTo4(host));
+    else WasmRuntime.current().write(s.ptr, host);
+  }
+
+  async #download(bytes: number): Promise<ArrayBuffer> {
+    const s = this.storage;
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    if (s.gpuBuffer) return await GpuContext.current().read(s.gpuBuffer, size);
+    return WasmRuntime.current().read(s.ptr, size);
+  }
+
   /** Read the contents back to the host. */
   async toArray(): Promise<Float32Array> {
-    const ctx = GpuContext.current();
     if (this.size === 0) return new Float32Array(0);
-    const bytes = this.size * bytesPerElement(this.dtype);
-    const raw = await ctx.read(this.buffer, Math.ceil(bytes / 4) * 4);
+    const raw = await this.#download(this.size * bytesPerElement(this.dtype));
     if (this.dtype === "f32") return new Float32Array(raw, 0, this.size);
     if (this.dtype === "i32") return Float32Array.from(new Int32Array(raw, 0, this.size));
     if (this.dtype === "u32") return Float32Array.from(new Uint32Array(raw, 0, this.size));
@@ -151,10 +202,9 @@ export class Tensor {
 
   /** Integer contents (for i32/u32 tensors such as argmax results). */
   async toInt32Array(): Promise<Int32Array> {
-    const ctx = GpuContext.current();
     if (this.dtype !== "i32" && this.dtype !== "u32") return Int32Array.from(await this.toArray());
-    const raw = await ctx.read(this.buffer, Math.max(4, this.size * 4));
-    return new Int32Array(raw, 0, this.size);
+    if (this.size === 0) return new Int32Array(0);
+    return new Int32Array(await this.#download(this.size * 4), 0, this.size);
   }
 
   async item(): Promise<number> {
@@ -171,7 +221,8 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype})`;
+    const dev = this.#storage ? `, ${this.#storage.device}` : "";
+    return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype}${dev})`;
   }
 }
 
@@ -242,6 +293,14 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   }
   endScope(scope, result);
   return result;
+}
+
+/** Host data as the typed array a dtype stores. */
+function hostData(data: ArrayLike<number>, dtype: DType): ArrayBufferView {
+  if (dtype === "f32") return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (dtype === "i32") return data instanceof Int32Array ? data : Int32Array.from(data);
+  if (dtype === "u32") return data instanceof Uint32Array ? data : Uint32Array.from(data);
+  return toF16Bits(data);
 }
 
 function padTo4(v: ArrayBufferView): ArrayBufferView {

@@ -8,6 +8,7 @@
  */
 import { GpuDeviceLostError, NoGpuAdapterError } from "../errors.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { hasDefaultDevice, setDefaultDevice } from "../device.ts";
 
 export interface GpuStats {
   liveBuffers: number;
@@ -270,7 +271,12 @@ export class GpuContext {
   }
 }
 
-/** Initialise the process's GPU context (idempotent). */
-export function initGpu(): Promise<GpuContext> {
-  return GpuContext.get();
+/**
+ * Initialise the process's GPU context (idempotent). If no default device was chosen yet (core/device.ts), WebGPU
+ * becomes the default, so code written before the WASM device keeps creating its tensors on the GPU.
+ */
+export async function initGpu(): Promise<GpuContext> {
+  const ctx = await GpuContext.get();
+  if (!hasDefaultDevice()) setDefaultDevice("webgpu");
+  return ctx;
 }

@@ -1,6 +1,6 @@
 /** reshape: a view with a new shape (no copy); backward reshapes the gradient back. One -1 entry is inferred. */
 import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
+import { record } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
 
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

@@ -8,6 +8,7 @@ import {
   pow,
   sub,
   Tensor,
+  type UnaryName,
   unaryReference,
 } from "../../../core/runtime.ts";
 import * as ops from "../../../core/runtime.ts";
@@ -55,7 +56,7 @@ Deno.test("scalar operands add and scale without a tensor", async () => {
   });
 });
 
-const unaryCases: [string, (t: Tensor) => Tensor, { offset?: number; scale?: number; rtol?: number }][] = [
+const unaryCases: [UnaryName, (t: Tensor) => Tensor, { offset?: number; scale?: number; rtol?: number }][] = [
   ["exp", ops.exp, {}],
   ["log", ops.log, { offset: 4 }],
   ["sqrt", ops.sqrt, { offset: 4 }],

@@ -10,7 +10,7 @@ import {
   softmaxReference,
   topkReference,
 } from "../../../core/runtime.ts";
-import { setRowWorkgroupSize } from "../../../core/ops/rows.ts";
+import { setRowWorkgroupSize } from "../../../core/gpu/rows.ts";
 import { checkOp } from "./_check.ts";
 
 // The row kernels pick a workgroup size per adapter class (4 on llvmpipe); run them with the GPU-class sizes too.
