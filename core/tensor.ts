@@ -343,3 +343,11 @@ export function fromF16Bits(bits: Uint16Array): Float32Array {
   }
   return out;
 }
+
+/** A copy of `t` on `device` (through the host; the only way data crosses devices). */
+export async function toDevice(t: Tensor, device: Device): Promise<Tensor> {
+  if (t.device === device) return t.view(t.shape);
+  const data = t.dtype === "i32" || t.dtype === "u32" ? await t.toInt32Array() : await t.toArray();
+  const host = t.dtype === "u32" ? new Uint32Array(data.buffer, data.byteOffset, data.length) : data;
+  return Tensor.from(host, t.shape, { dtype: t.dtype === "f16" ? "f16" : t.dtype, device, name: t.name });
+}

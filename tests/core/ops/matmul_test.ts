@@ -1,5 +1,5 @@
 import { matmul, matmulReference } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const sizes: [number, number, number][] = [
   [1, 1, 1],
@@ -12,7 +12,7 @@ const sizes: [number, number, number][] = [
 
 for (const transA of [false, true]) {
   for (const transB of [false, true]) {
-    Deno.test(`matmul transA=${transA} transB=${transB} matches f64 reference and finite differences`, async () => {
+    deviceTest(`matmul transA=${transA} transB=${transB} matches f64 reference and finite differences`, async () => {
       for (const [m, k, n] of sizes) {
         const aShape = transA ? [k, m] : [m, k];
         const bShape = transB ? [n, k] : [k, n];
@@ -29,7 +29,7 @@ for (const transA of [false, true]) {
   }
 }
 
-Deno.test("batched matmul with a shared 2-D weight and fused bias matches reference and gradients", async () => {
+deviceTest("batched matmul with a shared 2-D weight and fused bias matches reference and gradients", async () => {
   for (const transB of [false, true]) {
     const [bt, m, k, n] = [3, 5, 6, 7];
     const bShape = transB ? [n, k] : [k, n];
@@ -44,7 +44,7 @@ Deno.test("batched matmul with a shared 2-D weight and fused bias matches refere
   }
 });
 
-Deno.test("batched matmul with batched operands on both sides", async () => {
+deviceTest("batched matmul with batched operands on both sides", async () => {
   await checkOp({
     name: "bmm",
     inputs: [{ shape: [2, 3, 4, 5] }, { shape: [2, 3, 5, 6] }],
