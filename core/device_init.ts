@@ -56,14 +56,12 @@ function softwareName(description: string): string {
  */
 export async function initDevice(opts: DeviceOptions = {}): Promise<DeviceInfo> {
   const log = opts.log === undefined ? (l: string) => console.error(l) : opts.log;
-  if (!opts.device && chosen && hasDefaultDevice() && defaultDevice() === chosen.device) return chosen;
-  if (!opts.device && !chosen && hasDefaultDevice()) {
-    // initGpu() chose WebGPU before any initDevice call.
-    return chosen = {
-      device: defaultDevice(),
-      reason: "already initialised",
-      detail: GpuContext.current().description,
-    };
+  if (!opts.device && hasDefaultDevice()) {
+    // Chosen earlier (an initDevice call, initGpu, or a withDevice scope): keep it.
+    const device = defaultDevice();
+    if (chosen?.device === device) return chosen;
+    const detail = device === "wasm" ? wasmDetail(WasmRuntime.current()) : GpuContext.current().description;
+    return { device, reason: "already chosen", detail };
   }
   const want = opts.device ?? "auto";
   let device: Device, reason: string;
@@ -84,14 +82,18 @@ export async function initDevice(opts: DeviceOptions = {}): Promise<DeviceInfo> 
     if (opts.threads !== undefined && rt.threads !== opts.threads) {
       reason += ` (threads stay ${rt.threads}: the WASM device was started earlier)`;
     }
-    detail = `${rt.threads} thread${rt.threads === 1 ? "" : "s"}, SIMD128${
-      rt.features.relaxedSimd ? " + relaxed FMA" : ""
-    }`;
+    detail = wasmDetail(rt);
   }
   setDefaultDevice(device);
   chosen = { device, reason, detail };
   log?.(`device: ${device} (${reason}; ${detail})`);
   return chosen;
+}
+
+function wasmDetail(rt: WasmRuntime): string {
+  return `${rt.threads} thread${rt.threads === 1 ? "" : "s"}, SIMD128${
+    rt.features.relaxedSimd ? " + relaxed FMA" : ""
+  }`;
 }
 
 /** Start the WASM device without making it the default (tests that run every op on both devices). */

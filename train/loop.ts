@@ -20,9 +20,9 @@
  * resuming replays the exact same steps.
  */
 import { join } from "node:path";
-import { backward, initGpu, noGrad, Rng, Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { backward, noGrad, Rng, Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
-import { GpuContext } from "../core/gpu/context.ts";
 import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
 import { VlmModel } from "../core/model/vlm.ts";
@@ -107,7 +107,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const useHeads = !isBase && config.data.correspondence === "heads";
 
   // ── 1. setup: device, base model, tokenizer, trainable parameters, optimizer ────────────────────────────────────
-  await initGpu();
+  await initDevice();
   const rngInit = new Rng(config.seed);
   let rngData = new Rng(config.seed + 1);
   let rngDrop = new Rng(config.seed + 2);
@@ -163,7 +163,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     for (const p of params) {
       const t = ck.adapters.get(p.name);
       if (!t || t.data.length !== p.size) throw new DataFormatError(opts.resume, p.name, `${p.size} values`);
-      GpuContext.current().write(p.buffer, Float32Array.from(t.data));
+      p.write(t.data);
     }
     const steps = (ck.extra?.optimizerSteps as number[] | undefined) ?? params.map(() => ck.optimizer.step);
     optimizer.importState({

@@ -11,7 +11,7 @@ import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { ConfigError } from "../core/errors.ts";
 import { loadExportDir } from "../core/model/export_onnx.ts";
 import { VlmModel } from "../core/model/vlm.ts";
-import { initGpu } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { modelFeatureSources } from "./feature_source.ts";
 
@@ -30,7 +30,7 @@ export function exportDirOf(dir: string): string {
 /** Load a run's exported model and return its Q/K feature source, named after the run folder. */
 export async function loadRunFeatureSource(dir: string): Promise<LayerFeatureSource> {
   const exportDir = exportDirOf(dir);
-  await initGpu();
+  await initDevice();
   const loaded = await loadExportDir(exportDir);
   const model = new VlmModel(loaded.config, loaded.weights);
   const tok = TextTokenizer.fromJson(loaded.tokenizerJson);
