@@ -158,15 +158,17 @@ export async function createEngine(
   }
   const t0 = performance.now();
   let epLine = "";
-  const engine = options.engine === "ours" ? await RuntimeEngine.load(dir, {
-    modelName: options.modelName ?? defaultModelName(dir),
-    maxPixels: options.maxPixels,
-  }) : await OrtEngine.load(dir, {
-    executionProvider: options.executionProvider,
-    modelName: options.modelName ?? defaultModelName(dir),
-    maxPixels: options.maxPixels,
-    log: (m) => epLine = m, // carried in the description, which every caller prints
-  });
+  const engine = options.engine === "ours"
+    ? await RuntimeEngine.load(dir, {
+      modelName: options.modelName ?? defaultModelName(dir),
+      maxPixels: options.maxPixels,
+    })
+    : await OrtEngine.load(dir, {
+      executionProvider: options.executionProvider,
+      modelName: options.modelName ?? defaultModelName(dir),
+      maxPixels: options.maxPixels,
+      log: (m) => epLine = m, // carried in the description, which every caller prints
+    });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   const what = untrained
     ? `*** UNTRAINED MODEL (seeded random weights): answers are noise *** ${engine.modelName} from ${dir} (${why})`

@@ -13,7 +13,12 @@ import type { VlmConfig } from "../model/config.ts";
 import { loadExportDir } from "../model/export_onnx.ts";
 import { generate } from "../model/vlm_generate.ts";
 import { type VlmInput, VlmModel } from "../model/vlm.ts";
-import { type ChatMessage as RunnerMessage, expandVisionPads, renderChatTemplate, visionTokenCount } from "../text/chat_template.ts";
+import {
+  type ChatMessage as RunnerMessage,
+  expandVisionPads,
+  renderChatTemplate,
+  visionTokenCount,
+} from "../text/chat_template.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
 import { ENGINE_MAX_PIXELS, toRunnerMessages } from "./ort_engine.ts";
 import type { FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
@@ -75,7 +80,13 @@ export class RuntimeEngine implements InferenceEngine {
     const loaded = await loadExportDir(modelDir);
     const model = new VlmModel(loaded.config, loaded.weights);
     const limits = { minPixels: opts.minPixels, maxPixels: opts.maxPixels ?? ENGINE_MAX_PIXELS };
-    return new RuntimeEngine(model, TextTokenizer.fromJson(loaded.tokenizerJson), `ours-${device}`, opts.modelName ?? "gasp-tiny", limits);
+    return new RuntimeEngine(
+      model,
+      TextTokenizer.fromJson(loaded.tokenizerJson),
+      `ours-${device}`,
+      opts.modelName ?? "gasp-tiny",
+      limits,
+    );
   }
 
   ready(): boolean {
@@ -96,7 +107,9 @@ export class RuntimeEngine implements InferenceEngine {
     const t0 = performance.now();
     const model = this.#model;
     if (!model) throw new EngineUnavailableError(`the ${this.id} engine was released`);
-    if (signal?.aborted) return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+    if (signal?.aborted) {
+      return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+    }
     const prompt = runtimePrompt(model.config, this.#tokenizer, toRunnerMessages(req.messages), this.#limits);
     const r = await generate(
       model,

@@ -14,7 +14,7 @@ import type { WasmFeatures } from "../runtime.ts";
 import { fma, hmax, hsum, splat } from "../wat.ts";
 import { ShapeMismatchError } from "../../errors.ts";
 import type { AttentionPlan } from "../../kernels/types.ts";
-import type { Tensor } from "../../tensor.ts";
+import { Tensor } from "../../tensor.ts";
 
 const BC = 16, QB = 32, MAX_D = 256;
 const MAXF = 3.4028234663852886e38;
@@ -59,6 +59,9 @@ const W = {
   dq: 24,
   dk: 25,
   dv: 26,
+  /** Forward: the (B, Hkv, D, Tkp) transposed keys (attn_kt). */
+  kt: 27,
+  tkp: 28,
 } as const;
 
 const P = (name: keyof typeof W, t = "i32") => `(${t}.load offset=${4 * W[name]} (local.get $p))`;
@@ -98,13 +101,16 @@ function transpose(src: string, dst: number): string {
       (br $Ltd)))`;
 }
 
-/** s0..s3 = row · Tᵀ block (T at scratch `t`), for the D-element row at $row. */
-function scores(madd: ReturnType<typeof fma>, row: string, t: number, out: string): string {
+/**
+ * s0..s3 = row · T (16 key columns) for the D-element row at `row`: T is D rows of 16 keys starting at address
+ * `tp`, `stride` bytes apart (the scratch block: 64; the transposed head: 4·Tkp).
+ */
+function scores(madd: ReturnType<typeof fma>, row: string, tp: string, stride: string, out: string): string {
   const acc = [0, 1, 2, 3].map((u) => `$${out}${u}`);
   return `
     ${acc.map((a) => `(local.set ${a} (v128.const i32x4 0 0 0 0))`).join(" ")}
     (local.set $d (i32.const 0))
-    (local.set $tp ${sc(t)})
+    (local.set $tp ${tp})
     (block $Bsd (loop $Lsd
       (br_if $Bsd (i32.ge_s (local.get $d) (local.get $D)))
       (local.set $qd (v128.load32_splat (i32.add ${row} (i32.shl (local.get $d) (i32.const 2)))))
@@ -113,7 +119,7 @@ function scores(madd: ReturnType<typeof fma>, row: string, t: number, out: strin
       `(local.set ${a} ${madd("(local.get $qd)", `(v128.load offset=${16 * u} (local.get $tp))`, `(local.get ${a})`)})`
     ).join("\n      ")
   }
-      (local.set $tp (i32.add (local.get $tp) (i32.const ${4 * BC})))
+      (local.set $tp (i32.add (local.get $tp) ${stride}))
       (local.set $d (i32.add (local.get $d) (i32.const 1)))
       (br $Lsd)))`;
 }
@@ -194,7 +200,8 @@ const LOCALS =
   (local $Hq i32) (local $Hkv i32) (local $Tq i32) (local $Tk i32) (local $D i32) (local $off i32) (local $causal i32)
   (local $maskKind i32) (local $msb i32) (local $msh i32) (local $msq i32) (local $msk i32) (local $hasRange i32)
   (local $nQb i32) (local $grp i32) (local $hh i32) (local $g i32) (local $dq i32) (local $dk i32) (local $dv i32)
-  (local $grow i32) (local $dqrow i32) (local $delta f32) (local $lsei f32) (local $iLo i32) (local $iHi i32)`;
+  (local $grow i32) (local $dqrow i32) (local $delta f32) (local $lsei f32) (local $iLo i32) (local $iHi i32)
+  (local $kt i32) (local $tkp i32) (local $ktb i32)`;
 
 const LOAD_PARAMS = ([
   "q",
@@ -222,6 +229,8 @@ const LOAD_PARAMS = ([
   "dq",
   "dk",
   "dv",
+  "kt",
+  "tkp",
 ] as const)
   .map((n) => `(local.set $${n} ${P(n)})`).join("\n  ") + `
   (local.set $scv (f32x4.splat ${P("scale", "f32")}))
@@ -231,6 +240,21 @@ function forwardWat(f: WasmFeatures): string {
   const madd = fma(f);
   const headOff = (ptr: string, rows: string) =>
     `(i32.add ${ptr} (i32.shl (i32.mul ${rows} (local.get $D)) (i32.const 2)))`;
+  const kvHead = "(i32.add (i32.mul (local.get $b) (local.get $Hkv)) (local.get $kvh))";
+  const rowState = `(i32.add ${sc(S.state)} (i32.shl (i32.sub (local.get $i) (local.get $i0)) (i32.const 3)))`;
+  const orow = headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))");
+  /** out row ·= the splat in $refv (or, with `zero`, out row = 0: uninitialised memory may hold NaN) */
+  const scaleRow = (zero = false) => `
+      (local.set $orow ${orow})
+      (local.set $d (i32.const 0))
+      (block $Bn (loop $Ln
+        (br_if $Bn (i32.ge_s (local.get $d) (local.get $D)))
+        (local.set $da (i32.add (local.get $orow) (i32.shl (local.get $d) (i32.const 2))))
+        (v128.store (local.get $da) ${
+    zero ? "(v128.const i32x4 0 0 0 0)" : "(f32x4.mul (v128.load (local.get $da)) (local.get $refv))"
+  })
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (br $Ln)))`;
   return `
 (func $attn_fwd (export "attn_fwd") (param $p i32) (param $t0 i32) (param $t1 i32)
   ${LOCALS}
@@ -247,32 +271,17 @@ function forwardWat(f: WasmFeatures): string {
     (local.set $i1 (i32.add (local.get $i0) (i32.const ${QB})))
     (if (i32.gt_s (local.get $i1) (local.get $Tq)) (then (local.set $i1 (local.get $Tq))))
     (local.set $qh (i32.mul (i32.add (i32.mul (local.get $b) (local.get $Hq)) (local.get $h)) (local.get $Tq)))
-    (local.set $kb ${
-    headOff(
-      "(local.get $k)",
-      "(i32.mul (i32.add (i32.mul (local.get $b) (local.get $Hkv)) (local.get $kvh)) (local.get $Tk))",
-    )
-  })
-    (local.set $vb ${
-    headOff(
-      "(local.get $v)",
-      "(i32.mul (i32.add (i32.mul (local.get $b) (local.get $Hkv)) (local.get $kvh)) (local.get $Tk))",
-    )
-  })
+    (local.set $vb ${headOff("(local.get $v)", `(i32.mul ${kvHead} (local.get $Tk))`)})
+    ;; this head's Kᵀ: D rows of Tkp keys (Tk rounded up to BC, zeros past Tk), transposed once per call (attn_kt)
+    (local.set $ktb (i32.add (local.get $kt) (i32.shl (i32.mul ${kvHead} (i32.mul (local.get $D) (local.get $tkp))) (i32.const 2))))
     ;; per-row state m = −MAXF, l = 0, output row = 0
     (local.set $i (local.get $i0))
     (block $Bi (loop $Li
       (br_if $Bi (i32.ge_s (local.get $i) (local.get $i1)))
-      (local.set $st (i32.add ${sc(S.state)} (i32.shl (i32.sub (local.get $i) (local.get $i0)) (i32.const 3))))
+      (local.set $st ${rowState})
       (f32.store (local.get $st) (f32.const ${-MAXF}))
       (f32.store offset=4 (local.get $st) (f32.const 0))
-      (local.set $orow ${headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))")})
-      (local.set $d (i32.const 0))
-      (block $Bz (loop $Lz
-        (br_if $Bz (i32.ge_s (local.get $d) (local.get $D)))
-        (v128.store (i32.add (local.get $orow) (i32.shl (local.get $d) (i32.const 2))) (v128.const i32x4 0 0 0 0))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
-        (br $Lz)))
+      ${scaleRow(true)}
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $Li)))
     ;; keys any row of the block may see
@@ -285,12 +294,12 @@ function forwardWat(f: WasmFeatures): string {
       (local.set $cap (i32.add (local.get $i1) (local.get $off)))
       (if (i32.lt_s (local.get $cap) (i32.const 0)) (then (local.set $cap (i32.const 0))))
       (if (i32.lt_s (local.get $cap) (local.get $hiAll)) (then (local.set $hiAll (local.get $cap))))))
-    (local.set $jb (local.get $loAll))
+    ;; key blocks start at multiples of BC so every block is a whole 16-key slice of Kᵀ
+    (local.set $jb (i32.and (local.get $loAll) (i32.const ${-BC})))
     (block $Bjb (loop $Ljb
       (br_if $Bjb (i32.ge_s (local.get $jb) (local.get $hiAll)))
       (local.set $nb (i32.sub (local.get $hiAll) (local.get $jb)))
       (if (i32.gt_s (local.get $nb) (i32.const ${BC})) (then (local.set $nb (i32.const ${BC}))))
-      ${transpose("(local.get $kb)", S.kt)}
       (local.set $i (local.get $i0))
       (block $Bi2 (loop $Li2
         (br_if $Bi2 (i32.ge_s (local.get $i) (local.get $i1)))
@@ -298,7 +307,15 @@ function forwardWat(f: WasmFeatures): string {
         (if (i32.gt_s (local.get $hi) (i32.add (local.get $jb) (local.get $nb))) (then (local.set $hi (i32.add (local.get $jb) (local.get $nb)))))
         (if (i32.and (i32.lt_s (local.get $lo) (i32.add (local.get $jb) (local.get $nb))) (i32.gt_s (local.get $hi) (local.get $jb))) (then
           (local.set $qrow ${headOff("(local.get $q)", "(i32.add (local.get $qh) (local.get $i))")})
-          ${scores(madd, "(local.get $qrow)", S.kt, "s")}
+          ${
+    scores(
+      madd,
+      "(local.get $qrow)",
+      "(i32.add (local.get $ktb) (i32.shl (local.get $jb) (i32.const 2)))",
+      "(i32.shl (local.get $tkp) (i32.const 2))",
+      "s",
+    )
+  }
           ${FIX_SCORES}
           ;; online softmax: m' = max(m, max s), α = exp(m − m'), l = α·l + Σ p, o = α·o + Σ p_j v_j
           (local.set $mn ${
@@ -307,7 +324,7 @@ function forwardWat(f: WasmFeatures): string {
       "tmp",
     )
   })
-          (local.set $st (i32.add ${sc(S.state)} (i32.shl (i32.sub (local.get $i) (local.get $i0)) (i32.const 3))))
+          (local.set $st ${rowState})
           (local.set $m (f32.load (local.get $st)))
           (if (f32.gt (local.get $mn) (f32.const -1e30)) (then
             (if (f32.lt (local.get $mn) (local.get $m)) (then (local.set $mn (local.get $m))))
@@ -320,32 +337,31 @@ function forwardWat(f: WasmFeatures): string {
   }))
             (f32.store (local.get $st) (local.get $mn))
             (f32.store offset=4 (local.get $st) (local.get $l))
-            (local.set $orow ${headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))")})
-            (if (f32.ne (local.get $al) (f32.const 1)) (then
-              (local.set $refv (f32x4.splat (local.get $al)))
-              (local.set $d (i32.const 0))
-              (block $Bsc (loop $Lsc
-                (br_if $Bsc (i32.ge_s (local.get $d) (local.get $D)))
-                (local.set $da (i32.add (local.get $orow) (i32.shl (local.get $d) (i32.const 2))))
-                (v128.store (local.get $da) (f32x4.mul (v128.load (local.get $da)) (local.get $refv)))
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (br $Lsc)))))
-            (local.set $jj (i32.const 0))
-            (block $Bpj (loop $Lpj
-              (br_if $Bpj (i32.ge_s (local.get $jj) (local.get $nb)))
-              (local.set $pj (f32.load offset=${S.p} (i32.add (global.get $scratch) (i32.shl (local.get $jj) (i32.const 2)))))
-              (if (f32.ne (local.get $pj) (f32.const 0)) (then
-                (local.set $refv (f32x4.splat (local.get $pj)))
-                ${
-    axpy(
-      madd,
-      "(local.get $orow)",
-      "(local.get $refv)",
-      headOff("(local.get $vb)", "(i32.add (local.get $jb) (local.get $jj))"),
+            ;; o = α·o + Σ_j p_j v_j, one output vector at a time over the block's keys (one load/store per vector)
+            (local.set $refv (f32x4.splat (local.get $al)))
+            (local.set $orow ${orow})
+            (local.set $d (i32.const 0))
+            (block $Bov (loop $Lov
+              (br_if $Bov (i32.ge_s (local.get $d) (local.get $D)))
+              (local.set $da (i32.add (local.get $orow) (i32.shl (local.get $d) (i32.const 2))))
+              (local.set $tmp (f32x4.mul (v128.load (local.get $da)) (local.get $refv)))
+              (local.set $tp (i32.add (local.get $vb) (i32.shl (i32.add (i32.mul (local.get $jb) (local.get $D)) (local.get $d)) (i32.const 2))))
+              (local.set $jj (i32.const 0))
+              (block $Bpj (loop $Lpj
+                (br_if $Bpj (i32.ge_s (local.get $jj) (local.get $nb)))
+                (local.set $tmp ${
+    madd(
+      `(v128.load32_splat offset=${S.p} (i32.add (global.get $scratch) (i32.shl (local.get $jj) (i32.const 2))))`,
+      "(v128.load (local.get $tp))",
+      "(local.get $tmp)",
     )
-  }))
-              (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
-              (br $Lpj)))))))
+  })
+                (local.set $tp (i32.add (local.get $tp) (i32.shl (local.get $D) (i32.const 2))))
+                (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+                (br $Lpj)))
+              (v128.store (local.get $da) (local.get $tmp))
+              (local.set $d (i32.add (local.get $d) (i32.const 4)))
+              (br $Lov)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $Li2)))
       (local.set $jb (i32.add (local.get $jb) (i32.const ${BC})))
@@ -354,17 +370,10 @@ function forwardWat(f: WasmFeatures): string {
     (local.set $i (local.get $i0))
     (block $Bi3 (loop $Li3
       (br_if $Bi3 (i32.ge_s (local.get $i) (local.get $i1)))
-      (local.set $st (i32.add ${sc(S.state)} (i32.shl (i32.sub (local.get $i) (local.get $i0)) (i32.const 3))))
+      (local.set $st ${rowState})
       (local.set $l (f32.load offset=4 (local.get $st)))
       (local.set $refv (f32x4.splat (select (f32.div (f32.const 1) (local.get $l)) (f32.const 0) (f32.gt (local.get $l) (f32.const 0)))))
-      (local.set $orow ${headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))")})
-      (local.set $d (i32.const 0))
-      (block $Bn (loop $Ln
-        (br_if $Bn (i32.ge_s (local.get $d) (local.get $D)))
-        (local.set $da (i32.add (local.get $orow) (i32.shl (local.get $d) (i32.const 2))))
-        (v128.store (local.get $da) (f32x4.mul (v128.load (local.get $da)) (local.get $refv)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
-        (br $Ln)))
+      ${scaleRow()}
       (f32.store (i32.add (local.get $lse) (i32.shl (i32.add (local.get $qh) (local.get $i)) (i32.const 2)))
         (select (f32.add (f32.load (local.get $st)) (call $log1 (local.get $l))) (f32.const -inf) (f32.gt (local.get $l) (f32.const 0))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -466,8 +475,8 @@ function backwardWat(f: WasmFeatures): string {
             (local.set $qrow ${headOff("(local.get $q)", "(i32.add (local.get $qh) (local.get $i))")})
             (local.set $grow ${headOff("(local.get $g)", "(i32.add (local.get $qh) (local.get $i))")})
             (local.set $dqrow ${headOff("(local.get $dq)", "(i32.add (local.get $qh) (local.get $i))")})
-            ${scores(madd, "(local.get $qrow)", S.kt, "s")}
-            ${scores(madd, "(local.get $grow)", S.vt, "dp")}
+            ${scores(madd, "(local.get $qrow)", sc(S.kt), `(i32.const ${4 * BC})`, "s")}
+            ${scores(madd, "(local.get $grow)", sc(S.vt), `(i32.const ${4 * BC})`, "dp")}
             ${FIX_SCORES}
             ;; p = exp(s − lse_i) (0 where invisible), ds = p ⊙ (dp − Δ_i)
             (local.set $lsei (f32.load (i32.add (local.get $lse) (i32.shl (i32.add (local.get $qh) (local.get $i)) (i32.const 2)))))
@@ -548,8 +557,39 @@ function backwardWat(f: WasmFeatures): string {
     (br $Lt))))`;
 }
 
+/** Kᵀ per KV head: kt[(b·Hkv + c)·D + d][j] = k[b, c, j, d] for j < Tk, 0 for Tk ≤ j < Tkp. */
+const KT_WAT = `
+(func $attn_kt (export "attn_kt") (param $p i32) (param $t0 i32) (param $t1 i32)
+  (local $k i32) (local $kt i32) (local $Tk i32) (local $tkp i32) (local $D i32) (local $t i32) (local $d i32)
+  (local $j i32) (local $src i32) (local $dst i32)
+  (local.set $k ${P("k")}) (local.set $kt ${P("kt")}) (local.set $Tk ${P("Tk")}) (local.set $tkp ${P("tkp")})
+  (local.set $D ${P("D")})
+  (local.set $t (local.get $t0))
+  (block $Bt (loop $Lt
+    (br_if $Bt (i32.ge_s (local.get $t) (local.get $t1)))
+    (local.set $d (i32.const 0))
+    (block $Bd (loop $Ld
+      (br_if $Bd (i32.ge_s (local.get $d) (local.get $D)))
+      (local.set $src (i32.add (local.get $k)
+        (i32.shl (i32.add (i32.mul (i32.mul (local.get $t) (local.get $Tk)) (local.get $D)) (local.get $d)) (i32.const 2))))
+      (local.set $dst (i32.add (local.get $kt)
+        (i32.shl (i32.mul (i32.add (i32.mul (local.get $t) (local.get $D)) (local.get $d)) (local.get $tkp)) (i32.const 2))))
+      (local.set $j (i32.const 0))
+      (block $Bj (loop $Lj
+        (br_if $Bj (i32.ge_s (local.get $j) (local.get $tkp)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2)))
+          (if (result f32) (i32.lt_s (local.get $j) (local.get $Tk))
+            (then (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $j) (local.get $D)) (i32.const 2)))))
+            (else (f32.const 0))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $Lj)))
+      (local.set $d (i32.add (local.get $d) (i32.const 1)))
+      (br $Ld)))
+    (local.set $t (i32.add (local.get $t) (i32.const 1)))
+    (br $Lt))))`;
+
 export function attentionWat(f: WasmFeatures): string {
-  return forwardWat(f) + backwardWat(f);
+  return KT_WAT + forwardWat(f) + backwardWat(f);
 }
 
 const MASK_KIND = { none: 0, additive: 1, binary: 2 } as const;
@@ -558,7 +598,7 @@ function words(p: AttentionPlan, t: Record<string, Tensor | null>): number[] {
   if (p.D > MAX_D) {
     throw new ShapeMismatchError("attention", `the WASM kernels take head dims up to ${MAX_D}, got ${p.D}`);
   }
-  const w = new Array<number>(27).fill(0);
+  const w = new Array<number>(29).fill(0);
   const ptr = (x: Tensor | null | undefined) => (x ? x.ptr : 0);
   w[W.q] = ptr(t.q);
   w[W.k] = ptr(t.k);
@@ -584,6 +624,8 @@ function words(p: AttentionPlan, t: Record<string, Tensor | null>): number[] {
   w[W.dq] = ptr(t.dq);
   w[W.dk] = ptr(t.dk);
   w[W.dv] = ptr(t.dv);
+  w[W.kt] = ptr(t.kt);
+  w[W.tkp] = Math.ceil(p.Tk / BC) * BC;
   return w;
 }
 
@@ -599,8 +641,15 @@ export function attentionForward(
   lse: Tensor,
   p: AttentionPlan,
 ): void {
-  const tasks = p.B * p.Hq * Math.ceil(p.Tq / QB);
-  WasmRuntime.current().run("attn_fwd", words(p, { q, k, v, mask, out, lse }), tasks, flops(p));
+  const rt = WasmRuntime.current();
+  const kt = Tensor.empty([p.B, p.Hkv, p.D, Math.ceil(p.Tk / BC) * BC], "f32", "wasm");
+  try {
+    const w = words(p, { q, k, v, mask, out, lse, kt });
+    rt.run("attn_kt", w, p.B * p.Hkv, kt.size * 8);
+    rt.run("attn_fwd", w, p.B * p.Hq * Math.ceil(p.Tq / QB), flops(p));
+  } finally {
+    kt.dispose();
+  }
 }
 
 export function attentionBackward(

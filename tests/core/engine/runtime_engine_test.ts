@@ -40,7 +40,12 @@ Deno.test("our runtime's engine on WASM answers as the onnxruntime-web engine do
     // Seed 11: its greedy reply has no vision tokens (VlmModel.decodeStep cannot embed a generated <|image_pad|>).
     await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 11), buildTinyTokenizerJson(), dir);
     const r = new Rng(1);
-    const png = encodePng({ width: 56, height: 56, data: Uint8Array.from({ length: 56 * 56 * 3 }, () => r.int(256)), channels: 3 });
+    const png = encodePng({
+      width: 56,
+      height: 56,
+      data: Uint8Array.from({ length: 56 * 56 * 3 }, () => r.int(256)),
+      channels: 3,
+    });
     const ours = await RuntimeEngine.load(dir, { modelName: "tiny-test" });
     const ort = await OrtEngine.load(dir, { executionProvider: "wasm", log: () => {} });
     assert.equal(ours.id, "ours-wasm");
