@@ -38,6 +38,8 @@ export interface BenchRow {
   ms: number;
   /** Op calls per timed sample (each sample waits for completion once). */
   repeat: number;
+  /** Timed samples whose median `ms` is (after one warm-up sample). */
+  runs?: number;
   gflops?: number;
   gbps?: number;
   error?: string;
@@ -175,7 +177,7 @@ export async function runKernelBenchmark(opts: {
   // The SIMD128 FMA peak, measured first (one thread, then every thread): what the matmul rows are a fraction of.
   for (const [engine, which] of [["ours-wasm-1t", "one"], ["ours-wasm", "all"]] as const) {
     const gflops = measureFmaPeak(which);
-    rows.push({ op: "fma-peak", shape: "12 chains", engine, ms: NaN, repeat: 1, gflops });
+    rows.push({ op: "fma-peak", shape: "12 chains", engine, ms: NaN, repeat, gflops });
     log(`SIMD128 FMA peak, ${which === "one" ? "1 thread" : `${rt.threads} threads`}: ${gflops.toFixed(1)} GFLOP/s`);
   }
   const engines: { engine: Engine; prepare: (c: BenchCase) => Promise<PeerRun> }[] = [
@@ -193,10 +195,15 @@ export async function runKernelBenchmark(opts: {
       let peer: PeerRun | null = null;
       try {
         peer = await e.prepare(c);
-        const big = (w.flops ?? 0) > 4e9;
-        const runs = opts.quick ? 1 : (big ? 3 : 5);
-        const t = await timeMedian((n) => peer!.run(n), { warmup: 1, runs, repeat });
-        const row: BenchRow = { op: c.op, shape, engine: e.engine, ms: t.ms, repeat };
+        // The same rule for every engine: the warm-up's time decides how many samples fit the budget (at least 1,
+        // at most 7; --quick: 0.3 s per engine and case, else 2 s), and the median of those is reported.
+        const w0 = performance.now();
+        await peer.run(repeat);
+        const warmMs = performance.now() - w0;
+        const budget = opts.quick ? 300 : 2000;
+        const runs = Math.max(1, Math.min(7, Math.floor(budget / Math.max(warmMs, 1e-3))));
+        const t = await timeMedian((n) => peer!.run(n), { warmup: 0, runs, repeat });
+        const row: BenchRow = { op: c.op, shape, engine: e.engine, ms: t.ms, repeat, runs };
         if (w.flops) row.gflops = w.flops / t.ms / 1e6;
         if (w.bytes) row.gbps = w.bytes / t.ms / 1e6;
         rows.push(row);

@@ -365,25 +365,29 @@ export function matmulWat(f: WasmFeatures): string {
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
-/** Task split of one GEMM: (M chunk, N chunk) sizes; more tasks than threads so a slow thread does not stall. */
+/**
+ * Task split of one GEMM into (M chunk × N chunk) tiles, about two per thread (a thread that the host deschedules
+ * stalls less of the call). Each task packs its own A rows and B columns, so the split minimises the packing,
+ * tilesN·M·K + tilesM·K·N, over splits with chunks of at least 48 rows and 64 columns.
+ */
 export function matmulTasks(
   batch: number,
   m: number,
   n: number,
   threads: number,
 ): { mChunk: number; nChunk: number; tilesM: number; tilesN: number } {
-  const one = { mChunk: m, nChunk: n, tilesM: 1, tilesN: 1 };
-  if (threads === 1 || batch >= 2 * threads) return one;
-  const want = Math.ceil((4 * threads) / batch);
-  // Split the longer side first (each task packs its own A rows and B columns), keeping chunks ≥ 48 rows / 64 cols.
-  let tilesM = 1, tilesN = 1;
-  if (m >= n) tilesM = Math.max(1, Math.min(want, Math.floor(m / 48)));
-  else tilesN = Math.max(1, Math.min(want, Math.floor(n / 64)));
-  if (tilesM * tilesN < want) {
-    if (m >= n) tilesN = Math.max(1, Math.min(Math.ceil(want / tilesM), Math.floor(n / 64)));
-    else tilesM = Math.max(1, Math.min(Math.ceil(want / tilesN), Math.floor(m / 48)));
+  const want = Math.ceil((2 * threads) / batch);
+  let best = { tm: 1, tn: 1, cost: Infinity };
+  if (threads > 1 && want > 1) {
+    for (let tm = 1; tm <= Math.max(1, Math.floor(m / 48)); tm++) {
+      const tn = Math.min(Math.max(1, Math.floor(n / 64)), Math.ceil(want / tm));
+      if (tm * tn < Math.min(want, Math.max(1, Math.floor(m / 48)) * Math.max(1, Math.floor(n / 64)))) continue;
+      // packing per split, plus a small price per extra task (its start-up and the last-task tail)
+      const cost = tn * m + tm * n + 64 * tm * tn;
+      if (cost < best.cost) best = { tm, tn, cost };
+    }
   }
-  const mChunk = roundUp(Math.ceil(m / tilesM), MR), nChunk = roundUp(Math.ceil(n / tilesN), NR);
+  const mChunk = roundUp(Math.ceil(m / best.tm), MR), nChunk = roundUp(Math.ceil(n / best.tn), NR);
   return { mChunk, nChunk, tilesM: Math.ceil(m / mChunk), tilesN: Math.ceil(n / nChunk) };
 }
 
