@@ -1,31 +1,27 @@
 /**
  * Training checkpoints, written so that a crash at any moment never leaves a half-written checkpoint as `latest`.
- *
- * Layout of a run directory:
- *   latest                       one line: the name of the newest complete checkpoint ("step-000200")
- *   step-000200/
- *     adapters.safetensors       LoRA (PEFT names under HF module paths) + correspondence heads
- *     optimizer.safetensors      "<param>.exp_avg", "<param>.exp_avg_sq"; metadata {"step": t}
- *     config.json                the resolved TrainConfig
- *     state.json                 step, named RNG states (core/random.ts Rng.state()), base model reference, extra
- *     manifest.json              format, version, step, and per-file byte size + sha256 (written last)
+ * The layout of a run directory and its step checkpoints is core/model/folder/checkpoint_files.ts (RNG states are
+ * core/random.ts Rng.state()).
  *
  * Commit protocol: write everything into "step-000200.tmp-<random>", fsync each file, rename the directory to
  * "step-000200" (atomic on one filesystem), fsync the run directory, and only then replace `latest` atomically.
  * A process killed before the rename leaves only a *.tmp-* directory, which the loader never reads; killed between
  * the rename and `latest`, the previous checkpoint stays latest.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DataFormatError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/io/atomic.ts";
+import {
+  CHECKPOINT_FILES,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  checkpointName,
+  readCheckpointFiles,
+  sha256Hex,
+} from "../core/model/folder/checkpoint_files.ts";
 import type { RngState } from "../core/random.ts";
 import { parseTrainConfig, type TrainConfig } from "./config.ts";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.ts";
-
-export const CHECKPOINT_FORMAT = "gasp-ts-checkpoint";
-export const CHECKPOINT_VERSION = 1;
-const FILES = ["adapters.safetensors", "optimizer.safetensors", "config.json", "state.json"] as const;
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../core/io/safetensors.ts";
 
 export interface TrainCheckpoint {
   step: number;
@@ -45,14 +41,6 @@ export interface TrainCheckpoint {
 export interface SaveHooks {
   /** Called after each file is written into the temporary directory (tests throw here to simulate a crash). */
   afterFile?: (name: string) => void | Promise<void>;
-}
-
-export function checkpointName(step: number): string {
-  return `step-${String(step).padStart(6, "0")}`;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
@@ -94,7 +82,7 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
   const tmpDir = join(runDir, `${name}.tmp-${crypto.randomUUID().slice(0, 8)}`);
   await Deno.mkdir(tmpDir);
   const enc = new TextEncoder();
-  const contents: Record<(typeof FILES)[number], Uint8Array> = {
+  const contents: Record<(typeof CHECKPOINT_FILES)[number], Uint8Array> = {
     "adapters.safetensors": encodeSafetensors(ck.adapters, { format: "pt" }),
     "optimizer.safetensors": encodeOptimizer(ck.optimizer),
     "config.json": enc.encode(JSON.stringify(ck.config, null, 2) + "\n"),
@@ -104,9 +92,9 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
   };
   try {
     const files: Record<string, { bytes: number; sha256: string }> = {};
-    for (const f of FILES) {
+    for (const f of CHECKPOINT_FILES) {
       await writeSynced(join(tmpDir, f), contents[f]);
-      files[f] = { bytes: contents[f].length, sha256: sha256(contents[f]) };
+      files[f] = { bytes: contents[f].length, sha256: sha256Hex(contents[f]) };
       await hooks.afterFile?.(f);
     }
     const manifest = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: ck.step, files };
@@ -140,59 +128,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The directory `latest` points to, or null if the run has no complete checkpoint yet. */
-export async function latestCheckpointDir(runDir: string): Promise<string | null> {
-  let name: string;
-  try {
-    name = (await Deno.readTextFile(join(runDir, "latest"))).trim();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  if (!/^step-\d+$/.test(name)) {
-    throw new DataFormatError(join(runDir, "latest"), "(contents)", 'a checkpoint name like "step-000200"', name);
-  }
-  return join(runDir, name);
-}
-
 /**
  * Loads and validates a checkpoint: `path` is a run directory (follows `latest`) or a step directory.
  * Every problem is a DataFormatError naming the file and field (or ConfigError for the config's content).
  */
 export async function loadCheckpoint(path: string): Promise<TrainCheckpoint> {
-  let dir = path;
-  if (await exists(join(path, "latest"))) dir = (await latestCheckpointDir(path))!;
-  const manifestPath = join(dir, "manifest.json");
-  if (!(await exists(manifestPath))) {
-    throw new DataFormatError(manifestPath, "(file)", "a manifest.json (is this a checkpoint directory?)", "missing");
-  }
-  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  if (manifest.format !== CHECKPOINT_FORMAT) {
-    throw new DataFormatError(manifestPath, "format", CHECKPOINT_FORMAT, String(manifest.format));
-  }
-  if (manifest.version !== CHECKPOINT_VERSION) {
-    throw new DataFormatError(manifestPath, "version", String(CHECKPOINT_VERSION), String(manifest.version));
-  }
-  const bytes: Record<string, Uint8Array> = {};
-  for (const f of FILES) {
-    const p = join(dir, f);
-    const want = manifest.files?.[f];
-    if (!want) throw new DataFormatError(manifestPath, `files.${f}`, "an entry with bytes and sha256", "missing");
-    let b: Uint8Array;
-    try {
-      b = await Deno.readFile(p);
-    } catch {
-      throw new DataFormatError(p, "(file)", `${want.bytes} bytes`, "missing or unreadable");
-    }
-    if (b.length !== want.bytes) throw new DataFormatError(p, "(size)", `${want.bytes} bytes`, `got ${b.length}`);
-    if (sha256(b) !== want.sha256) throw new DataFormatError(p, "(sha256)", want.sha256, "contents changed");
-    bytes[f] = b;
-  }
+  const { dir, step, files: bytes } = await readCheckpointFiles(path);
   const dec = new TextDecoder();
   const statePath = join(dir, "state.json");
   const state = JSON.parse(dec.decode(bytes["state.json"]));
-  if (!Number.isInteger(state.step) || state.step !== manifest.step) {
-    throw new DataFormatError(statePath, "step", `integer equal to manifest step ${manifest.step}`, String(state.step));
+  if (!Number.isInteger(state.step) || state.step !== step) {
+    throw new DataFormatError(statePath, "step", `integer equal to manifest step ${step}`, String(state.step));
   }
   for (const [k, s] of Object.entries(state.rng ?? {})) {
     if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) {

@@ -15,9 +15,10 @@ import { initWasm } from "../../core/device_init.ts";
 import { initParameters } from "../../core/model/init.ts";
 import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { resolveTrainConfig } from "../../train/config.ts";
-import { saveBaseModel, train } from "../../train/loop.ts";
-import { loraParams } from "../../train/lora_gpu.ts";
-import { headParams } from "../../train/heads.ts";
+import { train } from "../../train/loop.ts";
+import { writeModelFolder } from "../../core/model/folder/model_folder.ts";
+import { loraParams } from "../../train/lora.ts";
+import { headParams } from "../../train/correspondence_head.ts";
 import { TOY_CONFIG, toySequences } from "./_toy.ts";
 
 const sequences = toySequences(2, 3);
@@ -46,7 +47,7 @@ interface StepResult {
 async function oneStep(device: Device, lr: number, dir: string, baseDir: string): Promise<StepResult> {
   return await withDevice(device, async () => {
     const out = join(dir, `${device}-${lr}`);
-    const r = await train(stepConfig(lr), { sequences, baseDir, log: () => {}, out, exportModel: false });
+    const r = await train(stepConfig(lr), { sequences, baseDir, log: () => {}, out, exportModel: false, plot: false });
     const weights = new Map<string, Float32Array>();
     assert.equal(r.model.params.values().next().value!.device, device);
     for (const t of [...loraParams(r.lora), ...headParams(r.heads)]) weights.set(t.name, await t.toArray());
@@ -61,7 +62,8 @@ Deno.test("a GASP step on the WASM device matches WebGPU: losses within 1e-4, ev
   const dir = await Deno.makeTempDir();
   try {
     const baseDir = join(dir, "base");
-    await saveBaseModel(baseDir, TOY_CONFIG, initParameters(TOY_CONFIG, 0), buildTinyTokenizerJson(0));
+    const tokenizerJson = buildTinyTokenizerJson(0);
+    await writeModelFolder(baseDir, { config: TOY_CONFIG, weights: initParameters(TOY_CONFIG, 0), tokenizerJson });
     const start = await oneStep("wasm", 1e-30, dir, baseDir); // the initial weights (a 1e-30 step changes no f32)
     const gpu = await oneStep("webgpu", 1, dir, baseDir);
     const cpu = await oneStep("wasm", 1, dir, baseDir);

@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DataFormatError } from "../../core/errors.ts";
 import { Rng } from "../../core/random.ts";
-import {
-  checkpointName,
-  latestCheckpointDir,
-  loadCheckpoint,
-  saveCheckpoint,
-  type TrainCheckpoint,
-} from "../../train/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint, type TrainCheckpoint } from "../../train/checkpoint.ts";
+import { checkpointName, latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
 
 function makeCheckpoint(step: number, rng: Rng): TrainCheckpoint {
