@@ -46,7 +46,7 @@ deviceTest("backward accumulates into .grad across calls until zeroGrad", async 
   x.dispose();
 });
 
-deviceTest("noGrad records no graph", async () => {
+deviceTest("noGrad records no graph", () => {
   const { w, x } = setup();
   const y = noGrad(() => block(w)(x));
   assert.equal(y.requiresGrad, false);
