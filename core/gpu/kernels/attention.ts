@@ -2,7 +2,7 @@
 import { GpuContext } from "../context.ts";
 import { grid1d, launch, packParams } from "../launch.ts";
 import { deltaCode, dkvCode, dqCode, forwardCode, type Variant } from "./attention_wgsl.ts";
-import type { AttentionPlan } from "../../kernels/types.ts";
+import type { AttentionPlan, Backend } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
 
 function variant(p: AttentionPlan): Variant {
@@ -31,15 +31,7 @@ function key(op: string, v: Variant, extra: string): string {
   return `attn_${op}_d${v.D}_${+v.causal}${v.mask}${+v.range}_${extra}`;
 }
 
-export function attentionForward(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  mask: Tensor | null,
-  out: Tensor,
-  lse: Tensor,
-  p: AttentionPlan,
-): void {
+export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out, lse, p) => {
   const t = p.tiling, va = variant(p);
   const gx = Math.ceil(p.Tq / (t.wg * t.qr));
   launch(
@@ -57,19 +49,9 @@ export function attentionForward(
     params(p),
     [gx, p.Hq, p.B],
   );
-}
+};
 
-export function attentionBackward(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  mask: Tensor | null,
-  out: Tensor,
-  lse: Tensor,
-  g: Tensor,
-  grads: { dq: Tensor; dk: Tensor; dv: Tensor },
-  p: AttentionPlan,
-): void {
+export const attentionBackward: Backend["attentionBackward"] = (q, k, v, mask, out, lse, g, grads, p) => {
   const { B, Hq, Hkv, Tq, Tk, D } = p;
   const wg = p.tiling.wg, br = p.tiling.bwdRows, va = variant(p);
   const stats = Tensor.empty([B, Hq, Tq, 2], "f32", "webgpu");
@@ -99,4 +81,4 @@ export function attentionBackward(
   ctx.copy(dkv.buffer, 0, grads.dk.buffer, 0, half);
   ctx.copy(dkv.buffer, half, grads.dv.buffer, 0, half);
   dkv.dispose();
-}
+};

@@ -6,7 +6,7 @@
 import { bindings } from "../wgsl.ts";
 import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
 import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
-import type { CrossEntropyPlan } from "../../kernels/types.ts";
+import type { Backend, CrossEntropyPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
 const STRUCT = "struct P { rows: u32, len: u32, ignore: i32, mode: u32 }";
@@ -101,14 +101,6 @@ export function crossEntropyReduce(losses: Tensor, targets: Tensor, out: Tensor,
   launch("xent_reduce", reduceCode(), [losses, targets, out, count], params(p), [1]);
 }
 
-export function crossEntropyBackward(
-  logits: Tensor,
-  targets: Tensor,
-  lse: Tensor,
-  g: Tensor,
-  count: Tensor,
-  dx: Tensor,
-  p: CrossEntropyPlan,
-) {
+export const crossEntropyBackward: Backend["crossEntropyBackward"] = (logits, targets, lse, g, count, dx, p) => {
   launch("xent_bwd", backwardCode(), [logits, targets, lse, g, count, dx], params(p), grid1d(dx.size, WG));
-}
+};

@@ -13,7 +13,7 @@ import { f32Word, WasmRuntime } from "../runtime.ts";
 import type { WasmFeatures } from "../runtime.ts";
 import { fma, hmax, hsum, splat } from "../wat.ts";
 import { ShapeMismatchError } from "../../errors.ts";
-import type { AttentionPlan } from "../../kernels/types.ts";
+import type { AttentionPlan, Backend } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
 
 const BC = 16, QB = 32, MAX_D = 256;
@@ -632,15 +632,7 @@ function words(p: AttentionPlan, t: Record<string, Tensor | null>): number[] {
 /** ≈ flops: 4·D per visible (query, key) pair (half the pairs under a causal mask). */
 const flops = (p: AttentionPlan) => 4 * p.B * p.Hq * p.Tq * p.Tk * p.D * (p.causal ? 0.5 : 1);
 
-export function attentionForward(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  mask: Tensor | null,
-  out: Tensor,
-  lse: Tensor,
-  p: AttentionPlan,
-): void {
+export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out, lse, p) => {
   const rt = WasmRuntime.current();
   const kt = Tensor.empty([p.B, p.Hkv, p.D, Math.ceil(p.Tk / BC) * BC], "f32", "wasm");
   try {
@@ -650,23 +642,13 @@ export function attentionForward(
   } finally {
     kt.dispose();
   }
-}
+};
 
-export function attentionBackward(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  mask: Tensor | null,
-  out: Tensor,
-  lse: Tensor,
-  g: Tensor,
-  grads: { dq: Tensor; dk: Tensor; dv: Tensor },
-  p: AttentionPlan,
-): void {
+export const attentionBackward: Backend["attentionBackward"] = (q, k, v, mask, out, lse, g, grads, p) => {
   const grp = p.Hq / p.Hkv;
   if ((DELTA + grp * p.Tq * 4) > (4 << 20)) {
     throw new ShapeMismatchError("attention", `the WASM backward keeps ${grp}·${p.Tq} row statistics; too long`);
   }
   const w = words(p, { q, k, v, mask, out, lse, g, ...grads });
   WasmRuntime.current().run("attn_bwd", w, p.B * p.Hkv, 2.5 * flops(p));
-}
+};

@@ -9,22 +9,7 @@ import { at, get, hsum, i32, kernel, loop, min, set, splat } from "../wat.ts";
 import { contiguousStrides, MAX_RANK } from "../../kernels/shapes.ts";
 import type { AdamWPlan, GatherPlan, IndexPlan, RopePlan } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
-import { onValid, rowVec, storeVec } from "./rowwat.ts";
-
-const TASK_ELEMS = 16384;
-const perTaskFor = (len: number) => Math.max(1, Math.floor(TASK_ELEMS / Math.max(1, len)));
-const ROW_LOCALS = ["j", "jv", "lm:v128", "tv:v128", "tmp:v128"];
-const vld = (base: string, j = get("j")) => `(v128.load ${at(base, j)})`;
-
-function rowsOfTask(body: string): string {
-  return `${set("row", `(i32.mul ${get("t0")} ${get("perTask")})`)}
-  ${set("rowEnd", min(`(i32.mul ${get("t1")} ${get("perTask")})`, get("rows")))}
-  (block $B_row (loop $L_row
-    (br_if $B_row (i32.ge_s ${get("row")} ${get("rowEnd")}))
-    ${body}
-    ${set("row", `(i32.add ${get("row")} ${i32(1)})`)}
-    (br $L_row)))`;
-}
+import { onValid, perTaskFor, ROW_LOCALS, rowsOfTask, rowVec, storeVec, TASK_ELEMS, vld } from "./rowwat.ts";
 
 // ── rope ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 

@@ -9,29 +9,21 @@ import { f32Word, WasmRuntime } from "../runtime.ts";
 import type { WasmFeatures } from "../runtime.ts";
 import { at, get, hmax, hsum, i32, kernel, loop, min, set, splat } from "../wat.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
-import type { CrossEntropyPlan, L2Plan, MaskMode, NormKind, NormPlan, SoftmaxPlan } from "../../kernels/types.ts";
+import type {
+  Backend,
+  CrossEntropyPlan,
+  L2Plan,
+  MaskMode,
+  NormKind,
+  NormPlan,
+  SoftmaxPlan,
+} from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
-import { onValid, rowVec, storeVec } from "./rowwat.ts";
+import { onValid, perTaskFor, ROW_LOCALS, rowsOfTask, rowVec, storeVec, vld } from "./rowwat.ts";
 
 const MAXF = 3.4028234663852886e38;
-/** Elements per task of a row kernel. */
-const TASK_ELEMS = 16384;
-const perTaskFor = (len: number) => Math.max(1, Math.floor(TASK_ELEMS / Math.max(1, len)));
-const ROW_LOCALS = ["j", "jv", "lm:v128", "tv:v128", "tmp:v128"];
-
-/** Row r of the task's range [t0·perTask, min(rows, t1·perTask)), with $row. */
-function rowsOfTask(body: string): string {
-  return `${set("row", `(i32.mul ${get("t0")} ${get("perTask")})`)}
-  ${set("rowEnd", min(`(i32.mul ${get("t1")} ${get("perTask")})`, get("rows")))}
-  (block $B_row (loop $L_row
-    (br_if $B_row (i32.ge_s ${get("row")} ${get("rowEnd")}))
-    ${body}
-    ${set("row", `(i32.add ${get("row")} ${i32(1)})`)}
-    (br $L_row)))`;
-}
 
 const and = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : `(v128.and ${a} ${b})`);
-const vld = (base: string, j = get("j")) => `(v128.load ${at(base, j)})`;
 
 // ── softmax ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -491,15 +483,7 @@ export function crossEntropyReduce(losses: Tensor, targets: Tensor, out: Tensor,
   WasmRuntime.current().run("xent_reduce", words, 1, p.rows);
 }
 
-export function crossEntropyBackward(
-  logits: Tensor,
-  targets: Tensor,
-  lse: Tensor,
-  g: Tensor,
-  count: Tensor,
-  dx: Tensor,
-  p: CrossEntropyPlan,
-) {
+export const crossEntropyBackward: Backend["crossEntropyBackward"] = (logits, targets, lse, g, count, dx, p) => {
   const per = perTaskFor(p.len);
   const words = [
     logits.ptr,
@@ -515,7 +499,7 @@ export function crossEntropyBackward(
     MODES[p.reduction],
   ];
   WasmRuntime.current().run("xent_bwd", words, Math.ceil(p.rows / per), p.rows * p.len * 25);
-}
+};
 
 // ── l2Normalize ──────────────────────────────────────────────────────────────────────────────────────────────────
 

@@ -1,5 +1,5 @@
 /** WAT helpers for row kernels: a vector walk over a row with a masked tail, and tail-safe stores. */
-import { get, set } from "../wat.ts";
+import { at, get, i32, min, set } from "../wat.ts";
 
 /** Lane indices 0..3 as i32x4. */
 export const IOTA = "(v128.const i32x4 0 1 2 3)";
@@ -37,3 +37,23 @@ export function storeVec(addr: string, value: string, valid: string | null, len:
 export function onValid(value: string, other: string, valid: string | null): string {
   return valid === null ? value : `(v128.bitselect ${value} ${other} ${valid})`;
 }
+
+/** Elements per task of a row kernel. */
+export const TASK_ELEMS = 16384;
+export const perTaskFor = (len: number) => Math.max(1, Math.floor(TASK_ELEMS / Math.max(1, len)));
+/** Locals every rowVec / storeVec user declares. */
+export const ROW_LOCALS = ["j", "jv", "lm:v128", "tv:v128", "tmp:v128"];
+
+/** Row r of the task's range [t0·perTask, min(rows, t1·perTask)), with $row. */
+export function rowsOfTask(body: string): string {
+  return `${set("row", `(i32.mul ${get("t0")} ${get("perTask")})`)}
+  ${set("rowEnd", min(`(i32.mul ${get("t1")} ${get("perTask")})`, get("rows")))}
+  (block $B_row (loop $L_row
+    (br_if $B_row (i32.ge_s ${get("row")} ${get("rowEnd")}))
+    ${body}
+    ${set("row", `(i32.add ${get("row")} ${i32(1)})`)}
+    (br $L_row)))`;
+}
+
+/** v128 load of element $j (or `j`) of the row at `base`. */
+export const vld = (base: string, j = get("j")) => `(v128.load ${at(base, j)})`;
