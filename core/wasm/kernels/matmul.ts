@@ -6,20 +6,40 @@
  * 12 FMAs per 8 loaded floats. Measured on this machine (issue 14): 39-43 GFLOP/s on one thread, 72-83 on two;
  * the SIMD FMA peak is ~60 per core. Work is split over (batch, M chunk, N chunk) tasks, one packing per task.
  *
- * Blocking: KC = 256 (a B strip, 8 KiB, stays in L1 across the A strips), MC = 120 (the packed A block, 120 KiB,
- * in L2), NC = 2048 (the packed B panel, 2 MiB, in per-thread scratch).
+ * Blocking (GemmBlocking, a parameter of the builder as the WGSL builders take their tiling): KC = 256 (a B strip,
+ * 8 KiB, stays in L1 across the A strips), MC = 120 (the packed A block, 120 KiB, in L2), NC = 2048 (the packed
+ * B panel, 2 MiB, in per-thread scratch). MR × NR is fixed by the register file.
  */
-import { WasmRuntime } from "../runtime.ts";
+import { SCRATCH_BYTES, WasmRuntime } from "../runtime.ts";
 import type { WasmFeatures } from "../runtime.ts";
 import { at, fma, get, i32, kernel, loop, min, set } from "../wat.ts";
 import type { MatmulPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
-export const MR = 6, NR = 8, KC = 256, MC = 120, NC = 2048;
-/** Scratch layout (bytes from $scratch): packed A block, packed B panel, one edge tile. */
-const PACK_A = 0, PACK_B = 131072, TILE = PACK_B + KC * NC * 4;
+export const MR = 6, NR = 8;
 
-function microWat(f: WasmFeatures): string {
+export interface GemmBlocking {
+  /** K slice per packing (B strips of NR × kc floats stay in L1). */
+  kc: number;
+  /** Rows of A per packed block (a multiple of MR). */
+  mc: number;
+  /** Columns of B per packed panel (a multiple of NR). */
+  nc: number;
+}
+
+export const GEMM_BLOCKING: GemmBlocking = { kc: 256, mc: 120, nc: 2048 };
+
+/** Scratch layout (bytes from $scratch): packed A block, packed B panel, one edge tile; it must fit the scratch. */
+function scratchLayout(b: GemmBlocking): { packA: number; packB: number; tile: number } {
+  if (b.mc % MR || b.nc % NR) throw new RangeError(`GEMM blocking: mc % ${MR} and nc % ${NR} must be 0`);
+  const packB = Math.ceil((b.mc * b.kc * 4) / 64) * 64, tile = packB + b.kc * b.nc * 4;
+  if (tile + MR * NR * 4 > SCRATCH_BYTES) {
+    throw new RangeError(`GEMM blocking needs more than ${SCRATCH_BYTES} bytes of scratch`);
+  }
+  return { packA: 0, packB, tile };
+}
+
+function microWat(f: WasmFeatures, TILE: number): string {
   const madd = fma(f);
   const acc = (r: number, h: number) => `$c${r}${h}`;
   const rows = [...Array(MR).keys()];
@@ -230,7 +250,9 @@ function packWat(): string {
   return packA + packB;
 }
 
-export function matmulWat(f: WasmFeatures): string {
+export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKING): string {
+  const { kc: KC, mc: MC, nc: NC } = blocking;
+  const { packA: PACK_A, packB: PACK_B, tile: TILE } = scratchLayout(blocking);
   // Tasks t → (batch bt, M chunk mi, N chunk ni); each packs its own slices.
   const body = loop(
     "t",
@@ -318,7 +340,7 @@ export function matmulWat(f: WasmFeatures): string {
       )
     }`,
   );
-  return microWat(f) + packWat() + kernel(
+  return microWat(f, TILE) + packWat() + kernel(
     "matmul",
     [
       "A",
