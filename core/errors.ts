@@ -16,8 +16,9 @@ export class ShapeMismatchError extends GaspError {
 export class NoGpuAdapterError extends GaspError {
   constructor(detail = "") {
     super(
-      "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU. " +
-        "Use a machine with a GPU and a Vulkan/Metal/D3D12 driver, or install Mesa's software driver " +
+      "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU " +
+        "or on the CPU: pass `--device wasm` (or `--device auto`, which picks WASM when there is no adapter). For " +
+        "WebGPU use a machine with a GPU and a Vulkan/Metal/D3D12 driver, or install Mesa's software driver " +
         "(Debian: `apt-get install mesa-vulkan-drivers`, which provides the llvmpipe adapter) and run under Deno 2.x.",
     );
   }
