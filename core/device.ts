@@ -8,13 +8,18 @@
  */
 import { DeviceMismatchError, NoDeviceError } from "./errors.ts";
 
+/** The two devices: WebGPU, or the WASM SIMD128 kernels on the CPU. */
 export type Device = "webgpu" | "wasm";
+/** Every device, in the order tests run them. */
 export const DEVICES: readonly Device[] = ["webgpu", "wasm"];
 
 /** Anything with a device (a Tensor); kept structural so this module imports nothing above it. */
 export interface OnDevice {
+  /** Where the tensor lives. */
   readonly device: Device;
+  /** Its shape (for messages). */
   readonly shape: readonly number[];
+  /** Its name (for messages). */
   readonly name: string;
 }
 

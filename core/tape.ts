@@ -7,6 +7,7 @@ import type { GradNode, Tensor } from "./tensor.ts";
 
 let gradEnabled = true;
 
+/** Whether ops record their backward rules now. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

@@ -14,6 +14,7 @@ import { defaultDevice, type Device } from "./device.ts";
 import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
 import type { Rng } from "./random.ts";
 
+/** Storage types: f32 (compute), f16 (storage), i32/u32 (indices). */
 export type DType = "f32" | "f16" | "i32" | "u32";
 export type { Device };
 
@@ -23,6 +24,7 @@ export function bytesPerElement(dtype: DType): number {
 
 /** Device memory with a reference count (views share it): a GPU buffer, or `ptr` into the WASM memory. */
 export class Storage {
+  /** Owners (the tensor and its views). */
   refs = 1;
   private constructor(
     readonly device: Device,
@@ -31,16 +33,19 @@ export class Storage {
     readonly ptr: number,
   ) {}
 
+  /** Fresh storage of `bytes` on `device`. */
   static allocate(device: Device, bytes: number): Storage {
     if (device === "wasm") return new Storage(device, bytes, null, WasmRuntime.current().heap.alloc(bytes));
     return new Storage(device, bytes, GpuContext.current().pool.acquire(bytes), -1);
   }
 
+  /** One more owner. */
   retain(): this {
     this.refs++;
     return this;
   }
 
+  /** One owner fewer; the last frees the memory (back to its pool). */
   release(): void {
     if (--this.refs !== 0) return;
     if (this.gpuBuffer) GpuContext.current().pool.release(this.gpuBuffer);
@@ -50,7 +55,9 @@ export class Storage {
 
 /** How an op's result gets its gradients back to its inputs. */
 export interface GradNode {
+  /** The op's name (errors, debugging). */
   name: string;
+  /** The op's tensor inputs. */
   inputs: Tensor[];
   /** Given dL/d(output), return dL/d(input) per input (null where the input needs none). */
   backward: (grad: Tensor) => (Tensor | null)[];
@@ -59,17 +66,25 @@ export interface GradNode {
 let nextId = 1;
 const scopes: Set<Tensor>[] = [];
 
+/** An n-dimensional array on one device (see the file comment). */
 export class Tensor {
+  /** Unique per process (debugging). */
   readonly id = nextId++;
+  /** Row-major shape. */
   readonly shape: readonly number[];
+  /** Number of elements. */
   readonly size: number;
+  /** Whether backward computes a gradient for this tensor. */
   requiresGrad = false;
+  /** The accumulated gradient of a leaf after backward. */
   grad: Tensor | null = null;
+  /** How this op result gets gradients back to its inputs (null for leaves). */
   node: GradNode | null = null;
   /** A human label (parameter name) for errors and debugging. */
   name = "";
   #storage: Storage | null;
 
+  /** A tensor over existing storage (ops use Tensor.empty / Tensor.from). */
   constructor(storage: Storage, shape: readonly number[], readonly dtype: DType = "f32") {
     this.#storage = storage;
     this.shape = Object.freeze([...shape]);
@@ -101,20 +116,28 @@ export class Tensor {
     return t;
   }
 
+  /** A 0-d tensor holding v. */
   static scalar(v: number): Tensor {
     return Tensor.from([v], []);
   }
 
+  /** Zeros of `shape`. */
   static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
     return Tensor.from(new Float32Array(shapeSize(shape)), shape, opts);
   }
 
+  /** `value` everywhere. */
   static full(shape: readonly number[], value: number, opts: { requiresGrad?: boolean } = {}): Tensor {
     return Tensor.from(new Float32Array(shapeSize(shape)).fill(value), shape, opts);
   }
 
   /** Normal(0, std²) entries from a seeded generator. */
-  static randn(shape: readonly number[], rng: Rng, std = 1, opts: { requiresGrad?: boolean; name?: string } = {}) {
+  static randn(
+    shape: readonly number[],
+    rng: Rng,
+    std = 1,
+    opts: { requiresGrad?: boolean; name?: string } = {},
+  ): Tensor {
     const d = new Float32Array(shapeSize(shape));
     for (let i = 0; i < d.length; i++) d[i] = rng.normal() * std;
     return Tensor.from(d, shape, opts);
@@ -125,11 +148,13 @@ export class Tensor {
     return keep(Tensor.from(data, shape, { requiresGrad: true, name }));
   }
 
+  /** The device memory (throws once disposed). */
   get storage(): Storage {
     if (!this.#storage) throw new Error(`tensor ${this.name || this.id} [${this.shape}] was disposed`);
     return this.#storage;
   }
 
+  /** Where the storage lives. */
   get device(): Device {
     return this.storage.device;
   }
@@ -150,10 +175,12 @@ export class Tensor {
     return s.ptr;
   }
 
+  /** Whether dispose() was called. */
   get disposed(): boolean {
     return this.#storage === null;
   }
 
+  /** Number of axes. */
   get rank(): number {
     return this.shape.length;
   }
@@ -207,11 +234,13 @@ export class Tensor {
     return new Int32Array(await this.#download(this.size * 4), 0, this.size);
   }
 
+  /** The one element of a one-element tensor (a readback). */
   async item(): Promise<number> {
     if (this.size !== 1) throw new ShapeMismatchError("item", `expected one element, got [${this.shape}]`);
     return (await this.toArray())[0];
   }
 
+  /** Free the storage now (views keep it alive). */
   dispose(): void {
     if (!this.#storage) return;
     this.#storage.release();
@@ -220,12 +249,14 @@ export class Tensor {
     for (const s of scopes) s.delete(this);
   }
 
+  /** Name, shape, dtype and device, for messages. */
   toString(): string {
     const dev = this.#storage ? `, ${this.#storage.device}` : "";
     return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype}${dev})`;
   }
 }
 
+/** Number of elements of a shape. */
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -238,7 +269,17 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-type Keepable = Tensor | Keepable[] | { [k: string]: unknown } | number | string | boolean | null | undefined | void;
+/** What tidy() may return: tensors, or arrays / plain objects / Maps of them, or plain values. */
+export type Keepable =
+  | Tensor
+  | Keepable[]
+  | { [k: string]: unknown }
+  | number
+  | string
+  | boolean
+  | null
+  | undefined
+  | void;
 
 function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
   if (depth > 4 || v === null || typeof v !== "object") return;

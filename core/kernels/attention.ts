@@ -5,10 +5,13 @@ import { kernelsOf } from "./backend.ts";
 import { broadcastShapes, broadcastStrides } from "./shapes.ts";
 import type { AttentionPlan } from "./types.ts";
 
+/** Options of `attention` (see core/ops/attention.ts for the visibility rules). */
 export interface AttentionOptions {
+  /** Bottom-right aligned causal visibility (key j ≤ query i + Tk − Tq). */
   causal?: boolean;
   /** Broadcastable to (B, Hq, Tq, Tk), f32. */
   mask?: Tensor;
+  /** "additive" (default): added to the score, ≤ −1e30 hides the key; "binary": non-zero keeps it. */
   maskKind?: "additive" | "binary";
   /** Score scale; default 1/√D. */
   scale?: number;
@@ -16,6 +19,7 @@ export interface AttentionOptions {
   cuSeqlens?: readonly number[];
   /** Alternative to cuSeqlens: one id per token; equal ids must form contiguous runs. */
   segmentIds?: ArrayLike<number>;
+  /** GPU tile sizes (attentionTiling); the WASM kernels block on their own. */
   tiling?: Partial<AttentionPlan["tiling"]>;
 }
 
@@ -28,12 +32,19 @@ export function attentionTiling(): AttentionPlan["tiling"] {
   return { wg: 8, bc: 1, qr: 4, bwdRows: 2 };
 }
 
+/** Attention sizes: batch, query / KV heads, query / key tokens, head dim. */
 export interface AttentionDims {
+  /** Batch. */
   B: number;
+  /** Query heads. */
   Hq: number;
+  /** Key/value heads (Hq % Hkv == 0). */
   Hkv: number;
+  /** Query tokens. */
   Tq: number;
+  /** Key tokens. */
   Tk: number;
+  /** Head dim. */
   D: number;
 }
 

@@ -33,6 +33,7 @@ export function broadcastPlan(op: string, shape: readonly number[], operands: re
   return plan;
 }
 
+/** `a op b` with NumPy broadcasting, no tape. */
 export function binaryRaw(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   const { device, k } = kernelsOf(op, a, b);
   const outShape = broadcastShapes(op, a.shape, b.shape);
@@ -42,6 +43,7 @@ export function binaryRaw(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
+/** A unary kernel of the table (core/kernels/types.ts UNARY_NAMES) with scalar `s`, no tape. */
 export function unaryRaw(name: UnaryName, x: Tensor, s = 0): Tensor {
   if (!UNARY_NAMES.includes(name)) throw new Error(`unknown unary op ${name}`);
   const { device, k } = kernelsOf(name, x);

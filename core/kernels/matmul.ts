@@ -4,9 +4,13 @@ import { ShapeMismatchError } from "../errors.ts";
 import { kernelsOf } from "./backend.ts";
 import type { MatmulPlan } from "./types.ts";
 
+/** Options of matmul. */
 export interface MatmulOptions {
+  /** Use Aᵀ: A is stored (…, K, M). */
   transA?: boolean;
+  /** Use Bᵀ: B is stored (…, N, K). */
   transB?: boolean;
+  /** Added to every row of the result: (N). */
   bias?: Tensor;
 }
 
@@ -49,6 +53,7 @@ export function matmulPlan(
   };
 }
 
+/** C = op(A)·op(B) (+ bias), no tape. */
 export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const d = matmulPlan(a, b, !!opts.transA, !!opts.transB);
   const { device, k } = kernelsOf("matmul", a, b, opts.bias);

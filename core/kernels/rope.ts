@@ -3,6 +3,7 @@ import { Tensor } from "../tensor.ts";
 import { ShapeMismatchError } from "../errors.ts";
 import { kernelsOf } from "./backend.ts";
 
+/** Where the head dimension sits: (B, H, T, D), (B, T, H, D) or the vision tower's packed (T, H, D). */
 export type RopeLayout = "BHTD" | "BTHD" | "THD";
 
 interface RopeGeom {

@@ -6,6 +6,7 @@
  */
 import type { DType, Tensor } from "../tensor.ts";
 
+/** Elementwise binary kernels. */
 export type BinaryOpName = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "eq" | "gt" | "lt";
 
 /** Elementwise unary kernels (forward functions and the derivatives their backward rules multiply by). */
@@ -41,6 +42,7 @@ export const UNARY_NAMES = [
   "pow",
   "dpow",
 ] as const;
+/** One of UNARY_NAMES. */
 export type UnaryName = typeof UNARY_NAMES[number];
 
 /** An elementwise op over broadcast operands: the output shape and each operand's strides (0 on broadcast axes). */
@@ -82,6 +84,7 @@ export interface AxisPart {
   start: number;
 }
 
+/** How a softmax mask is read: 0/1 keep flags, or additive biases (≤ −1e30 hides). */
 export type MaskMode = "keep" | "additive";
 
 export interface SoftmaxPlan {
@@ -123,16 +126,25 @@ export interface CrossEntropyPlan {
 
 /** Attention problem: shapes, visibility and score scale (see core/ops/attention.ts). */
 export interface AttentionPlan {
+  /** Batch. */
   B: number;
+  /** Query heads. */
   Hq: number;
+  /** Key/value heads. */
   Hkv: number;
+  /** Query tokens. */
   Tq: number;
+  /** Key tokens. */
   Tk: number;
+  /** Head dim. */
   D: number;
+  /** Causal visibility (bottom-right aligned). */
   causal: boolean;
+  /** How the mask tensor is read. */
   mask: "none" | "additive" | "binary";
   /** Mask strides over (B, Hq, Tq, Tk). */
   maskStrides: number[];
+  /** Score scale (1/√D by default). */
   scale: number;
   /** Per-query [lo, hi) key ranges (u32 (Tq, 2) tensor on the device), or null. */
   range: Tensor | null;

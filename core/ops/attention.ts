@@ -45,6 +45,7 @@ export type AttentionTiling = AttentionPlan["tiling"];
  * q (B, Hq, Tq, D), k/v (B, Hkv, Tk, D) → (B, Hq, Tq, D).
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor;
+/** softmax(q·kᵀ·scale + mask) · v per head, with GQA and causal/segment/mask visibility (see the file comment). */
 export function attention(
   q: Tensor,
   k: Tensor,

@@ -13,6 +13,7 @@ import { neg, unaryScalar } from "./unary.ts";
 
 export { type BinaryOpName, binaryRaw };
 
+/** a + b with broadcasting (a number adds a scalar). */
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("addScalar", a, b);
   const out = binaryRaw("add", a, b);
@@ -20,6 +21,7 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
   return record(out, "add", [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
 }
 
+/** a − b with broadcasting. */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("addScalar", a, -b);
   const out = binaryRaw("sub", a, b);
@@ -32,6 +34,7 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
   );
 }
 
+/** a · b elementwise with broadcasting. */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("mulScalar", a, b);
   const out = binaryRaw("mul", a, b);
@@ -42,6 +45,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a / b elementwise with broadcasting. */
 export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("mulScalar", a, 1 / b);
   const out = binaryRaw("div", a, b);
@@ -62,6 +66,7 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** Elementwise min; the gradient goes to `a` where a ≤ b, else to `b`. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw("minimum", a, b);
   return record(out, "minimum", [a, b], (g) => {
@@ -75,9 +80,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 export function equal(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("eq", a, b);
 }
+/** 1.0 where a > b else 0.0 (no gradient). */
 export function greater(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("gt", a, b);
 }
+/** 1.0 where a < b else 0.0 (no gradient). */
 export function less(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("lt", a, b);
 }

@@ -16,8 +16,11 @@ import { crossEntropyBackwardRaw, crossEntropyForwardRaw } from "../kernels/rows
 import { lastAxisRows } from "../kernels/shapes.ts";
 import type { CrossEntropyPlan } from "../kernels/types.ts";
 
+/** Options of crossEntropy. */
 export interface CrossEntropyOptions {
+  /** Target value whose rows count no loss (default −100, as PyTorch). */
   ignoreIndex?: number;
+  /** "mean" over non-ignored rows (default), "sum", or per-row "none". */
   reduction?: "mean" | "sum" | "none";
 }
 

@@ -4,10 +4,12 @@ import { full } from "../kernels/elementwise.ts";
 
 export { full };
 
+/** Zeros of t's shape on t's device. */
 export function zerosLike(t: Tensor): Tensor {
   return full(t.shape, 0, t.device);
 }
 
+/** Ones of t's shape on t's device. */
 export function onesLike(t: Tensor): Tensor {
   return full(t.shape, 1, t.device);
 }

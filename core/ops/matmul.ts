@@ -11,6 +11,7 @@ import { sumToShape } from "../kernels/reduce.ts";
 
 export { type MatmulOptions, matmulRaw };
 
+/** Batched C = op(A)·op(B) (+ bias) with its backward rule (see the file comment for the shapes). */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const out = matmulRaw(a, b, opts);
   const transA = !!opts.transA, transB = !!opts.transB;

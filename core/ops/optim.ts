@@ -33,10 +33,15 @@ export async function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, ep
   }
 }
 
+/** One AdamW step's hyperparameters. */
 export interface AdamWHyper {
+  /** Learning rate. */
   lr: number;
+  /** First-moment decay (default 0.9). */
   beta1?: number;
+  /** Second-moment decay (default 0.999). */
   beta2?: number;
+  /** Denominator epsilon (default 1e-8). */
   eps?: number;
   /** Decoupled weight decay (multiplies lr · param). */
   weightDecay?: number;
@@ -63,41 +68,57 @@ export function adamwStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: 
   });
 }
 
+/** Parameters sharing a learning rate. */
 export interface ParamGroup {
+  /** The group's parameters. */
   params: Tensor[];
+  /** The group's peak learning rate (scaled per step by AdamW.step's lrScale). */
   lr: number;
   /** Overrides the optimiser's default weight decay for this group (e.g. 0 for norms and biases). */
   weightDecay?: number;
 }
 
+/** AdamW defaults for every group. */
 export interface AdamWOptions {
+  /** First-moment decay (default 0.9). */
   beta1?: number;
+  /** Second-moment decay (default 0.999). */
   beta2?: number;
+  /** Denominator epsilon (default 1e-8). */
   eps?: number;
+  /** Decoupled weight decay (default 0.01). */
   weightDecay?: number;
 }
 
 /** Optimiser state for checkpoints, in parameter order (groups in order, params in order). */
 export interface AdamWState {
+  /** Parameter names. */
   names: string[];
+  /** Updates done per parameter. */
   steps: number[];
+  /** First moments. */
   m: Float32Array[];
+  /** Second moments. */
   v: Float32Array[];
 }
 
 /** AdamW over parameter groups; each group has its own learning rate (scaled per step by `lrScale`). */
 export class AdamW {
+  /** The parameter groups. */
   readonly groups: ParamGroup[];
+  /** Hyperparameters with defaults filled in. */
   readonly opts: Required<AdamWOptions>;
   #m = new Map<Tensor, Tensor>();
   #v = new Map<Tensor, Tensor>();
   #steps = new Map<Tensor, number>();
 
+  /** AdamW over `groups`; state is made lazily, on each parameter's device. */
   constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
     this.groups = groups;
     this.opts = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...opts };
   }
 
+  /** Every parameter of every group, in order. */
   get params(): Tensor[] {
     return this.groups.flatMap((g) => g.params);
   }
@@ -199,7 +220,11 @@ export function adamwReference(
 }
 
 /** f64 reference for global-norm clipping: the total norm and the clipped gradients. */
-export function clipGradNormReference(grads: Float64Array[], maxNorm: number, eps = 1e-6) {
+export function clipGradNormReference(
+  grads: Float64Array[],
+  maxNorm: number,
+  eps = 1e-6,
+): { norm: number; grads: Float64Array[] } {
   const norm = Math.sqrt(grads.reduce((a, g) => a + g.reduce((s, x) => s + x * x, 0), 0));
   const scale = Math.min(1, maxNorm / (norm + eps));
   return { norm, grads: grads.map((g) => g.map((x) => x * scale)) };

@@ -10,6 +10,7 @@ import { contiguousStrides, normAxes } from "../kernels/shapes.ts";
 
 export { sumToShape };
 
+/** Σ over `axes` (default all); keepDims keeps them as size 1. */
 export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
   const ax = normAxes("sum", axes, x.rank);
   const out = reduceRaw("sum", x, ax, keepDims);
@@ -20,6 +21,7 @@ export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tens
   });
 }
 
+/** Mean over `axes` (default all); keepDims keeps them as size 1. */
 export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
   const ax = normAxes("mean", axes, x.rank);
   const n = ax.reduce((a, d) => a * x.shape[d], 1);

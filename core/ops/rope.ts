@@ -31,7 +31,9 @@ export type { RopeLayout };
 
 /** cos/sin of the rotation angles, row-major (batch?, tokens, half) with half = D/2. */
 export interface RopeTables {
+  /** cos θ per (token, frequency band). */
   cos: Float64Array;
+  /** sin θ per (token, frequency band). */
   sin: Float64Array;
   /** [T, D/2] or [B, T, D/2]. */
   shape: number[];

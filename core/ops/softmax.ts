@@ -20,9 +20,11 @@ import type { MaskMode } from "../kernels/types.ts";
 
 export type { MaskMode };
 
+/** Options of softmax and logSoftmax. */
 export interface SoftmaxOptions {
   /** Broadcastable to x; see the file comment for the two modes. */
   mask?: Tensor;
+  /** How `mask` is read (default "keep"). */
   maskMode?: MaskMode;
   /** Multiplies the logits before the softmax (1 / temperature). Default 1. */
   scale?: number;

@@ -11,7 +11,9 @@ import type { UnaryName } from "../kernels/types.ts";
 
 export { type UnaryName, unaryRaw };
 
-interface UnaryDef {
+/** A unary kernel's f64 reference and the kernel of its derivative. */
+export interface UnaryDef {
+  /** The f64 reference y = f(x, s). */
   ref: (x: number, s: number) => number;
   /** Name of the entry computing dy/dx from x (and s); undefined for ops without gradient. */
   grad?: UnaryName;
@@ -19,6 +21,7 @@ interface UnaryDef {
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
+/** erf(x) to f64 precision (the reference for the kernels' A&S 7.1.26 approximation). */
 export function erfReference(x: number): number {
   // f64 series/continued-fraction-free: use A&S 7.1.26 on the f64 side too would hide errors, so use a
   // high-precision erf (W. J. Cody style via Math functions) — here: Taylor for small |x|, asymptotic otherwise.
@@ -112,22 +115,37 @@ export function unaryScalar(name: "addScalar" | "mulScalar" | "pow", x: Tensor, 
   return unary(name, x, s);
 }
 
-export const exp = (x: Tensor) => unary("exp", x);
-export const log = (x: Tensor) => unary("log", x);
-export const sqrt = (x: Tensor) => unary("sqrt", x);
-export const rsqrt = (x: Tensor) => unary("rsqrt", x);
-export const abs = (x: Tensor) => unary("abs", x);
-export const tanh = (x: Tensor) => unary("tanh", x);
-export const sigmoid = (x: Tensor) => unary("sigmoid", x);
-export const neg = (x: Tensor) => unary("neg", x);
-export const silu = (x: Tensor) => unary("silu", x);
-export const relu = (x: Tensor) => unary("relu", x);
-export const reciprocal = (x: Tensor) => unary("recip", x);
-export const gelu = (x: Tensor, approximate: "none" | "tanh" = "none") =>
+/** eˣ */
+export const exp = (x: Tensor): Tensor => unary("exp", x);
+/** ln x */
+export const log = (x: Tensor): Tensor => unary("log", x);
+/** √x */
+export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
+/** 1/√x */
+export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x);
+/** |x| */
+export const abs = (x: Tensor): Tensor => unary("abs", x);
+/** tanh x */
+export const tanh = (x: Tensor): Tensor => unary("tanh", x);
+/** 1/(1 + e⁻ˣ) */
+export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
+/** −x */
+export const neg = (x: Tensor): Tensor => unary("neg", x);
+/** x·σ(x) */
+export const silu = (x: Tensor): Tensor => unary("silu", x);
+/** max(x, 0) */
+export const relu = (x: Tensor): Tensor => unary("relu", x);
+/** 1/x */
+export const reciprocal = (x: Tensor): Tensor => unary("recip", x);
+/** GELU: exact (erf, default) or the tanh approximation. */
+export const gelu = (x: Tensor, approximate: "none" | "tanh" = "none"): Tensor =>
   unary(approximate === "tanh" ? "geluTanh" : "geluErf", x);
-export const pow = (x: Tensor, exponent: number) => unary("pow", x, exponent);
-export const addScalar = (x: Tensor, s: number) => unary("addScalar", x, s);
-export const mulScalar = (x: Tensor, s: number) => unary("mulScalar", x, s);
+/** xᵉ for a scalar exponent (negative bases only with integer e). */
+export const pow = (x: Tensor, exponent: number): Tensor => unary("pow", x, exponent);
+/** x + s */
+export const addScalar = (x: Tensor, s: number): Tensor => unary("addScalar", x, s);
+/** x · s */
+export const mulScalar = (x: Tensor, s: number): Tensor => unary("mulScalar", x, s);
 
 /** f64 reference. */
 export function unaryReference(name: UnaryName, x: Float64Array, s = 0): Float64Array {

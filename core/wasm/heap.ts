@@ -12,11 +12,15 @@ const PAGE = 65536;
 /** wasm32 addresses: at most 4 GiB of memory. */
 export const MAX_PAGES = 65536;
 
+/** The WASM device's allocator (see the file comment). */
 export class WasmHeap {
   #free = new Map<number, number[]>();
   #top: number;
+  /** Ranges handed out. */
   live = 0;
+  /** Bytes handed out. */
   liveBytes = 0;
+  /** Freed ranges kept for reuse. */
   pooled = 0;
 
   /** Allocations start at `base` (below it: the runtime's parameter block). */
@@ -24,6 +28,7 @@ export class WasmHeap {
     this.#top = Math.ceil(base / ALIGN) * ALIGN;
   }
 
+  /** The size class `bytes` rounds up to (a multiple of 16). */
   static sizeClass(bytes: number): number {
     return Math.ceil(BufferPool.sizeClass(bytes) / 16) * 16;
   }
@@ -57,6 +62,7 @@ export class WasmHeap {
     return ptr;
   }
 
+  /** Return a range for reuse. */
   free(ptr: number, bytes: number): void {
     const size = WasmHeap.sizeClass(bytes);
     this.live--;

@@ -18,6 +18,7 @@ const HEAP_BASE = 65536;
 /** Scratch bytes per thread (GEMM packing buffers, attention tiles). */
 export const SCRATCH_BYTES = 4 << 20;
 
+/** What the engine's WebAssembly offers beyond SIMD128. */
 export interface WasmFeatures {
   /** f32x4.relaxed_madd is available (fused on x86 with FMA). */
   relaxedSimd: boolean;
@@ -37,22 +38,32 @@ export function f32Word(x: number): number {
   return i32Scratch[0];
 }
 
+/** Counters of the WASM device. */
 export interface WasmStats {
+  /** Heap ranges handed out and not yet freed. */
   live: number;
+  /** Bytes of those ranges. */
   liveBytes: number;
+  /** Freed ranges kept for reuse. */
   pooled: number;
+  /** Bytes of the memory taken by the heap so far. */
   reservedBytes: number;
+  /** Kernel calls so far. */
   calls: number;
+  /** Calls split over the threads. */
   threadedCalls: number;
 }
 
+/** The WASM device: one shared memory, one kernel module, persistent worker threads (see the file comment). */
 export class WasmRuntime {
   static #ready: WasmRuntime | null = null;
   static #starting: Promise<WasmRuntime> | null = null;
 
+  /** The allocator of WASM tensors. */
   readonly heap: WasmHeap;
   /** Work units (≈ FLOPs) below which a call stays on the calling thread. */
   threadThreshold = 5e6;
+  /** Kernel calls so far. */
   calls = 0;
   #kernels = new Map<string, { index: number; fn: Kernel }>();
   #pool: ThreadPool | null;
@@ -91,6 +102,7 @@ export class WasmRuntime {
     return WasmRuntime.#starting;
   }
 
+  /** Whether the device was initialised. */
   static get ready(): boolean {
     return WasmRuntime.#ready !== null;
   }
@@ -130,6 +142,7 @@ export class WasmRuntime {
     return new WasmRuntime(memory, features, heap, instance, module, pool, compileMs);
   }
 
+  /** Threads running kernels (the caller included). */
   get threads(): number {
     return this.#pool?.threads ?? 1;
   }
@@ -149,10 +162,12 @@ export class WasmRuntime {
     this.#refresh();
     return this.#f32;
   }
+  /** The memory as i32 words. */
   get i32(): Int32Array<ArrayBufferLike> {
     this.#refresh();
     return this.#i32;
   }
+  /** The memory as bytes. */
   get u8(): Uint8Array<ArrayBufferLike> {
     this.#refresh();
     return this.#u8;
@@ -170,6 +185,7 @@ export class WasmRuntime {
     return out;
   }
 
+  /** Whether the module has a kernel of that name. */
   has(kernel: string): boolean {
     return this.#kernels.has(kernel);
   }
@@ -189,6 +205,7 @@ export class WasmRuntime {
     else k.fn(PARAMS, 0, tasks);
   }
 
+  /** Current counters. */
   stats(): WasmStats {
     return {
       live: this.heap.live,
