@@ -20,7 +20,8 @@
  * init), "data" (sequence, frame and question choice), "dropout" (LoRA dropout masks). Their states go into each
  * checkpoint, so resuming replays the exact same steps.
  */
-import { backward, initGpu, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { backward, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
 import type { VlmModel } from "../core/model/vlm.ts";
 import type { Weights } from "../core/model/init.ts";
@@ -91,7 +92,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   // ── 1. setup: device, base model, tokenizer, trainable parameters, optimizer, resumed state ─────────────────────
   // Nothing is written to OUT until every input (base, resumed checkpoint, data) has loaded (step 3).
   if (!opts.lock) await checkRunFolder(opts.out, opts.resume); // a caller holding the lock has checked it
-  await initGpu();
+  await initDevice();
   const rngInit = new Rng(config.seed);
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);
@@ -129,6 +130,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const metricsPath = run.metricsPath;
   if (opts.resume) log(`resumed from ${opts.resume} at step ${step}`);
   await appendConfigRecord(metricsPath, config);
+
   const nextItem = itemSampler(config, base.config, tokenizer, sequences, rngs.data);
   const nQa = Math.round(config.batch * config.data.generalQaFraction);
 

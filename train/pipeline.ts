@@ -15,7 +15,8 @@ import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { readManifest, readShards, SHARD_MAGIC } from "../core/scene/shards.ts";
 import { type LinearHook, VlmModel } from "../core/model/vlm.ts";
-import { initGpu, noGrad, Rng, tidyAsync } from "../core/runtime.ts";
+import { noGrad, Rng, tidyAsync } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
@@ -194,7 +195,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   await ensureData(o.dataDir, o.log, o.dataGiven);
   await ensureBase(o.baseDir, o.dataDir, o.log, o.baseGiven);
   await checkRunFolder(o.out);
-  await initGpu();
+  await initDevice();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
   const base = await loadModel(resolveModelDir(o.baseDir));
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
