@@ -23,6 +23,7 @@ export async function withPath<T>(path: string, action: string, fn: () => Promis
   }
 }
 
+/** Writes `data` to `path` through a temp file and a rename (creating the folder); an IoError names `path`. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = tempPath(path);
   await withPath(path, "write", async () => {
@@ -38,6 +39,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   });
 }
 
+/** writeFileAtomic, synchronously. */
 export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
   const tmp = tempPath(path);
   try {
