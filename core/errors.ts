@@ -1,19 +1,35 @@
 /** Named errors: each says what went wrong and how to fix it. The server maps them to HTTP in one onError. */
 
+/** Base of every GASP-TS error: `name` is the subclass name, the message says what to do. */
 export class GaspError extends Error {
+  /**
+   * Builds the error and its message.
+   * @param message what went wrong and how to fix it
+   */
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
   }
 }
 
+/** An op got tensors whose shapes do not fit together. */
 export class ShapeMismatchError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param op the op's name
+   * @param detail the shapes given and expected
+   */
   constructor(op: string, detail: string) {
     super(`${op}: shape mismatch: ${detail}`);
   }
 }
 
+/** WebGPU was asked for but no adapter exists; the message says how to get one or use WASM. */
 export class NoGpuAdapterError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param detail why requesting an adapter failed, if known
+   */
   constructor(detail = "") {
     super(
       "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU " +
@@ -24,19 +40,38 @@ export class NoGpuAdapterError extends GaspError {
   }
 }
 
+/** The WebGPU device was lost mid-run (driver reset, out of memory). */
 export class GpuDeviceLostError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param reason the device-lost reason the driver gave
+   */
   constructor(reason: string) {
     super(`The WebGPU device was lost: ${reason}. Restart the process; if it repeats, reduce batch/sequence sizes.`);
   }
 }
 
+/** A configuration value or command-line flag is invalid; names where and what was expected. */
 export class ConfigError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param where the config path, flag or file
+   * @param detail what is wrong and what was expected
+   */
   constructor(where: string, detail: string) {
     super(`Invalid config ${where}: ${detail}`);
   }
 }
 
+/** A data file does not hold what it should: names the file, the field and what was expected. */
 export class DataFormatError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param file the file (or request) that was read
+   * @param field the field within it
+   * @param expected what the field should hold
+   * @param detail what it held instead, when useful
+   */
   constructor(
     readonly file: string,
     readonly field: string,
@@ -49,6 +84,11 @@ export class DataFormatError extends GaspError {
 
 /** The inference queue is full; the client should retry after `retryAfterS` seconds (HTTP 429 + Retry-After). */
 export class QueueFullError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param depth requests waiting
+   * @param retryAfterS seconds the client should wait
+   */
   constructor(readonly depth: number, readonly retryAfterS: number) {
     super(
       `The inference queue is full (${depth} waiting). Retry after ${retryAfterS} s, lower your concurrency, ` +
@@ -59,6 +99,10 @@ export class QueueFullError extends GaspError {
 
 /** A generation ran past its per-request time limit and was cancelled (HTTP 504). */
 export class GenerationTimeoutError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param timeoutMs the limit that was exceeded
+   */
   constructor(readonly timeoutMs: number) {
     super(
       `The request did not finish within ${timeoutMs} ms and was cancelled. Ask for fewer tokens (max_tokens), ` +
@@ -69,6 +113,10 @@ export class GenerationTimeoutError extends GaspError {
 
 /** The engine is not accepting work: still loading, or the server is shutting down (HTTP 503). */
 export class EngineUnavailableError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param reason why the engine is not serving (loading, draining)
+   */
   constructor(readonly reason: string) {
     super(`The inference engine is unavailable: ${reason}. Retry shortly; GET /healthz answers 200 once it is ready.`);
   }
@@ -76,6 +124,11 @@ export class EngineUnavailableError extends GaspError {
 
 /** The GPU adapter lacks a WebGPU feature an op needs (e.g. `shader-f16` for f16 casts). */
 export class GpuFeatureMissingError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param feature the WebGPU feature name
+   * @param what the op or dtype that needs it
+   */
   constructor(readonly feature: string, what: string) {
     super(
       `${what} needs the WebGPU feature "${feature}", which this adapter does not offer. Keep tensors in f32 ` +
@@ -86,6 +139,11 @@ export class GpuFeatureMissingError extends GaspError {
 
 /** One op was given tensors on different devices (e.g. a WASM tensor and a WebGPU tensor). */
 export class DeviceMismatchError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param op the op's name
+   * @param detail the devices of its inputs
+   */
   constructor(op: string, detail: string) {
     super(
       `${op}: tensors on different devices: ${detail}. Every input of an op must live on one device: create them ` +
@@ -96,6 +154,7 @@ export class DeviceMismatchError extends GaspError {
 
 /** A tensor was created before any device was initialised. */
 export class NoDeviceError extends GaspError {
+  /** Builds the error; its message says how to initialise a device. */
   constructor() {
     super(
       "No device is initialised: call `await initDevice()` (WASM or WebGPU, chosen as --device says) or " +
@@ -106,6 +165,12 @@ export class NoDeviceError extends GaspError {
 
 /** A file-system operation failed (disk full, permission denied, …): says what was done to which path. */
 export class IoError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param path the path
+   * @param action what was being done ("write", "rename", …)
+   * @param original the cause
+   */
   constructor(readonly path: string, readonly action: string, readonly original: unknown) {
     super(`could not ${action} ${path}: ${original instanceof Error ? original.message : String(original)}`);
   }
@@ -113,6 +178,13 @@ export class IoError extends GaspError {
 
 /** Another live process holds the folder's lock (core/io/lock.ts): two runs never write into one folder. */
 export class FolderLockedError extends GaspError {
+  /**
+   * Builds the error and its message.
+   * @param dir the locked folder
+   * @param lockFile its lock file
+   * @param holderPid the holder's process id, when known
+   * @param holder a description of the holder (command, host)
+   */
   constructor(readonly dir: string, readonly lockFile: string, readonly holderPid: number | null, holder: string) {
     super(
       `${dir} is in use by another process (${holder}; lock ${lockFile}). Wait for it to finish or stop it ` +

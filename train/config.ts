@@ -98,7 +98,115 @@ export const TrainConfigSchema = z.strictObject({
   }
 });
 
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+/** Where correspondence supervision comes from and how batches mix it with general QA (App. B). */
+export interface DataConfig {
+  /** "heads": tracks supervise the correspondence heads (GASP); "text-vqa": correspondence as text QA; "none". */
+  correspondence: "heads" | "text-vqa" | "none";
+  /** Share of each batch that is general QA (the rest: correspondence items). */
+  generalQaFraction: number;
+  /** Frames per correspondence item (≥ 2). */
+  framesPerItem: number;
+}
+
+/** LoRA on the attention projections: W + (α/r)·B·A (App. B). */
+export interface LoraConfig {
+  /** Rank r. */
+  rank: number;
+  /** Scale numerator α (scaling α/r). */
+  alpha: number;
+  /** Dropout on the adapter input, in [0, 1). */
+  dropout: number;
+  /** Which of W_Q, W_K, W_V, W_O get an adapter. */
+  targets: ("q" | "k" | "v" | "o")[];
+}
+
+/** The per-layer correspondence head H_c (Eq 4, App. B). */
+export interface HeadConfig {
+  /** "app-b": d → d/2 → d; "sec-4": d → 2·dEmb → dEmb. */
+  shape: "app-b" | "sec-4";
+  /** Embedding width of the "sec-4" shape. */
+  dEmb: number;
+  /** "all" or an inclusive 0-based range "A-B" of LLM layers. */
+  layers: string;
+  /** GELU form: exact ("erf") or the tanh approximation. */
+  gelu: "erf" | "tanh";
+}
+
+/** Weights and parameters of L_total = L_LM + λ_c·L_corr + λ_d·L_depth (Eq 5-9). */
+export interface LossConfig {
+  /** λ_c (Eq 9). */
+  lambdaC: number;
+  /** λ_d (Eq 9). */
+  lambdaD: number;
+  /** InfoNCE temperature τ (Eq 5). */
+  tau: number;
+  /** ε of the depth-consistency loss (Eq 8). */
+  eps: number;
+  /** Eq 5's negatives: the target frame's other patches, or the patches of all frames. */
+  negatives: "target-frame" | "all-frames";
+}
+
+/** AdamW, the cosine-with-warmup schedule, clipping and accumulation (Sec 5.1, App. B). */
+export interface OptimConfig {
+  /** Peak learning rate (LoRA and, for stage "base", every weight). */
+  lr: number;
+  /** Correspondence heads train at this multiple of lr. */
+  headLrMultiplier: number;
+  /** Decoupled weight decay. */
+  weightDecay: number;
+  /** AdamW (β1, β2). */
+  betas: [number, number];
+  /** AdamW ε. */
+  eps: number;
+  /** Global gradient-norm clip. */
+  clip: number;
+  /** Share of the steps spent in linear warmup. */
+  warmupFraction: number;
+  /** Final lr as a share of the peak. */
+  minLrRatio: number;
+  /** Micro-batches per optimizer step. */
+  gradAccum: number;
+}
+
+/**
+ * One training run's configuration: validated by `TrainConfigSchema`, its defaults (each with the reason
+ * for its value) in {@linkcode DEFAULT_TRAIN_CONFIG}, resolved by {@linkcode resolveTrainConfig}.
+ */
+export interface TrainConfig {
+  /** Which of the paper's comparisons this run is (train/presets/). */
+  preset: PresetName;
+  /** "gasp": LoRA + heads on a frozen base; "base": the tiny VLM from scratch on general QA. */
+  stage: "gasp" | "base";
+  /** "tiny" (the embedded default) or a base model path. */
+  model: string;
+  /** Data mix. */
+  data: DataConfig;
+  /** LoRA adapter. */
+  lora: LoraConfig;
+  /** Correspondence heads. */
+  head: HeadConfig;
+  /** Loss weights and parameters. */
+  loss: LossConfig;
+  /** Optimizer and schedule. */
+  optim: OptimConfig;
+  /** Optimizer steps the schedule spans. */
+  steps: number;
+  /** Items per micro-batch. */
+  batch: number;
+  /** Seed of every random stream. */
+  seed: number;
+  /** Write a checkpoint every this many steps (and at the last). */
+  checkpointEvery: number;
+  /** Recompute each decoder layer in backward (App. B's gradient checkpointing). */
+  activationCheckpointing: boolean;
+  /** Storage precision: "auto" picks f16 where the adapter has shader-f16. */
+  dtype: "auto" | "f32" | "f16";
+}
+
+/** Compile-time proof that the interface above and the schema describe the same object (neither can drift). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _schemaMatchesInterface: Same<z.infer<typeof TrainConfigSchema>, TrainConfig> = true;
+void _schemaMatchesInterface;
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   // The paper's method with both geometric losses (Eq 9) is what `deno task train` runs with no flags.
