@@ -37,6 +37,7 @@
 
 // ── Runtime: GPU and WASM contexts, tensors, autograd, ops ──────────────────────────────────────────────────────────
 export * from "./core/runtime.ts";
+export { type DeviceChoice, type DeviceInfo, type DeviceOptions, initDevice } from "./core/device_init.ts";
 export * from "./core/errors.ts";
 export { writeFileAtomic, writeFileAtomicSync } from "./core/io/atomic.ts";
 

@@ -10,8 +10,10 @@ import { WasmRuntime } from "./wasm/runtime.ts";
 import { kernelModule } from "./wasm/module.ts";
 import { flag } from "./cli.ts";
 
+/** A device, or "auto": WebGPU on a hardware adapter, else WASM. */
 export type DeviceChoice = Device | "auto";
 
+/** How {@linkcode initDevice} picks and starts the device. */
 export interface DeviceOptions {
   /** Default "auto"; without it, an already chosen device is kept. */
   device?: DeviceChoice;
@@ -21,7 +23,9 @@ export interface DeviceOptions {
   log?: ((line: string) => void) | null;
 }
 
+/** The device {@linkcode initDevice} chose, and why. */
 export interface DeviceInfo {
+  /** "webgpu" or "wasm". */
   device: Device;
   /** Why this device, e.g. "auto: llvmpipe is a software adapter -> wasm". */
   reason: string;

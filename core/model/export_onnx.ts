@@ -20,11 +20,17 @@ import { buildVisionGraph } from "./onnx_vision_graph.ts";
 export const EXPORT_FORMAT_VERSION = 1;
 export const EXPORT_OPSET = 17;
 
+/** export.json: what an export dir holds. */
 export interface ExportManifest {
+  /** EXPORT_FORMAT_VERSION of the writer. */
   formatVersion: number;
+  /** ONNX opset of both graphs. */
   opset: number;
+  /** File names of the two graphs, config.json and tokenizer.json. */
   files: { vision: string; decoder: string; config: string; tokenizer: string };
+  /** Parameter count of the head-free model. */
   parameters: number;
+  /** Whether tensors live in external-data files beside the graphs. */
   externalData: boolean;
 }
 
@@ -77,9 +83,13 @@ export async function exportHeadFreeModel(
   return manifest;
 }
 
+/** A model read back from an export dir. */
 export interface LoadedModel {
+  /** config.json, validated. */
   config: VlmConfig;
+  /** Every parameter by Hugging Face name. */
   weights: Map<string, Float32Array>;
+  /** tokenizer.json's text. */
   tokenizerJson: string;
 }
 

@@ -7,6 +7,7 @@ import { Rng } from "../random.ts";
 import type { VlmConfig } from "./config.ts";
 import { headDim, inChannels } from "./config.ts";
 
+/** Model parameters as f32 arrays keyed by Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
 export type Weights = Map<string, Float32Array>;
 
 /** Every parameter of the model in a fixed order (vision tower, merger, decoder, head), name -> shape. */

@@ -8,6 +8,7 @@
  * vision.onnx per image/video -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
  */
 import * as ortWasm from "onnxruntime-web";
+import type { Tensor as OrtTensor } from "onnxruntime-web";
 import { join } from "node:path";
 import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
@@ -22,11 +23,12 @@ import { DataFormatError } from "../errors.ts";
 import { decodeLoop, yieldToEventLoop } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
-type OrtTensor = InstanceType<Ort["Tensor"]>;
 type OrtSession = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
 
+/** onnxruntime-web's execution provider: "auto" is WebGPU on a hardware adapter, else WASM. */
 export type ExecutionProviderChoice = "wasm" | "webgpu" | "auto";
 
+/** How {@linkcode OrtVlmRunner.load} starts its sessions. */
 export interface RunnerLoadOptions {
   /** "auto" (default): WebGPU when navigator.gpu yields a hardware adapter, else WASM (software adapters: WASM). */
   executionProvider?: ExecutionProviderChoice;
@@ -34,45 +36,82 @@ export interface RunnerLoadOptions {
   log?: (message: string) => void;
   /** Vision pixel budget (defaults: Qwen's 3136 .. 12845056). */
   minPixels?: number;
+  /** Vision pixel ceiling per image (default Qwen's 12845056). */
   maxPixels?: number;
 }
 
+/** A chat turned into decoder inputs: ids, vision features at the pad positions, M-RoPE ids. */
 export interface PreparedPrompt {
+  /** (T) token ids, vision pads included. */
   inputIds: number[];
   /** (T, H) vision features at pad positions, zeros elsewhere. */
   visualEmbeds: Float32Array;
+  /** (3, T) M-RoPE position ids (t, h, w). */
   positionIds: [Int32Array, Int32Array, Int32Array];
+  /** max position + 1 − T: decode position p gets p + ropeDelta. */
   ropeDelta: number;
 }
 
+/** The decoder's KV cache between steps: per layer present keys and values (1, Hkv, length, D). */
 export interface KvCache {
+  /** Per layer, the keys. */
   keys: OrtTensor[];
+  /** Per layer, the values. */
   values: OrtTensor[];
   /** Tokens held. */
   length: number;
+  /** The prompt's M-RoPE delta. */
   ropeDelta: number;
 }
 
+/** Sampling settings of {@linkcode OrtVlmRunner.generate}. */
 export interface GenerateOptions {
+  /** Most new tokens. */
   maxTokens?: number;
+  /** Softmax temperature; 0 is greedy. */
   temperature?: number;
+  /** Nucleus sampling mass. */
   topP?: number;
+  /** Stop strings (not included in the text). */
   stop?: string[];
+  /** Seed of the sampler. */
   seed?: number;
 }
 
+/** One generation's text, tokens and timing. */
 export interface GenerateResult {
+  /** The generated text (stop string excluded). */
   text: string;
+  /** The generated token ids. */
   tokens: number[];
+  /** Why generation ended. */
   finishReason: "stop" | "length" | "abort";
+  /** Prompt length in tokens. */
   promptTokens: number;
+  /** Vision encoding and prefill time. */
   prefillMs: number;
+  /** Decode time. */
   decodeMs: number;
 }
 
+/**
+ * A head-free export dir run by onnxruntime-web: `load`, then `generate` from chat messages.
+ *
+ * @example Answer a question with the model `deno task train` exported
+ * ```ts ignore
+ * import { OrtVlmRunner } from "@gasp/gasp-ts";
+ * const runner = await OrtVlmRunner.load("runs/gasp/export", { executionProvider: "wasm" });
+ * const r = await runner.generate([{ role: "user", content: "What colour is the box?" }], { maxTokens: 8 });
+ * console.log(r.text, r.finishReason);
+ * await runner.release();
+ * ```
+ */
 export class OrtVlmRunner {
+  /** The model's config (config.json of the export). */
   readonly config: VlmConfig;
+  /** The model's tokenizer (tokenizer.json). */
   readonly tokenizer: TextTokenizer;
+  /** The execution provider the sessions run on. */
   readonly executionProvider: "wasm" | "webgpu";
   readonly #ort: Ort;
   readonly #vision: OrtSession;
@@ -97,6 +136,7 @@ export class OrtVlmRunner {
     this.#limits = limits;
   }
 
+  /** Opens `dir`'s vision.onnx and decoder.onnx on the chosen execution provider. */
   static async load(dir: string, opts: RunnerLoadOptions = {}): Promise<OrtVlmRunner> {
     const log = opts.log ?? ((m: string) => console.error(m));
     const config = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(dir, "config.json"))));
@@ -249,6 +289,7 @@ export class OrtVlmRunner {
     return result(r.text, r.tokens, r.finishReason, prompt.inputIds.length, t1 - t0, performance.now() - t1);
   }
 
+  /** Releases both onnxruntime sessions. */
   async release(): Promise<void> {
     await this.#vision.release();
     await this.#decoder.release();

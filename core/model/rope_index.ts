@@ -20,6 +20,7 @@
  */
 import type { VlmConfig } from "./config.ts";
 
+/** One image's or video's patch grid, as getRopeIndex needs it. */
 export interface VisionGrid {
   /** (grid_t, grid_h, grid_w) in patches (before the 2x2 merge). */
   gridThw: readonly [number, number, number];
@@ -27,6 +28,7 @@ export interface VisionGrid {
   secondPerGridT?: number;
 }
 
+/** M-RoPE ids of one sequence and its rope delta. */
 export interface RopeIndex {
   /** (3, T): t, h, w position id per token. */
   positionIds: [Int32Array, Int32Array, Int32Array];

@@ -14,6 +14,7 @@
 import type { VlmConfig } from "./config.ts";
 import { visionHeadDim } from "./config.ts";
 
+/** (grid_t, grid_h, grid_w) of one image or video, in patches before the 2x2 merge. */
 export type GridThw = readonly [number, number, number];
 
 /** (N, 2) rotary (h, w) position of every patch, in pixel_values order. */

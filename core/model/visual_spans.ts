@@ -7,10 +7,13 @@ import { ShapeMismatchError } from "../errors.ts";
 import type { VlmConfig } from "./config.ts";
 import type { VisionGrid } from "./rope_index.ts";
 
+/** One image's or video's run of pad tokens in a prompt. */
 export interface VisualSpan {
+  /** Which kind of input the run stands for. */
   kind: "image" | "video";
   /** [start, end) token positions of the pad tokens. */
   start: number;
+  /** End (exclusive) of the run. */
   end: number;
   /** Merged grid per frame: (t, h/M, w/M); frame f's tokens are rows f·(h/M)·(w/M) ... of the span. */
   frameGrid: [number, number, number];

@@ -36,23 +36,30 @@ import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } fr
 
 export { type VisualSpan, visualSpans };
 
+/** One image or video for the vision tower: its patch grid and HF-layout pixel values (core/image/preprocess.ts). */
 export interface VisionInput extends VisionGrid {
   /** (grid_t·grid_h·grid_w, C·T·P·P) HF pixel_values. */
   pixelValues: Float32Array;
 }
 
+/** One prompt: token ids (with the vision pad runs) and the images/videos those pads stand for, in prompt order. */
 export interface VlmInput {
+  /** (T) token ids, vision pads included (core/model/processing.ts `encodePrompt` builds them). */
   inputIds: ArrayLike<number>;
+  /** Images of the `<|image_pad|>` runs, in prompt order. */
   images?: VisionInput[];
+  /** Videos of the `<|video_pad|>` runs, in prompt order. */
   videos?: VisionInput[];
 }
 
 /** Lets training wrap a linear layer (LoRA: y + (α/r)·B·A·x) without a new layer kind. */
 export type LinearHook = (name: string, x: Tensor, y: Tensor) => Tensor;
 
+/** What {@linkcode VlmModel.forward} computes besides the hidden states, and how. */
 export interface ForwardOptions {
   /** Which per-layer visual features to return. */
   capture?: { hidden?: boolean; qk?: "pre" | "post" | "both" };
+  /** Wraps every linear layer's output (LoRA: train/lora.ts). */
   linearHook?: LinearHook;
   /** Recompute each decoder layer during backward instead of keeping its activations. */
   checkpointLayers?: boolean;
@@ -67,7 +74,9 @@ export interface ForwardOptions {
 
 /** Per-layer post-RoPE keys and values (1, Hkv, length, D) of every token seen so far, for decoding. */
 export class VlmKvCache {
+  /** Per LLM layer, the post-RoPE keys (1, Hkv, length, D). */
   readonly keys: Tensor[] = [];
+  /** Per LLM layer, the values (1, Hkv, length, D). */
   readonly values: Tensor[] = [];
   /** Tokens held. */
   length = 0;
@@ -86,6 +95,7 @@ export class VlmKvCache {
     return [grow(this.keys, k), grow(this.values, v)];
   }
 
+  /** Free every layer's tensors; the cache is empty afterwards. */
   dispose(): void {
     for (const t of [...this.keys, ...this.values]) t.dispose();
     this.keys.length = 0;
@@ -94,28 +104,57 @@ export class VlmKvCache {
   }
 }
 
+/** One LLM layer's visual-token features, as `ForwardOptions.capture` asked (paper App. C). */
 export interface LayerFeatures {
   /** (Nv, H) output hidden state of the layer. */
   hidden?: Tensor;
-  /** (Nv, Hq, D) / (Nv, Hkv, D). */
+  /** (Nv, Hq, D) queries before RoPE: q_proj(input_layernorm(x)). */
   qPre?: Tensor;
+  /** (Nv, Hkv, D) keys before RoPE. */
   kPre?: Tensor;
+  /** (Nv, Hq, D) queries after RoPE (what enters q·k). */
   qPost?: Tensor;
+  /** (Nv, Hkv, D) keys after RoPE. */
   kPost?: Tensor;
 }
 
+/** What one forward returns. */
 export interface VlmOutput {
   /** (T, V) or null. */
   logits: Tensor | null;
+  /** Per LLM layer, the captured visual-token features (empty objects when nothing was captured). */
   layers: LayerFeatures[];
+  /** The prompt's image/video pad runs, in prompt order. */
   visualSpans: VisualSpan[];
+  /** (Nv) token positions of all visual tokens, in prompt order: the rows of the captured features. */
   visualPositions: Int32Array;
+  /** (3, T) M-RoPE position ids (t, h, w) of the input tokens. */
   positionIds: [Int32Array, Int32Array, Int32Array];
 }
 
+/**
+ * The VLM: parameters by Hugging Face name on the current device, and its forward, prefill and decode.
+ *
+ * @example Forward a text prompt through the tiny model with seeded random weights
+ * ```ts ignore
+ * import { initDevice, initParameters, TINY_CONFIG, VlmModel } from "@gasp/gasp-ts";
+ * await initDevice();
+ * const model = new VlmModel(TINY_CONFIG, initParameters(TINY_CONFIG, 0));
+ * const out = model.forward({ inputIds: [1, 2, 3] });
+ * console.log(out.logits!.shape); // [3, vocab_size]
+ * model.dispose();
+ * ```
+ */
 export class VlmModel {
+  /** Every parameter, keyed by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
   readonly params = new Map<string, Tensor>();
 
+  /**
+   * Uploads `weights` (every name `parameterShapes(config)` lists, with its exact size) as parameters.
+   * @param config the architecture
+   * @param weights f32 values by Hugging Face name
+   * @param opts `trainable`: parameters require grad (stage "base" trains them all)
+   */
   constructor(readonly config: VlmConfig, weights: Weights, opts: { trainable?: boolean } = {}) {
     for (const [name, shape] of parameterShapes(config)) {
       const w = weights.get(name);
@@ -130,6 +169,7 @@ export class VlmModel {
     }
   }
 
+  /** The parameter `name`; throws ShapeMismatchError naming it when the model has none. */
   p(name: string): Tensor {
     const t = this.params.get(name);
     if (!t) throw new ShapeMismatchError("VlmModel", `no parameter ${name}`);
@@ -143,6 +183,7 @@ export class VlmModel {
     return out;
   }
 
+  /** Free every parameter's storage. */
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
