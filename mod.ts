@@ -18,7 +18,7 @@
  *   {@linkcode createApp}, {@linkcode startServer}).
  *
  * @example Train from a script (the README's example; tests/readme_example_test.ts runs it)
- * ```ts ignore
+ * ```ts
  * import { DEFAULT_DATASET, generateDataset, resolveBaseConfig, resolveTrainConfig, train } from "@gasp/gasp-ts";
  *
  * const dir = await Deno.makeTempDir();
@@ -40,6 +40,7 @@ export * from "./core/runtime.ts";
 export { type DeviceChoice, type DeviceInfo, type DeviceOptions, initDevice } from "./core/device_init.ts";
 export * from "./core/errors.ts";
 export { writeFileAtomic, writeFileAtomicSync } from "./core/io/atomic.ts";
+export type { FolderLock, LockHolder } from "./core/io/lock.ts";
 
 // ── Model: config, parameters, forward, text and image preprocessing, ONNX in and out ───────────────────────────────
 export { headDim, parseVlmConfig, TINY_CONFIG, type VisionConfig, type VlmConfig } from "./core/model/config.ts";
@@ -155,7 +156,7 @@ export {
 } from "./train/config.ts";
 export type { LossParts, StepMetrics } from "./train/metrics_log.ts";
 export type { CorrespondenceHead, GeluForm, HeadShape } from "./train/correspondence_head.ts";
-export { type LoraAdapter, LoraHook, type LoraTarget } from "./train/lora.ts";
+export { type LoraAdapter, LoraHook, type LoraSetup, type LoraTarget } from "./train/lora.ts";
 export { svd, type SvdOptions, type SvdResult } from "./train/svd.ts";
 export type { MatF64 } from "./train/mat_f64.ts";
 

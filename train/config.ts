@@ -12,7 +12,12 @@ import fullPreset from "./presets/full.json" with { type: "json" };
 import sftFairPreset from "./presets/sft-fair.json" with { type: "json" };
 import sftGeneralPreset from "./presets/sft-general.json" with { type: "json" };
 
+/**
+ * The paper's comparisons (train/presets/*.json): "sft-general" (general QA only), "sft-fair" (the same
+ * correspondence data as text QA), "corr-only" (heads with L_corr + L_depth, no QA), "full" (GASP, Eq 9).
+ */
 export const PRESET_NAMES = ["sft-general", "sft-fair", "corr-only", "full"] as const;
+/** One of {@linkcode PRESET_NAMES}. */
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const posInt = z.number().int().positive();
@@ -208,6 +213,7 @@ type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ?
 const _schemaMatchesInterface: Same<z.infer<typeof TrainConfigSchema>, TrainConfig> = true;
 void _schemaMatchesInterface;
 
+/** The defaults every run starts from (the no-flag `deno task train`); each value's comment says why. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   // The paper's method with both geometric losses (Eq 9) is what `deno task train` runs with no flags.
   preset: "full",
@@ -310,6 +316,7 @@ const PRESET_FILES: Record<PresetName, unknown> = {
   full: fullPreset,
 };
 
+/** A preset's description and the partial config it merges over the defaults. */
 export function presetOverrides(name: PresetName): { description: string; overrides: Record<string, unknown> } {
   const r = PresetFileSchema.safeParse(PRESET_FILES[name]);
   if (!r.success) throw new ConfigError(`preset ${name}`, r.error.issues.map((i) => i.message).join("; "));
@@ -342,7 +349,9 @@ export function parseTrainConfig(raw: unknown, where = "train config"): TrainCon
   return r.data;
 }
 
+/** The layers {@linkcode resolveTrainConfig} merges over the defaults, in order. */
 export interface ResolveOptions {
+  /** Preset name (default: the config file's `preset`, else "full"). */
   preset?: string;
   /** Parsed JSON of --config FILE (a partial TrainConfig). */
   configFile?: unknown;
@@ -350,7 +359,16 @@ export interface ResolveOptions {
   overrides?: Record<string, unknown>;
 }
 
-/** defaults ← preset ← config file ← CLI overrides, validated. */
+/**
+ * defaults ← preset ← config file ← CLI overrides, validated: a ConfigError names every unknown key or bad value.
+ *
+ * @example A GASP run of 40 steps at rank 8
+ * ```ts
+ * import { resolveTrainConfig } from "@gasp/gasp-ts";
+ * const config = resolveTrainConfig({ preset: "full", overrides: { steps: 40, lora: { rank: 8, alpha: 16 } } });
+ * console.log(config.loss.lambdaC, config.optim.lr);
+ * ```
+ */
 export function resolveTrainConfig(o: ResolveOptions = {}): TrainConfig {
   const fileObj = o.configFile ?? {};
   if (!isPlainObject(fileObj)) throw new ConfigError("--config", "the file must hold a JSON object");

@@ -46,6 +46,7 @@ import { type MatF64, zeros } from "./mat_f64.ts";
 import { svd } from "./svd.ts";
 import type { LayerEmbedder } from "../core/analysis/model_features.ts";
 
+/** "app-b": d → d/2 → d (App. B); "sec-4": d → 2·dEmb → dEmb (Sec 4.1). */
 export type HeadShape = "app-b" | "sec-4";
 /** GELU form: "erf" is exact (torch nn.GELU() default, core/ops gelu default); "tanh" its approximation. */
 export type GeluForm = "erf" | "tanh";
@@ -195,11 +196,17 @@ export function initHeadsFromWeights(
 
 /** One layer's head on the device. */
 export interface CorrespondenceHead {
+  /** The LLM layer whose hidden states it embeds. */
   layer: number;
+  /** GELU form between the two linears. */
   gelu: GeluForm;
+  /** (h, d) first linear. */
   fc1Weight: Tensor; // (h, d)
+  /** (h) first bias. */
   fc1Bias: Tensor; // (h)
+  /** (o, h) second linear. */
   fc2Weight: Tensor; // (o, h)
+  /** (o) second bias. */
   fc2Bias: Tensor; // (o)
 }
 

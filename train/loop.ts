@@ -49,6 +49,7 @@ import {
 import { checkRunFolder, openRunFolder } from "./run_folder.ts";
 import type { FolderLock } from "../core/io/lock.ts";
 
+/** Where a training run reads its data and base, and where it writes. */
 export interface TrainOptions extends StageBaseOptions {
   /** Run directory (metrics.jsonl, checkpoints, export/); locked while train() writes there (train/run_folder.ts). */
   out: string;
@@ -58,6 +59,7 @@ export interface TrainOptions extends StageBaseOptions {
   resume?: string;
   /** Stop after this optimizer step (the schedule still spans config.steps); a checkpoint is written there. */
   maxSteps?: number;
+  /** Progress lines (default console.log). */
   log?: (line: string) => void;
   /** Shard dir with the "train" split (default runs/data), unless `sequences` is given. */
   dataDir?: string;
@@ -73,19 +75,42 @@ export interface TrainOptions extends StageBaseOptions {
 
 /** What a finished (or stopped) run leaves in memory, for evaluation by the caller. */
 export interface TrainResult {
+  /** Optimizer steps done (the resumed ones included). */
   step: number;
+  /** One record per step this process ran (losses, grad norm, lr, tokens, time), as in metrics.jsonl. */
   history: StepMetrics[];
+  /** The model the loop ran: the trained model (stage "base") or the frozen base (stage "gasp"; LoRA in evalHook). */
   model: VlmModel;
+  /** The base's tokenizer. */
   tokenizer: TextTokenizer;
+  /** The base's tokenizer.json text. */
   tokenizerJson: string;
+  /** The base's weights as loaded (before training). */
   baseWeights: Weights;
+  /** Correspondence heads by LLM layer (empty when the preset trains none). */
   heads: Map<number, CorrespondenceHead>;
+  /** LoRA adapters by module name (empty for stage "base"). */
   lora: Map<string, LoraAdapter>;
   /** LinearHook without dropout (evaluation), null for stage "base". */
   evalHook: LoraHook | null;
+  /** OUT/export when the run finished and exported, else null. */
   exportDir: string | null;
 }
 
+/**
+ * Runs one training stage (train/loop.ts's file comment walks through it): stage "base" trains the tiny VLM from
+ * scratch on general QA; stage "gasp" trains LoRA and the correspondence heads of a frozen base with Eq 9. Writes
+ * metrics.jsonl, checkpoints, the export and the loss curve into `opts.out`; resumes exactly from `opts.resume`.
+ *
+ * @example A short GASP run on shards `deno task data` wrote, over the base `deno task train` trained
+ * ```ts
+ * import { resolveTrainConfig, train } from "@gasp/gasp-ts";
+ * const config = resolveTrainConfig({ preset: "full", overrides: { steps: 4 } });
+ * const r = await train(config, { out: "runs/gasp-short", dataDir: "runs/data", baseDir: "runs/base" });
+ * console.log(r.history.at(-1)?.loss); // { total, lm, corr, depth }
+ * r.model.dispose();
+ * ```
+ */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
 

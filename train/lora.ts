@@ -16,6 +16,7 @@ import type { LinearHook } from "../core/model/vlm.ts";
 import type { Weights } from "../core/model/init.ts";
 import { mergeLoraWeights } from "../core/model/lora_merge.ts";
 
+/** An attention projection LoRA can adapt: W_Q, W_K, W_V or W_O. */
 export type LoraTarget = "q" | "k" | "v" | "o";
 
 /** HF module path of each target inside a decoder layer. */
@@ -41,14 +42,21 @@ export function loraParamNames(layer: number, target: LoraTarget): { A: string; 
 export interface LoraAdapter {
   /** HF module name (e.g. model.layers.0.self_attn.q_proj). */
   module: string;
+  /** (R, I) down projection. */
   A: Tensor; // (R, I)
+  /** (O, R) up projection, zero at init. */
   B: Tensor; // (O, R)
 }
 
+/** Rank, scale, dropout and targets of a run's adapters (TrainConfig `lora`). */
 export interface LoraSetup {
+  /** Rank r. */
   rank: number;
+  /** α: the update is scaled by α/r. */
   alpha: number;
+  /** Dropout on the adapter input. */
   dropout: number;
+  /** Projections adapted. */
   targets: LoraTarget[];
 }
 
@@ -96,7 +104,14 @@ export function loraParams(adapters: Map<string, LoraAdapter>): Tensor[] {
  */
 export class LoraHook {
   readonly #masks = new Map<string, Tensor>();
+  /** α/r. */
   readonly scale: number;
+  /**
+   * Wraps `adapters`.
+   * @param adapters by module name
+   * @param setup rank, α and dropout
+   * @param dropoutRng the dropout stream (null: no dropout, for evaluation)
+   */
   constructor(
     readonly adapters: Map<string, LoraAdapter>,
     readonly setup: LoraSetup,
@@ -105,6 +120,7 @@ export class LoraHook {
     this.scale = setup.alpha / setup.rank;
   }
 
+  /** The LinearHook to pass to the forward: y + (α/r)·B·A·dropout(x) for adapted modules, y otherwise. */
   readonly hook: LinearHook = (name, x, y) => {
     const ad = this.adapters.get(name);
     if (!ad) return y;
@@ -129,6 +145,7 @@ export class LoraHook {
     return op.mul(x, mask);
   }
 
+  /** Drops this step's dropout masks, so the next forward draws fresh ones. */
   nextStep(): void {
     for (const m of this.#masks.values()) m.dispose();
     this.#masks.clear();

@@ -6,8 +6,11 @@
 
 /** A row-major f64 matrix: data[r * cols + c]. */
 export interface MatF64 {
+  /** Row count. */
   rows: number;
+  /** Column count. */
   cols: number;
+  /** rows·cols values, row-major. */
   data: Float64Array;
 }
 

@@ -6,16 +6,23 @@
 import { IoError } from "../core/errors.ts";
 import { withPath, writeFileAtomic } from "../core/io/atomic.ts";
 
+/** One step's loss terms (means over its items; Eq 9). */
 export interface LossParts {
+  /** L_total = L_LM + λ_c·L_corr + λ_d·L_depth. */
   total: number;
+  /** L_LM (answer tokens). */
   lm: number;
+  /** L_corr, InfoNCE (Eq 5), mean over head layers. */
   corr: number;
+  /** L_depth (Eq 6-8), mean over head layers. */
   depth: number;
 }
 
+/** One optimizer step's record in metrics.jsonl. */
 export interface StepMetrics {
   /** Optimizer steps completed (1-based: the first record has step 1). */
   step: number;
+  /** The step's loss terms. */
   loss: LossParts;
   /** Global gradient norm before clipping. */
   gradNorm: number;

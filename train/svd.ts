@@ -12,6 +12,7 @@
  */
 import { type MatF64, transpose, zeros } from "./mat_f64.ts";
 
+/** A = U·diag(S)·Vᵀ, thin. */
 export interface SvdResult {
   /** (m, k) left singular vectors as columns. */
   U: MatF64;
@@ -23,12 +24,15 @@ export interface SvdResult {
   sweeps: number;
 }
 
+/** Convergence controls of {@linkcode svd}. */
 export interface SvdOptions {
   /** Stop when every column pair has |cos| below this (default 1e-15 · a few). */
   tol?: number;
+  /** Most Jacobi sweeps before giving up (default 80). */
   maxSweeps?: number;
 }
 
+/** Thin SVD of `a` in f64 (one-sided Jacobi; see the file comment for the sign convention). */
 export function svd(a: MatF64, opts: SvdOptions = {}): SvdResult {
   if (a.rows < a.cols) {
     const r = svd(transpose(a), opts);

@@ -40,6 +40,7 @@ export interface StageBaseOptions {
   baseDir?: string;
   /** Architecture for stage "base" (default TINY_CONFIG) and its tokenizer.json (default the tiny tokenizer). */
   modelConfig?: VlmConfig;
+  /** tokenizer.json text for stage "base" (default: the tiny tokenizer). */
   tokenizerJson?: string;
 }
 

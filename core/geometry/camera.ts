@@ -9,7 +9,9 @@
 import type { Mat3, Mat34 } from "../scene/types.ts";
 
 export type { Mat3, Mat34 };
+/** A 3-vector (a point or direction, metres in world or camera space). */
 export type Vec3 = [number, number, number];
+/** A 4x4 row-major matrix (an OpenGL camera-to-world pose). */
 export type Mat4 = [
   [number, number, number, number],
   [number, number, number, number],
@@ -19,8 +21,11 @@ export type Mat4 = [
 
 /** A projected point: pixel position (u, v) and camera depth z (metres; z <= 0 means behind the camera). */
 export interface Projection {
+  /** Pixel column (x right). */
   u: number;
+  /** Pixel row (y down). */
   v: number;
+  /** Camera depth in metres. */
   z: number;
 }
 

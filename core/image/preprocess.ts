@@ -14,15 +14,21 @@ import type { RgbImage, RgbVideo } from "./types.ts";
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 
+/** Patch geometry and pixel budget of Qwen2.5-VL's image processor. */
 export interface VisionPreprocessOptions {
+  /** Patch side in pixels (14). */
   patchSize: number;
+  /** Patches merged per side into one LLM token (2). */
   mergeSize: number;
+  /** Frames per temporal patch (2; an image is repeated to fill it). */
   temporalPatchSize: number;
   /** Qwen2.5-VL preprocessor_config.json: min_pixels 3136 (56²), max_pixels 12845056. */
   minPixels: number;
+  /** Pixel ceiling after smart resize. */
   maxPixels: number;
 }
 
+/** Qwen2.5-VL's defaults (preprocessor_config.json). */
 export const QWEN_PREPROCESS: VisionPreprocessOptions = {
   patchSize: 14,
   mergeSize: 2,
@@ -50,7 +56,9 @@ export function preprocessOptions(
 export interface PixelValues {
   /** (numPatches, C·T·P·P) row-major, HF `pixel_values` layout. */
   pixelValues: Float32Array;
+  /** Rows of pixelValues: grid_t·grid_h·grid_w. */
   numPatches: number;
+  /** Columns of pixelValues: C·T·P·P. */
   patchDim: number;
   /** (grid_t, grid_h, grid_w) in patches. */
   gridThw: [number, number, number];

@@ -17,19 +17,25 @@ import { withPath } from "./atomic.ts";
 
 /** Who holds (or held) a lock, as written in its file. */
 export interface LockHolder {
+  /** Process id of the holder. */
   pid: number;
+  /** Host name of the holder, when known. */
   host: string | null;
   /** ISO time the lock was taken. */
   since: string;
+  /** The holder's command line (its last 12 words). */
   command: string[];
 }
 
+/** A held folder lock (from `lockFolder`); release it, or let `await using` do so. */
 export interface FolderLock {
   /** The lock file. */
   path: string;
   /** A lock file left by a dead process that this lock took over, if any. */
   takenOver: LockHolder | null;
+  /** Deletes the lock file and unlocks it; safe to call twice. */
   release(): Promise<void>;
+  /** The same as release(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -98,7 +98,7 @@ export interface GenerateResult {
  * A head-free export dir run by onnxruntime-web: `load`, then `generate` from chat messages.
  *
  * @example Answer a question with the model `deno task train` exported
- * ```ts ignore
+ * ```ts
  * import { OrtVlmRunner } from "@gasp/gasp-ts";
  * const runner = await OrtVlmRunner.load("runs/gasp/export", { executionProvider: "wasm" });
  * const r = await runner.generate([{ role: "user", content: "What colour is the box?" }], { maxTokens: 8 });

@@ -136,7 +136,7 @@ export interface VlmOutput {
  * The VLM: parameters by Hugging Face name on the current device, and its forward, prefill and decode.
  *
  * @example Forward a text prompt through the tiny model with seeded random weights
- * ```ts ignore
+ * ```ts
  * import { initDevice, initParameters, TINY_CONFIG, VlmModel } from "@gasp/gasp-ts";
  * await initDevice();
  * const model = new VlmModel(TINY_CONFIG, initParameters(TINY_CONFIG, 0));

@@ -7,8 +7,11 @@ import { dirname, join } from "node:path";
 import { DataFormatError, ShapeMismatchError } from "../errors.ts";
 import { DataType, onnx, type TensorProto, toNumber } from "./proto.ts";
 
+/** One decoded ONNX initializer. */
 export interface OnnxTensor {
+  /** Shape. */
   dims: number[];
+  /** ONNX TensorProto.DataType code of the stored tensor. */
   dataType: number;
   /** Floats of any width are widened to Float32Array; int64 stays BigInt64Array. */
   data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
