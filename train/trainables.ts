@@ -9,7 +9,7 @@
  * (biases, norm gains) get no weight decay.
  */
 import { join } from "node:path";
-import * as op from "../core/ops/mod.ts";
+import type * as op from "../core/ops/mod.ts";
 import type { Rng, Tensor } from "../core/runtime.ts";
 import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";

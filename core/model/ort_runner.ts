@@ -206,7 +206,7 @@ export class OrtVlmRunner {
     visualEmbeds: Float32Array | null,
     positionIds: [Int32Array, Int32Array, Int32Array],
     cache: KvCache | null,
-    ropeDelta = cache?.ropeDelta ?? 0,
+    ropeDelta: number = cache?.ropeDelta ?? 0,
   ): Promise<{ logits: Float32Array; cache: KvCache }> {
     const c = this.config, T = inputIds.length, H = c.hidden_size, P = cache?.length ?? 0;
     const Ten = this.#ort.Tensor;

@@ -147,7 +147,7 @@ export interface VlmOutput {
  */
 export class VlmModel {
   /** Every parameter, keyed by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
-  readonly params = new Map<string, Tensor>();
+  readonly params: Map<string, Tensor> = new Map();
 
   /**
    * Uploads `weights` (every name `parameterShapes(config)` lists, with its exact size) as parameters.

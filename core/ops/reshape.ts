@@ -1,5 +1,5 @@
 /** reshape: a view with a new shape (no copy); backward reshapes the gradient back. One -1 entry is inferred. */
-import { Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
 import { record } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
 

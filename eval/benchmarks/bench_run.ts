@@ -30,7 +30,7 @@ import {
   type RunConfig,
 } from "./results.ts";
 import { formatProgress, type Prediction, runPredictions } from "./runner.ts";
-import { type BenchmarkModule, type LoadOptions } from "./suite.ts";
+import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import { buildSyntheticSuites, DEFAULT_SYNTHETIC, type SyntheticOptions } from "./synthetic/build.ts";
 import type { BenchEngine, BenchItem, ItemScore } from "./types.ts";
 import { VisualResolver } from "./visuals.ts";
@@ -51,7 +51,7 @@ export const SYNTHETIC_SUITES = [
   "synthetic-correspondence",
   "synthetic-depth-order",
 ];
-export const SUITE_NAMES = [...Object.keys(REAL_SUITES), "vsi-bias", "synthetic", ...SYNTHETIC_SUITES];
+export const SUITE_NAMES: string[] = [...Object.keys(REAL_SUITES), "vsi-bias", "synthetic", ...SYNTHETIC_SUITES];
 
 export interface NamedEngine {
   name: string;

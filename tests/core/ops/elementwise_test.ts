@@ -7,7 +7,7 @@ import {
   mul,
   pow,
   sub,
-  Tensor,
+  type Tensor,
   type UnaryName,
   unaryReference,
 } from "../../../core/runtime.ts";
