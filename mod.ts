@@ -230,6 +230,8 @@ export type {
   RunConfig,
   SuiteResult,
 } from "./eval/benchmarks/results.ts";
+export { RESULTS_SCHEMA } from "./eval/benchmarks/results.ts";
+export type { Interval } from "./eval/benchmarks/statistics.ts";
 
 // ── Serving and inference engines ──────────────────────────────────────────────────────────────────────────────────
 export type { FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./core/engine/types.ts";

@@ -160,4 +160,5 @@ function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
   };
 }
 
+/** All-Angles Bench (`data.json` + images): load, score as its harness does, aggregate per category. */
 export const allAngles: BenchmarkModule = { name: "all-angles", load, score, aggregate };

@@ -37,13 +37,15 @@ import { VisualResolver } from "./visuals.ts";
 import { vsiBench } from "./vsi_bench.ts";
 import { withPriors } from "./vsi_bias_probe.ts";
 
+/** The real benchmarks by suite name, each in its public format. */
 export const REAL_SUITES: Record<string, BenchmarkModule> = {
   "all-angles": allAngles,
   vsi: vsiBench,
   blink,
   "cv-bench": cvBench,
 };
-export const SYNTHETIC_SUITES = [
+/** The synthetic suites (built from generated scenes with known answers; "synthetic" selects all of them). */
+export const SYNTHETIC_SUITES: string[] = [
   "synthetic-camera-pose",
   "synthetic-counting",
   "synthetic-rel-distance",
@@ -51,32 +53,49 @@ export const SYNTHETIC_SUITES = [
   "synthetic-correspondence",
   "synthetic-depth-order",
 ];
+/** Every name `suites` accepts ("vsi-bias": VSI-Bench with the dataset's answer priors in the prompt). */
 export const SUITE_NAMES: string[] = [...Object.keys(REAL_SUITES), "vsi-bias", "synthetic", ...SYNTHETIC_SUITES];
 
+/** A checkpoint to benchmark: its report name, its engine, and what keys its cached answers. */
 export interface NamedEngine {
+  /** Report name (the model folder's name). */
   name: string;
+  /** What answers the questions. */
   engine: BenchEngine;
   /**
    * The answer-cache key: a hash of the model's files and of the engine settings that change answers
    * (models.ts benchModel). Absent: this engine's answers are neither reused nor recorded.
    */
   cacheKey?: string;
+  /** The model files, recorded in results.json. */
   model?: ModelInfo;
 }
 
+/** One `deno task bench` run. */
 export interface BenchOptions {
+  /** Suite names (SUITE_NAMES). */
   suites: string[];
   /** Data path per real suite ("vsi-bias" uses the "vsi" entry). */
   data: Record<string, string>;
+  /** The checkpoints, each answering every suite. */
   checkpoints: NamedEngine[];
+  /** Where results.json, report.md, predictions and the answer cache go. */
   outDir: string;
+  /** Items per suite at most. */
   limit?: number;
+  /** Loader options. */
   load?: LoadOptions;
+  /** Generation cap per item (default: the item's own). */
   maxTokens?: number;
+  /** Items per batched decode, for engines with generateBatch. */
   batchSize?: number;
+  /** Sampling seed (default 0). */
   seed?: number;
+  /** Options of the synthetic suites (default DEFAULT_SYNTHETIC). */
   synthetic?: SyntheticOptions;
+  /** Notes recorded in the run config. */
   notes?: string[];
+  /** Progress lines. */
   log?: (line: string) => void;
   /** Reuse cached answers (default true); false = `--no-cache` (generate all, record the fresh answers). */
   reuseCache?: boolean;
@@ -198,6 +217,24 @@ function runConfig(o: BenchOptions, startedAt: Date): RunConfig {
   };
 }
 
+/**
+ * Runs every checkpoint over every suite, scores (strict and robust), merges into `outDir/results.json` with the
+ * chance and majority baselines, intervals and paired tests, and writes `outDir/report.md`.
+ *
+ * @example The synthetic suites with the deterministic stand-in engine (a real model: loadBenchModel)
+ * ```ts
+ * import { createEngine, runBench } from "@gasp/gasp-ts";
+ * const { engine } = await createEngine(undefined, { standIn: true });
+ * const { markdown } = await runBench({
+ *   suites: ["synthetic"],
+ *   data: {},
+ *   checkpoints: [{ name: "stand-in", engine }],
+ *   outDir: "runs/bench-demo",
+ *   limit: 8,
+ * });
+ * console.log(markdown);
+ * ```
+ */
 export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; markdown: string }> {
   if (o.checkpoints.length === 0) throw new ConfigError("--model", "no models to benchmark");
   const names = o.checkpoints.map((c) => c.name);

@@ -153,4 +153,5 @@ function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
   };
 }
 
+/** BLINK (`{split}-*.parquet` per sub-task): load, lmms-eval leading-letter scoring, per-sub-task accuracy. */
 export const blink: BenchmarkModule = { name: "blink", load, score: scoreLeadingLetter, aggregate };

@@ -119,4 +119,5 @@ function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
   };
 }
 
+/** CV-Bench (parquet + images): load, leading-letter scoring, the official 2D/3D accuracy. */
 export const cvBench: BenchmarkModule = { name: "cv-bench", load, score: scoreLeadingLetter, aggregate };

@@ -41,13 +41,28 @@ export function defaultComparisonDirs(cwd = "."): string[] {
   return DEFAULT_COMPARISON.filter((m) => existsSync(resolve(cwd, m.dir))).map((m) => m.dir);
 }
 
+/** A loaded `--model`: a checkpoint for runBench, plus how to free it. */
 export interface LoadedBenchModel extends NamedEngine {
   /** One line for the log: what was resolved and loaded. */
   description: string;
+  /** Releases the engine and any temporary export. */
   release(): Promise<void>;
 }
 
-/** Loads one `--model` path (any form resolveModelDir accepts) into the real engine, with its content hash. */
+/**
+ * Loads one `--model` path (any form resolveModelDir accepts) into the real engine, with its content hash.
+ *
+ * @example Benchmark a trained run on the synthetic suites
+ * ```ts
+ * import { loadBenchModel, runBench } from "@gasp/gasp-ts";
+ * const gasp = await loadBenchModel("runs/gasp");
+ * try {
+ *   await runBench({ suites: ["synthetic"], data: {}, checkpoints: [gasp], outDir: "runs/bench" });
+ * } finally {
+ *   await gasp.release();
+ * }
+ * ```
+ */
 export async function loadBenchModel(
   dir: string,
   o: { executionProvider?: ExecutionProviderChoice; log?: (line: string) => void } = {},

@@ -14,6 +14,7 @@ import { bootstrapInterval, type Interval, mcnemarExact, pairedBootstrap, wilson
 import { type BenchmarkModule, chanceScores, majorityOutputs } from "./suite.ts";
 import type { BenchItem, BenchmarkName, ItemScore } from "./types.ts";
 
+/** The `schema` field of results.json. */
 export const RESULTS_SCHEMA = "gasp-bench-results/1";
 /** Items per suite below which the report says the intervals are too wide for the README table (issue 13). */
 export const MIN_REPORT_ITEMS = 300;
@@ -34,38 +35,59 @@ export interface ModelInfo {
 
 /** The full configuration of one `deno task bench` run. */
 export interface RunConfig {
+  /** The run's id (its start time), the key in `BenchResults.runs`. */
   id: string;
+  /** ISO start time. */
   startedAt: string;
+  /** ISO end time; null while running. */
   finishedAt: string | null;
   /** The command line, when run as a task. */
   argv: string[] | null;
+  /** Suites asked for. */
   suites: string[];
+  /** Data path per real suite. */
   data: Record<string, string>;
   /** Every option is written out; null = not set (the suite's or engine's own default applies). */
   limit: number | null;
+  /** Loader options (frames per video, video and frame folders). */
   load: Record<string, unknown>;
+  /** Generation cap per item, when set. */
   maxTokens: number | null;
+  /** Items per batched decode, when set. */
   batchSize: number | null;
+  /** Sampling seed. */
   seed: number;
+  /** The synthetic suites' options, when any ran. */
   synthetic: Record<string, unknown> | null;
   /** false under `--no-cache`. */
   reuseCache: boolean;
+  /** Whether per-item samples were written. */
   logSamples: boolean;
+  /** The checkpoint the others were paired against, when given. */
   control: string | null;
+  /** Every checkpoint: its name and model files. */
   models: ({ name: string } & Partial<ModelInfo>)[];
+  /** The machine it ran on. */
   host: { os: string; arch: string; cpus: number; deno: string };
+  /** Notes the task adds (stand-in engine, token caps, …). */
   notes: string[];
 }
 
+/** A metric under the harness's strict answer extraction and under the robust one (0–1; null: undefined). */
 export interface MetricValue {
+  /** The public harness's extraction. */
   strict: number | null;
+  /** The lenient extraction (robust_extraction.ts). */
   robust: number | null;
 }
 
+/** One checkpoint's scores on one suite. */
 export interface CheckpointResult {
+  /** The model files scored (null for baselines). */
   model: ModelInfo | null;
   /** `runs[run]` is the config that produced this entry. */
   run: string;
+  /** Items scored. */
   n: number;
   /** Metric name → strict (harness) and robust extraction score, 0–1. */
   metrics: Record<string, MetricValue>;
@@ -73,36 +95,53 @@ export interface CheckpointResult {
   ci95: (Interval & { method: "wilson" | "bootstrap" }) | null;
   /** Metrics whose strict score is below the majority baseline. */
   belowMajority: string[];
+  /** Answers taken from the answer cache. */
   reused: number;
+  /** Answers generated in the run. */
   generated: number;
   /** Wall time of answering this suite in its run (generation dominates; reused answers cost ~nothing). */
   seconds: number;
   /** Per-item strict and robust scores, aligned with the suite's `items`. */
   strict: number[];
+  /** Per-item robust scores. */
   robust: number[];
 }
 
 /** checkpoint `a` − checkpoint `b` on the headline metric, over the same items. */
 export interface PairedComparison {
+  /** The checkpoint tested. */
   a: string;
+  /** The control it is tested against. */
   b: string;
+  /** The headline metric. */
   metric: string;
+  /** Paired items. */
   n: number;
+  /** Mean difference a − b (strict). */
   diff: number | null;
+  /** 95 % bootstrap interval of the difference. */
   ci95: Interval | null;
+  /** Two-sided p-value of the test. */
   pValue: number | null;
+  /** McNemar's exact test for 0/1 scores, the paired bootstrap otherwise. */
   test: "mcnemar-exact" | "paired-bootstrap";
   /** McNemar's discordant counts: items only `a` got right, only `b` got right. */
   discordant?: { aOnly: number; bOnly: number };
 }
 
+/** One suite's items, every checkpoint's scores, the trivial baselines and the paired tests. */
 export interface SuiteResult {
+  /** Suite name ("vsi", "synthetic-counting", …). */
   suite: string;
+  /** The benchmark whose format and scoring it uses. */
   benchmark: BenchmarkName;
   /** The metric the intervals and tests are about: "official" where defined (CV-Bench), else "overall". */
   headline: string;
+  /** Items. */
   n: number;
+  /** Chance score per metric (uniform over the options). */
   chance: Record<string, number | null>;
+  /** Score per metric of answering every item with its category's most frequent gold answer. */
   majority: Record<string, number | null>;
   /** Item ids and request hashes (answer_cache.ts requestHash), in order. */
   items: { id: string; hash: string }[];
@@ -110,16 +149,23 @@ export interface SuiteResult {
   checkpoints: Record<string, CheckpointResult>;
   /** The checkpoint every other one is tested against. */
   control: string;
+  /** Every other checkpoint against the control. */
   comparisons: PairedComparison[];
+  /** Caveats (small n, answers below the majority baseline, …). */
   notes: string[];
 }
 
+/** results.json: every suite's scores, merged over runs (a run replaces only its own suites and checkpoints). */
 export interface BenchResults {
+  /** RESULTS_SCHEMA ("gasp-bench-results/1"). */
   schema: typeof RESULTS_SCHEMA;
+  /** ISO time of the last merge. */
   updatedAt: string;
   /** The latest run's config (also in `runs`). */
   config: RunConfig;
+  /** Every run that contributed, by id. */
   runs: Record<string, RunConfig>;
+  /** One entry per suite. */
   suites: SuiteResult[];
 }
 

@@ -12,8 +12,11 @@ import { Rng } from "../../core/random.ts";
 /** z for a two-sided 95 % interval (Φ⁻¹(0.975)). */
 export const Z95 = 1.959963984540054;
 
+/** A confidence interval [lo, hi]. */
 export interface Interval {
+  /** Lower bound. */
   lo: number;
+  /** Upper bound. */
   hi: number;
 }
 

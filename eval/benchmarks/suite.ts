@@ -5,6 +5,7 @@
 import { mostFrequent } from "./metrics.ts";
 import type { BenchItem, BenchmarkName, ItemScore, SuiteScores } from "./types.ts";
 
+/** Options of a benchmark loader. */
 export interface LoadOptions {
   /** Read at most this many rows (after validation of those rows). */
   limit?: number;
@@ -16,9 +17,24 @@ export interface LoadOptions {
   framesDir?: string;
 }
 
+/**
+ * One benchmark in its real format: load its files into items, score one model output as the public harness does
+ * (and by the robust extraction), aggregate as the benchmark reports.
+ *
+ * @example Load BLINK's parquet files and score a constant answer
+ * ```ts
+ * import { blink } from "@gasp/gasp-ts";
+ * const items = await blink.load("data/BLINK", { limit: 20 });
+ * const scores = items.map((it) => blink.score(it, "(A)"));
+ * console.log(blink.aggregate(items, scores).strict);
+ * ```
+ */
 export interface BenchmarkModule {
+  /** Which benchmark. */
   name: BenchmarkName;
+  /** Reads the benchmark's files under `path` (validated row by row; a bad row is a DataFormatError naming it). */
   load(path: string, opts?: LoadOptions): Promise<BenchItem[]>;
+  /** Scores one model output for `item`. */
   score(item: BenchItem, output: string): ItemScore;
   /** Overall and per-category scores as the benchmark defines them (majorityBaseline filled by the caller). */
   aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]): Omit<SuiteScores, "majorityBaseline">;

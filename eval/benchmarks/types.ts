@@ -12,6 +12,7 @@ export type BenchEngine = Pick<InferenceEngine, "generate"> & {
   generateBatch?(reqs: GenerationRequest[], signal?: AbortSignal): Promise<GenerationResult[]>;
 };
 
+/** The real benchmarks whose formats and scoring rules are implemented (synthetic suites reuse them). */
 export type BenchmarkName = "all-angles" | "vsi" | "blink" | "cv-bench";
 
 /** Where an item's images come from; resolved lazily (visuals.ts) so that loading a benchmark stays cheap. */
@@ -25,10 +26,15 @@ export type ImageSource =
   /** A folder of pre-extracted frames (sorted by name, `frames` evenly spaced picked). */
   | { kind: "frames-dir"; path: string; frames: number; file: string; row: number; field: string };
 
+/** A resolved, size-checked image of an item. */
 export interface BenchImage {
+  /** The encoded file. */
   bytes: Uint8Array;
+  /** Its format. */
   mime: "image/png" | "image/jpeg";
+  /** Width from the header. */
   width: number;
+  /** Height from the header. */
   height: number;
 }
 
@@ -36,17 +42,21 @@ export interface BenchImage {
 export interface BenchItem {
   /** Unique within its benchmark file; the resume key. */
   id: string;
+  /** The benchmark it belongs to. */
   benchmark: BenchmarkName;
   /** The group the benchmark reports by (All-Angles `category`, VSI `question_type`, BLINK `sub_task`, CV-Bench `task`). */
   category: string;
+  /** Its images (video frames included), in prompt order. */
   images: ImageSource[];
   /** The text block sent after the images. */
   prompt: string;
+  /** A multiple-choice letter or a number (VSI numeric questions). */
   answerKind: "choice" | "number";
   /** Letter ("A") for choice items, the numeric ground truth as a string for number items. */
   gold: string;
   /** Option letter → option text, for choice items. */
   choices: Record<string, string>;
+  /** Generation cap the harness uses for this item. */
   maxTokens: number;
   /** Extra fields some aggregations need (CV-Bench `source`/`type`, VSI `dataset`, …). */
   meta: Record<string, string>;
@@ -54,20 +64,29 @@ export interface BenchItem {
 
 /** Score of one prediction under the strict (harness) and the robust extraction. */
 export interface ItemScore {
+  /** The item's id. */
   id: string;
+  /** The item's category. */
   category: string;
+  /** Score (0–1) under the harness's extraction. */
   strict: number;
+  /** Score under the robust extraction. */
   robust: number;
+  /** The answer the strict extraction read. */
   parsedStrict: string;
+  /** The answer the robust extraction read. */
   parsedRobust: string;
 }
 
 /** A benchmark's scores: named metrics (0–1), each under strict and robust extraction. */
 export interface SuiteScores {
+  /** Suite name. */
   suite: string;
+  /** Items scored. */
   n: number;
   /** Metric name → value. Keys in report order; "overall" (and "official" for CV-Bench) first. */
   strict: Record<string, number>;
+  /** The same metrics under the robust extraction. */
   robust: Record<string, number>;
   /** The same metrics when every answer is the per-category most frequent gold answer. */
   majorityBaseline: Record<string, number>;

@@ -274,4 +274,5 @@ function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
   };
 }
 
+/** VSI-Bench (parquet + videos or extracted frames): load, lmms-eval scoring (accuracy / MRA), the 8-task mean. */
 export const vsiBench: BenchmarkModule = { name: "vsi", load, score, aggregate };

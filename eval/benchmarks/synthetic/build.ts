@@ -60,7 +60,9 @@ import {
 } from "./questions.ts";
 import { cameraRing, objectPixels, renderStill, ringEye } from "./views.ts";
 
+/** How the synthetic suites are generated. */
 export interface SyntheticOptions {
+  /** Seed of every scene and question. */
   seed: number;
   /** Questions per suite (camera-pose gets this many in total, half translation, half pan). */
   perSuite: number;
@@ -70,12 +72,18 @@ export interface SyntheticOptions {
   frames: number;
 }
 
+/** The defaults: 16 questions per suite at 224², 8-frame videos. */
 export const DEFAULT_SYNTHETIC: SyntheticOptions = { seed: 2026, perSuite: 16, imageSize: 224, frames: 8 };
 
+/** One synthetic suite as written: its name, the real benchmark module that reads and scores it, where it is. */
 export interface SyntheticSuiteSpec {
+  /** Suite name ("synthetic-counting", …). */
   suite: string;
+  /** The real benchmark's module (its format and scoring). */
   module: BenchmarkModule;
+  /** The written files. */
   path: string;
+  /** Options to load them with. */
   load: LoadOptions;
 }
 
