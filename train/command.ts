@@ -11,6 +11,9 @@ import { deepMerge, PRESET_NAMES, resolveBaseConfig, resolveTrainConfig, type Tr
 import { train } from "./loop.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 import { defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
+import { planRun, planSettings } from "./plan.ts";
+import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
+import { formatTrainPlan } from "../core/model/train_plan.ts";
 
 export const TRAIN_COMMAND = defineCommand({
   name: "train",
@@ -37,6 +40,10 @@ export const TRAIN_COMMAND = defineCommand({
     data: flag.string("shard folder (default runs/data, generated there if missing)", { placeholder: "DIR" }),
     model: flag.string("base model folder for GASP runs", { default: "runs/base", placeholder: "DIR" }),
     pckSequences: flag.int("held-out sequences scored for the before/after PCK", { default: 24, min: 1 }),
+    plan: flag.boolean(
+      "print parameter and trainable counts, memory (weights, optimizer, activations with/without checkpointing) " +
+        "and the largest buffer against each device's limit for --model and the settings, without allocating",
+    ),
   },
   check: (v) => {
     for (const s of v.set) {
@@ -130,6 +137,14 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
   await runCommand(TRAIN_COMMAND, argv, async (a) => {
     const log = (l: string) => console.log(l);
     const p = await plan(a);
+    if (a.plan) {
+      const model = await planModelConfig(a.model);
+      for (const line of formatTrainPlan(planRun(p.config, model.config), planSettings(p.config, model.config))) {
+        log(line);
+      }
+      log(`(planned for ${model.source}; nothing was allocated)`);
+      return;
+    }
     const data = a.data ?? "runs/data";
     const t0 = performance.now();
     if (p.kind === "base") {
@@ -155,6 +170,14 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
     }
     log(`run written to ${p.out} (${elapsed(t0)})`);
   });
+}
+
+/** The model `--plan` is for: DIR/config.json, or the embedded tiny model the default pipeline would train. */
+async function planModelConfig(dir: string): Promise<{ config: VlmConfig; source: string }> {
+  const path = resolve(dir, "config.json");
+  if (existsSync(path)) return { config: parseVlmConfig(JSON.parse(await Deno.readTextFile(path))), source: path };
+  if (dir === TRAIN_COMMAND.flags.model.defaultText) return { config: TINY_CONFIG, source: "the tiny base" };
+  throw new ConfigError("--model", `${path} does not exist (a model folder needs its config.json)`);
 }
 
 function deepFile(file: unknown, over: Record<string, unknown>): Record<string, unknown> {
