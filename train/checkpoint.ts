@@ -3,8 +3,13 @@
  *
  * Layout of a run directory:
  *   latest                       one line: the name of the newest complete checkpoint ("step-000200")
+ *   adapter_config.json          the latest checkpoint's LoRA adapter as PEFT writes it (train/peft_adapter.ts)
+ *   adapter_model.safetensors
+ *   heads.safetensors            the latest checkpoint's correspondence heads (not part of the exported model)
  *   step-000200/
- *     adapters.safetensors       LoRA (PEFT names under HF module paths) + correspondence heads
+ *     adapter_config.json        LoRA config (PEFT LoraConfig fields)
+ *     adapter_model.safetensors  LoRA A/B under PEFT keys (base_model.model.<module>.lora_A.weight)
+ *     heads.safetensors          correspondence heads (correspondence_heads.{l}.fc1.weight, …)
  *     optimizer.safetensors      "<param>.exp_avg", "<param>.exp_avg_sq"; metadata {"step": t}
  *     config.json                the resolved TrainConfig
  *     state.json                 step, named RNG states (core/random.ts Rng.state()), base model reference, extra
@@ -22,16 +27,30 @@ import { writeFileAtomic } from "../core/io/atomic.ts";
 import type { RngState } from "../core/random.ts";
 import { parseTrainConfig, type TrainConfig } from "./config.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
+import { joinAdapters, PEFT_FILES, peftAdapterConfig, splitAdapters } from "./peft_adapter.ts";
 
 export const CHECKPOINT_FORMAT = "gasp-ts-checkpoint";
-export const CHECKPOINT_VERSION = 1;
-const FILES = ["adapters.safetensors", "optimizer.safetensors", "config.json", "state.json"] as const;
+/** 2: the adapter in PEFT's format plus heads.safetensors (1 had one adapters.safetensors; still read). */
+export const CHECKPOINT_VERSION = 2;
+const FILES = [
+  PEFT_FILES.config,
+  PEFT_FILES.weights,
+  PEFT_FILES.heads,
+  "optimizer.safetensors",
+  "config.json",
+  "state.json",
+] as const;
+const FILES_V1 = ["adapters.safetensors", "optimizer.safetensors", "config.json", "state.json"] as const;
 
 export interface TrainCheckpoint {
   step: number;
   config: TrainConfig;
-  /** The frozen base the adapters apply to: "tiny" or a model path, and the sha256 of its weights if known. */
-  base: { model: string; sha256?: string };
+  /**
+   * The frozen base the adapters apply to: "tiny" or a model path, the sha256 of its weights if known, and the key
+   * layout of its checkpoint (PEFT keys follow it; default "original").
+   */
+  base: { model: string; sha256?: string; keyLayout?: KeyLayout };
   /** Named RNG streams (e.g. data order, dropout), each Rng.state(). */
   rng: Record<string, RngState>;
   /** LoRA and head weights by name. */
@@ -94,8 +113,11 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
   const tmpDir = join(runDir, `${name}.tmp-${crypto.randomUUID().slice(0, 8)}`);
   await Deno.mkdir(tmpDir);
   const enc = new TextEncoder();
+  const { lora, heads } = splitAdapters(ck.adapters, ck.base.keyLayout ?? "original");
   const contents: Record<(typeof FILES)[number], Uint8Array> = {
-    "adapters.safetensors": encodeSafetensors(ck.adapters, { format: "pt" }),
+    [PEFT_FILES.config]: enc.encode(JSON.stringify(peftAdapterConfig(ck.config.lora, ck.base.model), null, 2) + "\n"),
+    [PEFT_FILES.weights]: encodeSafetensors(lora, { format: "pt" }),
+    [PEFT_FILES.heads]: encodeSafetensors(heads, { format: "pt" }),
     "optimizer.safetensors": encodeOptimizer(ck.optimizer),
     "config.json": enc.encode(JSON.stringify(ck.config, null, 2) + "\n"),
     "state.json": enc.encode(
@@ -123,6 +145,10 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
     await syncDir(runDir);
     await writeFileAtomic(join(runDir, "latest"), name + "\n");
     if (old) await Deno.remove(old, { recursive: true });
+    // The run folder's top level holds the latest adapter where PEFT and the exporters look for it.
+    for (const f of [PEFT_FILES.config, PEFT_FILES.weights, PEFT_FILES.heads]) {
+      await writeFileAtomic(join(runDir, f), contents[f]);
+    }
   } catch (e) {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     throw e;
@@ -170,11 +196,12 @@ export async function loadCheckpoint(path: string): Promise<TrainCheckpoint> {
   if (manifest.format !== CHECKPOINT_FORMAT) {
     throw new DataFormatError(manifestPath, "format", CHECKPOINT_FORMAT, String(manifest.format));
   }
-  if (manifest.version !== CHECKPOINT_VERSION) {
+  if (manifest.version !== CHECKPOINT_VERSION && manifest.version !== 1) {
     throw new DataFormatError(manifestPath, "version", String(CHECKPOINT_VERSION), String(manifest.version));
   }
   const bytes: Record<string, Uint8Array> = {};
-  for (const f of FILES) {
+  const files = manifest.version === 1 ? FILES_V1 : FILES;
+  for (const f of files) {
     const p = join(dir, f);
     const want = manifest.files?.[f];
     if (!want) throw new DataFormatError(manifestPath, `files.${f}`, "an entry with bytes and sha256", "missing");
@@ -201,7 +228,13 @@ export async function loadCheckpoint(path: string): Promise<TrainCheckpoint> {
   }
   if (typeof state.base?.model !== "string") throw new DataFormatError(statePath, "base.model", "string");
   const config = parseTrainConfig(JSON.parse(dec.decode(bytes["config.json"])), join(dir, "config.json"));
-  const adapters = decodeSafetensors(bytes["adapters.safetensors"], join(dir, "adapters.safetensors")).tensors;
+  const adapters = manifest.version === 1
+    ? decodeSafetensors(bytes["adapters.safetensors"], join(dir, "adapters.safetensors")).tensors
+    : joinAdapters(
+      decodeSafetensors(bytes[PEFT_FILES.weights], join(dir, PEFT_FILES.weights)).tensors,
+      decodeSafetensors(bytes[PEFT_FILES.heads], join(dir, PEFT_FILES.heads)).tensors,
+      join(dir, PEFT_FILES.weights),
+    );
   const optPath = join(dir, "optimizer.safetensors");
   const opt = decodeSafetensors(bytes["optimizer.safetensors"], optPath);
   const optStep = Number(opt.metadata.step);
@@ -216,7 +249,7 @@ export async function loadCheckpoint(path: string): Promise<TrainCheckpoint> {
   for (const k of expAvg.keys()) {
     if (!expAvgSq.has(k)) throw new DataFormatError(optPath, `${k}.exp_avg_sq`, "present (paired with exp_avg)");
     if (!adapters.has(k)) {
-      throw new DataFormatError(optPath, `${k}.exp_avg`, "a state for a parameter in adapters.safetensors");
+      throw new DataFormatError(optPath, `${k}.exp_avg`, "a state for a parameter of the adapter or heads");
     }
   }
   return {

@@ -58,7 +58,7 @@ export const VlmConfigSchema = z.looseObject({
   sliding_window: posInt.nullable(),
   max_window_layers: nonNegInt,
   attention_dropout: z.number().nonnegative(),
-  layer_types: z.array(z.enum(["full_attention", "sliding_attention"])),
+  layer_types: z.array(z.enum(["full_attention", "sliding_attention"])).optional(),
   image_token_id: nonNegInt,
   video_token_id: nonNegInt,
   vision_start_token_id: nonNegInt,
@@ -96,14 +96,20 @@ export function parseVlmConfig(raw: unknown): VlmConfig {
     "num_key_value_heads",
     `must divide num_attention_heads = ${c.num_attention_heads} (grouped-query attention), got ${c.num_key_value_heads}`,
   );
+  if (c.layer_types) {
+    check(
+      c.layer_types.length === c.num_hidden_layers,
+      "layer_types",
+      `needs one entry per layer (num_hidden_layers = ${c.num_hidden_layers}), got ${c.layer_types.length}`,
+    );
+  }
+  // transformers: layer i slides when sliding_window is set (use_sliding_window) and i >= max_window_layers.
+  const slides = c.layer_types
+    ? c.layer_types.some((t) => t !== "full_attention")
+    : c.sliding_window !== null && c.num_hidden_layers > c.max_window_layers;
   check(
-    c.layer_types.length === c.num_hidden_layers,
-    "layer_types",
-    `needs one entry per layer (num_hidden_layers = ${c.num_hidden_layers}), got ${c.layer_types.length}`,
-  );
-  check(
-    c.layer_types.every((t) => t === "full_attention"),
-    "layer_types",
+    !slides,
+    c.layer_types ? "layer_types" : "use_sliding_window",
     "sliding-window LLM attention (use_sliding_window with layers past max_window_layers) is not implemented",
   );
   const hd = headDim(c);

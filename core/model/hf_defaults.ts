@@ -6,7 +6,7 @@
  * - `Qwen2_5_VLVisionConfig.__init__` keyword defaults (note: hidden_size 3584, tokens_per_second 4 and
  *   fullatt_block_indexes [7, 15, 23, 31] are the class defaults; the published 3B/7B files override some of them);
  * - `Qwen2_5_VLTextConfig.__init__` keyword defaults, `num_key_value_heads=None -> num_attention_heads`,
- *   `sliding_window` kept only when `use_sliding_window`, `layer_types` derived from `max_window_layers`, an M-RoPE
+ *   `sliding_window` kept only when `use_sliding_window` (layers from `max_window_layers` on then slide), an M-RoPE
  *   `type: "mrope"` rewritten to `"default"`;
  * - `Qwen2_5_VLConfig.__init__`: a nested `text_config` dict builds the text config; without one, the top-level
  *   keyword arguments do ("for BC use all kwargs to init TextConfig"); the four vision token ids default at the top.
@@ -88,13 +88,8 @@ function resolveText(given: Json): Json {
   if (t.num_key_value_heads === null) t.num_key_value_heads = t.num_attention_heads;
   // transformers keeps the window size only when sliding-window attention is switched on.
   if (t.use_sliding_window !== true) t.sliding_window = null;
-  if (!("layer_types" in given) && typeof t.num_hidden_layers === "number" && Number.isInteger(t.num_hidden_layers)) {
-    const sw = t.sliding_window, mw = t.max_window_layers as number;
-    t.layer_types = Array.from(
-      { length: t.num_hidden_layers },
-      (_, i) => sw !== null && i >= mw ? "sliding_attention" : "full_attention",
-    );
-  }
+  // layer_types is not materialised (transformers derives it from max_window_layers when absent): a resolved config
+  // spread with another num_hidden_layers must not carry a stale list. config.ts checks the effective pattern.
   // M-RoPE is spelled `type: "mrope"` in the published files; transformers rewrites it to the default rope type and
   // keeps mrope_section (the 3-section split the model reads).
   if (isObject(t.rope_scaling)) {

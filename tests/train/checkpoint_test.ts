@@ -10,6 +10,7 @@ import {
   type TrainCheckpoint,
 } from "../../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
+import { decodeSafetensors } from "../../train/safetensors.ts";
 
 function makeCheckpoint(step: number, rng: Rng): TrainCheckpoint {
   const p = "model.layers.0.self_attn.q_proj.lora_A.weight";
@@ -69,13 +70,46 @@ Deno.test("a saved checkpoint loads back identically (weights, optimizer moments
   }
 });
 
+Deno.test("the adapter is PEFT's pair (adapter_config.json + PEFT keys), heads apart, also at the run's top level", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [layout, prefix] of [
+        ["original", "base_model.model.model.layers.0"],
+        ["language-model", "base_model.model.model.language_model.layers.0"],
+      ] as const
+    ) {
+      const run = join(dir, layout);
+      const ck = makeCheckpoint(10, new Rng(43));
+      ck.base = { model: "/models/Qwen2.5-VL-3B-Instruct", keyLayout: layout };
+      const stepDir = await saveCheckpoint(run, ck);
+      for (const where of [run, stepDir]) {
+        const cfg = JSON.parse(await Deno.readTextFile(join(where, "adapter_config.json")));
+        assert.equal(cfg.peft_type, "LORA");
+        assert.equal(cfg.task_type, "CAUSAL_LM");
+        assert.equal(cfg.r, ck.config.lora.rank);
+        assert.equal(cfg.lora_alpha, ck.config.lora.alpha);
+        assert.deepEqual(cfg.target_modules, ["q_proj", "k_proj", "v_proj", "o_proj"]);
+        assert.equal(cfg.base_model_name_or_path, "/models/Qwen2.5-VL-3B-Instruct");
+        const lora = decodeSafetensors(await Deno.readFile(join(where, "adapter_model.safetensors"))).tensors;
+        assert.deepEqual([...lora.keys()], [`${prefix}.self_attn.q_proj.lora_A.weight`]);
+        const heads = decodeSafetensors(await Deno.readFile(join(where, "heads.safetensors"))).tensors;
+        assert.deepEqual([...heads.keys()], ["correspondence_heads.0.fc1.weight"]);
+      }
+      assertSameCheckpoint(await loadCheckpoint(run), ck);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a checkpoint write that throws mid-way is never latest and leaves no partial directory", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const rng = new Rng(41);
     const first = makeCheckpoint(100, rng);
     await saveCheckpoint(dir, first);
-    for (const failAt of ["adapters.safetensors", "optimizer.safetensors", "state.json", "manifest.json"]) {
+    for (const failAt of ["adapter_model.safetensors", "heads.safetensors", "optimizer.safetensors", "manifest.json"]) {
       await assert.rejects(
         saveCheckpoint(dir, makeCheckpoint(200, rng), {
           afterFile: (f) => {
@@ -88,7 +122,13 @@ Deno.test("a checkpoint write that throws mid-way is never latest and leaves no 
       assertSameCheckpoint(await loadCheckpoint(dir), first);
     }
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(entries, ["latest", "step-000100"]);
+    assert.deepEqual(entries, [
+      "adapter_config.json",
+      "adapter_model.safetensors",
+      "heads.safetensors",
+      "latest",
+      "step-000100",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -66,7 +66,6 @@ const EXPECTED_3B = {
   tie_word_embeddings: true,
   transformers_version: "4.41.2",
   vocab_size: 151936,
-  layer_types: Array(36).fill("full_attention"),
   vision_config: expectedVision({}, 2048),
 };
 
@@ -81,7 +80,6 @@ const EXPECTED_7B = {
   tie_word_embeddings: false,
   transformers_version: "4.41.2",
   vocab_size: 152064,
-  layer_types: Array(28).fill("full_attention"),
   // 7B's file has no out_hidden_size: the class default 3584 is its LLM width.
   vision_config: expectedVision({}, 3584),
 };
@@ -158,6 +156,18 @@ Deno.test("a wrong type gets a ConfigError naming the field path as it is in the
   raw6.use_sliding_window = true;
   raw6.max_window_layers = 10;
   assert.throws(() => parseVlmConfig(raw6), isConfigError(/sliding-window LLM attention/));
+});
+
+Deno.test("a resolved config spread with fewer layers parses (no stale derived per-layer fields)", () => {
+  const c = parseVlmConfig({ ...readFixture("qwen2_5_vl_3b_config.json"), num_hidden_layers: 2 });
+  const again = parseVlmConfig({ ...c, num_hidden_layers: 1 });
+  assert.equal(again.num_hidden_layers, 1);
+  const raw = readFixture("qwen2_5_vl_3b_config.json");
+  raw.layer_types = ["full_attention"];
+  assert.throws(
+    () => parseVlmConfig(raw),
+    (e: unknown) => e instanceof ConfigError && /layer_types.*got 1/.test(e.message),
+  );
 });
 
 Deno.test("tiny preset keeps the architecture: GQA rep 2, 3 M-RoPE sections, window + full vision blocks", () => {
