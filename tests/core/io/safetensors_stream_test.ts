@@ -34,7 +34,7 @@ Deno.test("F32/F16/BF16/F64 tensors round-trip tensor by tensor; 16-bit values a
     await writeSafetensorsFile(path, [
       { name: "w.f32", shape: [3, 5], dtype: "F32", values: () => a },
       { name: "w.f16", shape: [7], dtype: "F16", values: () => b },
-      { name: "w.bf16", shape: [2, 2, 3], dtype: "BF16", values: async () => c },
+      { name: "w.bf16", shape: [2, 2, 3], dtype: "BF16", values: () => Promise.resolve(c) },
       { name: "w.f64", shape: [4], dtype: "F64", values: () => d },
     ], { format: "pt" });
     const f = await SafetensorsFile.open(path);
