@@ -21,14 +21,8 @@ import { loadExportDir } from "../core/model/export_onnx.ts";
 import { type VlmKvCache, VlmModel } from "../core/model/vlm.ts";
 import { argmax } from "../core/model/sampling.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
-import {
-  type ChatMessage,
-  expandVisionPads,
-  renderChatTemplate,
-  visionTokenCount,
-} from "../core/text/chat_template.ts";
-import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts";
-import type { RgbImage } from "../core/image/types.ts";
+import type { ChatMessage } from "../core/text/chat_template.ts";
+import { encodePrompt } from "../core/model/processing.ts";
 import { initGpu, type Tensor, tidy } from "../core/runtime.ts";
 
 const cmd = defineCommand({
@@ -91,7 +85,7 @@ async function timedLogits(step: () => Tensor): Promise<{ logits: Float32Array; 
 }
 
 /** Our WebGPU forward on the export dir's weights: the prompt as OrtVlmRunner.prepare builds it (same tokens, pixels). */
-async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecode: number): Promise<EngineResult> {
+async function benchOurs(dir: string, msgs: ChatMessage[], nDecode: number): Promise<EngineResult> {
   const reps = 3;
   await initGpu();
   const t0 = performance.now();
@@ -99,10 +93,8 @@ async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecod
   const model = new VlmModel(loaded.config, loaded.weights);
   const sessionMs = performance.now() - t0;
   const tok = TextTokenizer.fromJson(loaded.tokenizerJson);
-  const pv = preprocessImage(img, preprocessOptions(loaded.config));
-  const M = loaded.config.vision_config.spatial_merge_size;
-  const text = expandVisionPads(renderChatTemplate(msgs), [visionTokenCount(pv.gridThw, M)], []);
-  const input = { inputIds: tok.encode(text), images: [{ gridThw: pv.gridThw, pixelValues: pv.pixelValues }] };
+  const input = encodePrompt(loaded.config, tok, msgs);
+  const pv = input.images[0];
   try {
     const run = async () => {
       const vision = await timedLogits(() => model.vision(pv.pixelValues, [pv.gridThw]));
@@ -158,7 +150,7 @@ try {
       continue;
     }
     const r = e === "ours-webgpu"
-      ? await benchOurs(dir, messages, image, values.decode)
+      ? await benchOurs(dir, messages, values.decode)
       : await benchOrtModel(dir, e, messages, { decodeTokens: values.decode }).then((o) => ({
         ...o,
         engine: `onnxruntime-web-${o.executionProvider}`,

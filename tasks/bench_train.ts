@@ -258,11 +258,12 @@ console.log(
 
 async function timeGaspStep(): Promise<{ ms: number; tokens: number; frames: number }> {
   const { resolveTrainConfig } = await import("../train/config.ts");
-  const { train, saveBaseModel } = await import("../train/loop.ts");
+  const { train } = await import("../train/loop.ts");
+  const { writeModelFolder } = await import("../core/model/folder/model_folder.ts");
   const { buildTinyTokenizerJson } = await import("../core/text/build_tokenizer.ts");
   const dir = await Deno.makeTempDir();
   try {
-    await saveBaseModel(`${dir}/base`, c, weights, buildTinyTokenizerJson(0));
+    await writeModelFolder(`${dir}/base`, { config: c, weights, tokenizerJson: buildTinyTokenizerJson(0) });
     const seqs = await synthSequences();
     const config = resolveTrainConfig({
       preset: "full",

@@ -5,14 +5,12 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { cpuMatcher } from "../core/analysis/match.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
-import { loadRunFeatureSource } from "../train/run_features.ts";
 
 const REFERENCE_FEATURES = ["oracle", "random"] as const;
 
@@ -73,7 +71,6 @@ await runCommand(cmd, Deno.args, async (a) => {
     json: a.json === undefined ? undefined : resolve(a.json),
     features,
     checkpoints,
-    loadCheckpoint: (dir: string): Promise<LayerFeatureSource> => loadRunFeatureSource(dir),
     threshold: { delta: a.delta, inclusive: a.inclusive },
     maxDeltaT: a.maxDt,
     limit: a.limit,

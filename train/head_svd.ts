@@ -5,7 +5,7 @@
  * the init's identity H_c(x) = U_k U_kᵀ (W_Q x + b_Q) exact and costs seconds instead of minutes per layer.
  */
 import { randomizedSvd } from "../core/linalg/randomized_svd.ts";
-import { type MatF64, zeros } from "./dense_f64.ts";
+import { type MatF64, zeros } from "./mat_f64.ts";
 import { svd } from "./svd.ts";
 
 /** Above this min(rows, cols) the randomized SVD is used (Jacobi at 512² takes ~4 s, and grows as n³). */

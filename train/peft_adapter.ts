@@ -6,9 +6,8 @@
  * for the original one, model.language_model.layers.{l}.self_attn.q_proj for transformers ≥ 4.52. The correspondence
  * heads are not part of the adapter (the exported model drops them): they go to heads.safetensors beside it.
  */
-import { DataFormatError } from "../core/errors.ts";
-import type { NamedTensor } from "./safetensors.ts";
-import { checkpointKey, type KeyLayout, ourParameterName } from "../core/model/hf_weights.ts";
+import type { NamedTensor } from "../core/io/safetensors.ts";
+import { checkpointKey, type KeyLayout } from "../core/model/hf_weights.ts";
 import type { TrainConfig } from "./config.ts";
 import { LORA_TARGET_MODULES } from "./lora.ts";
 
@@ -29,14 +28,6 @@ export function isLoraName(name: string): boolean {
 /** Our LoRA name → PEFT's saved key for a base of `layout`. */
 export function peftKey(name: string, layout: KeyLayout): string {
   return PEFT_PREFIX + checkpointKey(name, layout);
-}
-
-/** PEFT's saved key (either layout) → our LoRA name. */
-export function fromPeftKey(key: string, file: string): string {
-  if (!key.startsWith(PEFT_PREFIX) || !isLoraName(key)) {
-    throw new DataFormatError(file, key, `a PEFT LoRA key (${PEFT_PREFIX}<module>.lora_A.weight / .lora_B.weight)`);
-  }
-  return ourParameterName(key.slice(PEFT_PREFIX.length));
 }
 
 /** adapter_config.json for a run's LoRA settings (PEFT LoraConfig field names and defaults). */
@@ -82,16 +73,4 @@ export function splitAdapters(
     else heads.set(n, t);
   }
   return { lora, heads };
-}
-
-/** Joins a PEFT adapter (PEFT keys) and heads back into our names. */
-export function joinAdapters(
-  lora: Map<string, NamedTensor>,
-  heads: Map<string, NamedTensor>,
-  file: string,
-): Map<string, NamedTensor> {
-  const out = new Map<string, NamedTensor>();
-  for (const [k, t] of lora) out.set(fromPeftKey(k, file), t);
-  for (const [k, t] of heads) out.set(k, t);
-  return out;
 }

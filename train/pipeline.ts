@@ -19,9 +19,10 @@ import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
-import { createHeads, headParams } from "./heads.ts";
-import { BASE_FILES, loadBaseModel, train, type TrainResult } from "./loop.ts";
-import { modelFeatureSources } from "./feature_source.ts";
+import { createHeads, headEmbedder, headParams } from "./correspondence_head.ts";
+import { train, type TrainResult } from "./loop.ts";
+import { isModelFolder, readModelFolder } from "../core/model/folder/model_folder.ts";
+import { modelFeatureSources } from "../core/analysis/model_features.ts";
 
 export interface PipelineOptions {
   dataDir: string;
@@ -61,7 +62,7 @@ export async function ensureBase(
   log: (l: string) => void,
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
-  if (existsSync(join(baseDir, BASE_FILES.weights))) return;
+  if (isModelFolder(baseDir)) return;
   log(`no base model in ${baseDir}: training the tiny base VLM from scratch on general QA (--stage base)`);
   const r = await train(resolveBaseConfig(overrides), { out: baseDir, dataDir, log });
   r.model.dispose();
@@ -147,13 +148,13 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   await ensureBase(o.baseDir, o.dataDir, o.log);
   await initGpu();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
-  const base = await loadBaseModel(o.baseDir);
+  const base = await readModelFolder(o.baseDir);
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
-  const baseModel = new VlmModel(base.modelConfig, base.baseWeights);
-  const c = base.modelConfig;
+  const baseModel = new VlmModel(base.config, base.weights);
+  const c = base.config;
   const initHeads = config.data.correspondence === "heads"
     ? createHeads(
-      base.baseWeights,
+      base.weights,
       c.hidden_size,
       resolveHeadLayers(config.head.layers, c.num_hidden_layers),
       config.head,
@@ -163,7 +164,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
   const before = await heldoutPeakPck(
     o.dataDir,
-    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads }),
+    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads && headEmbedder(initHeads) }),
     o.pckSequences,
     o.log,
   );
@@ -177,7 +178,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   const sources = modelFeatureSources(r.model, r.tokenizer, {
     name: config.preset,
     linearHook: r.evalHook?.hook,
-    heads: r.heads,
+    heads: headEmbedder(r.heads),
   });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);

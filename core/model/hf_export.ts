@@ -4,8 +4,6 @@
  * folded in (W' = W + (α/r)·B·A, as PEFT's merge_and_unload), in the base's key layout and storage dtype, sharded
  * like save_pretrained (5 GB shards + model.safetensors.index.json), and the base's config.json, tokenizer and
  * processor files copied byte for byte. Weights stream: one base tensor is in host memory at a time.
- *
- * Letters: O out features, I in features, R rank.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +12,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { type StoredDType, type TensorSource, writeShardedSafetensors } from "../io/safetensors_stream.ts";
 import type { VlmConfig } from "./config.ts";
 import { checkpointKey, openHfWeights } from "./hf_weights.ts";
+import { mergeLoraWeights } from "./lora_merge.ts";
 
 /** One LoRA adapter on the host, keyed by the base weight it adapts (our name, e.g. model.layers.0.…q_proj.weight). */
 export interface FoldableAdapter {
@@ -39,24 +38,10 @@ export const FOLDER_SIDE_FILES = [
   "video_preprocessor_config.json",
 ] as const;
 
-/** W + scale · B · A for one weight (O, I); B·A accumulated in f64 over r in order, stored f32. */
+/** W + scale · B · A for one weight (O, I), by the one LoRA merge (core/model/lora_merge.ts). */
 export function foldLora(W: Float32Array, ad: FoldableAdapter, scale: number, name = "(weight)"): Float32Array {
-  const R = ad.rank, I = ad.A.length / R, O = ad.B.length / R;
-  if (!Number.isInteger(I) || !Number.isInteger(O) || O * I !== W.length) {
-    throw new ShapeMismatchError("foldLora", `${name}: W ${W.length} vs A (${R}, ${I}) and B (${O}, ${R})`);
-  }
-  const merged = new Float32Array(W.length); // (O, I)
-  const ba = new Float64Array(I);
-  for (let o = 0; o < O; o++) {
-    ba.fill(0);
-    for (let r = 0; r < R; r++) {
-      const b = ad.B[o * R + r];
-      if (b === 0) continue;
-      for (let i = 0; i < I; i++) ba[i] += b * ad.A[r * I + i];
-    }
-    for (let i = 0; i < I; i++) merged[o * I + i] = W[o * I + i] + scale * ba[i];
-  }
-  return merged;
+  const module = name.endsWith(".weight") ? name.slice(0, -".weight".length) : name;
+  return mergeLoraWeights(new Map([[`${module}.weight`, W]]), [{ module, ...ad }], scale).get(`${module}.weight`)!;
 }
 
 export interface HfExportOptions {

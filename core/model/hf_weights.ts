@@ -23,13 +23,6 @@ export function checkpointKey(name: string, layout: KeyLayout): string {
   return name;
 }
 
-/** A file key of either layout → our (original-layout) name. */
-export function ourParameterName(key: string): string {
-  if (key.startsWith("model.language_model.")) return "model." + key.slice("model.language_model.".length);
-  if (key.startsWith("model.visual.")) return key.slice("model.".length);
-  return key;
-}
-
 /** The layout of a set of checkpoint keys (the new one is recognised by its `model.language_model.` prefix). */
 export function detectKeyLayout(keys: Iterable<string>, file = "(weights)"): KeyLayout {
   let original = false, languageModel = false;

@@ -4,8 +4,8 @@
  * "onnxruntime-web" import resolves to ort's node build in Deno (WASM only), so the WebGPU path loads
  * "onnxruntime-web/webgpu" (which also carries the WASM EP).
  *
- * Flow: chat messages -> template + vision preprocessing -> vision.onnx per image/video -> pad expansion ->
- * M-RoPE ids -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
+ * Flow: chat messages -> encodePrompt (template, vision preprocessing, pad expansion, M-RoPE ids) ->
+ * vision.onnx per image/video -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
  */
 import * as ortWasm from "onnxruntime-web";
 import { join } from "node:path";
@@ -14,9 +14,10 @@ import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
-import { type ChatMessage, expandVisionPads, renderChatTemplate, visionTokenCount } from "../text/chat_template.ts";
-import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
-import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
+import type { ChatMessage } from "../text/chat_template.ts";
+import type { PixelValues } from "../image/preprocess.ts";
+import { decodePositionIds } from "./rope_index.ts";
+import { encodePrompt } from "./processing.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
 import { decodeLoop, yieldToEventLoop } from "./streaming.ts";
@@ -160,35 +161,16 @@ export class OrtVlmRunner {
     return out.image_features.data as Float32Array;
   }
 
-  /** Chat template, vision preprocessing + encoding, pad expansion, tokenisation and M-RoPE ids. */
+  /** The processor's prompt (core/model/processing.ts), then each image / video through vision.onnx. */
   async prepare(messages: ChatMessage[]): Promise<PreparedPrompt> {
-    const popts = preprocessOptions(this.config, this.#limits);
-    const images: PixelValues[] = [], videos: PixelValues[] = [];
-    for (const m of messages) {
-      if (typeof m.content === "string") continue;
-      for (const p of m.content) {
-        if (p.type === "image") {
-          if (!p.image) throw new DataFormatError("messages", "content.image", "decoded RGB image data");
-          images.push(preprocessImage(p.image, popts));
-        } else if (p.type === "video") {
-          if (!p.video) throw new DataFormatError("messages", "content.video", "decoded RGB video frames");
-          videos.push(preprocessVideo(p.video, popts));
-        }
-      }
-    }
-    const M = this.config.vision_config.spatial_merge_size;
-    const text = expandVisionPads(
-      renderChatTemplate(messages),
-      images.map((i) => visionTokenCount(i.gridThw, M)),
-      videos.map((v) => visionTokenCount(v.gridThw, M)),
-    );
-    const inputIds = this.tokenizer.encode(text);
+    const { minPixels, maxPixels } = this.#limits;
+    const p = encodePrompt(this.config, this.tokenizer, messages, { minPixels, maxPixels });
+    const inputIds = Array.from(p.inputIds);
     const imgF: Float32Array[] = [], vidF: Float32Array[] = [];
-    for (const i of images) imgF.push(await this.encodeVision(i));
-    for (const v of videos) vidF.push(await this.encodeVision(v));
+    for (const i of p.images) imgF.push(await this.encodeVision(i));
+    for (const v of p.videos) vidF.push(await this.encodeVision(v));
     const visualEmbeds = fillVisualEmbeds(this.config, inputIds, imgF, vidF);
-    const { positionIds, ropeDelta } = getRopeIndex(this.config, inputIds, images, videos);
-    return { inputIds, visualEmbeds, positionIds, ropeDelta };
+    return { inputIds, visualEmbeds, positionIds: p.positionIds, ropeDelta: p.ropeDelta };
   }
 
   /** One decoder call on new tokens given an optional cache; returns (T, V) logits and the grown cache. */

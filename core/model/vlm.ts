@@ -2,7 +2,7 @@
  * The Qwen2.5-VL-style VLM on our WebGPU runtime: vision tower (patch embed, windowed/full attention blocks with 2-D
  * rotary), 2×2 merger, decoder (GQA with q/k/v bias, M-RoPE, SwiGLU), LM head. Parameters are tensors keyed by the
  * Hugging Face names. One sequence per forward (batch 1); training batches by gradient accumulation.
- * Checked against core/model/reference.ts (f64) in tests/core/model/vlm_test.ts.
+ * Checked against core/model/reference/forward.ts (f64) in tests/core/model/vlm_test.ts.
  *
  * Letters: N patches, U = N/4 merged tokens, Cv vision width, T tokens, H LLM width, Hq/Hkv heads, D head dim,
  * V vocab, Nv visual tokens.

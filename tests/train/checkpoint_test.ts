@@ -2,15 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DataFormatError } from "../../core/errors.ts";
 import { Rng } from "../../core/random.ts";
-import {
-  checkpointName,
-  latestCheckpointDir,
-  loadCheckpoint,
-  saveCheckpoint,
-  type TrainCheckpoint,
-} from "../../train/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint, type TrainCheckpoint } from "../../train/checkpoint.ts";
+import { checkpointName, latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
-import { decodeSafetensors } from "../../train/safetensors.ts";
+import { decodeSafetensors } from "../../core/io/safetensors.ts";
 
 function makeCheckpoint(step: number, rng: Rng): TrainCheckpoint {
   const p = "model.layers.0.self_attn.q_proj.lora_A.weight";
@@ -70,7 +65,7 @@ Deno.test("a saved checkpoint loads back identically (weights, optimizer moments
   }
 });
 
-Deno.test("the adapter is PEFT's pair (adapter_config.json + PEFT keys), heads apart, also at the run's top level", async () => {
+Deno.test("the run folder holds the latest adapter as PEFT writes it (config + PEFT keys) and the heads apart", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (
@@ -82,20 +77,20 @@ Deno.test("the adapter is PEFT's pair (adapter_config.json + PEFT keys), heads a
       const run = join(dir, layout);
       const ck = makeCheckpoint(10, new Rng(43));
       ck.base = { model: "/models/Qwen2.5-VL-3B-Instruct", keyLayout: layout };
-      const stepDir = await saveCheckpoint(run, ck);
-      for (const where of [run, stepDir]) {
-        const cfg = JSON.parse(await Deno.readTextFile(join(where, "adapter_config.json")));
-        assert.equal(cfg.peft_type, "LORA");
-        assert.equal(cfg.task_type, "CAUSAL_LM");
-        assert.equal(cfg.r, ck.config.lora.rank);
-        assert.equal(cfg.lora_alpha, ck.config.lora.alpha);
-        assert.deepEqual(cfg.target_modules, ["q_proj", "k_proj", "v_proj", "o_proj"]);
-        assert.equal(cfg.base_model_name_or_path, "/models/Qwen2.5-VL-3B-Instruct");
-        const lora = decodeSafetensors(await Deno.readFile(join(where, "adapter_model.safetensors"))).tensors;
-        assert.deepEqual([...lora.keys()], [`${prefix}.self_attn.q_proj.lora_A.weight`]);
-        const heads = decodeSafetensors(await Deno.readFile(join(where, "heads.safetensors"))).tensors;
-        assert.deepEqual([...heads.keys()], ["correspondence_heads.0.fc1.weight"]);
-      }
+      await saveCheckpoint(run, ck);
+      const cfg = JSON.parse(await Deno.readTextFile(join(run, "adapter_config.json")));
+      assert.equal(cfg.peft_type, "LORA");
+      assert.equal(cfg.task_type, "CAUSAL_LM");
+      assert.equal(cfg.r, ck.config.lora.rank);
+      assert.equal(cfg.lora_alpha, ck.config.lora.alpha);
+      assert.equal(cfg.lora_dropout, ck.config.lora.dropout);
+      assert.deepEqual(cfg.target_modules, ["q_proj", "k_proj", "v_proj", "o_proj"]);
+      assert.equal(cfg.base_model_name_or_path, "/models/Qwen2.5-VL-3B-Instruct");
+      const lora = decodeSafetensors(await Deno.readFile(join(run, "adapter_model.safetensors"))).tensors;
+      assert.deepEqual([...lora.keys()], [`${prefix}.self_attn.q_proj.lora_A.weight`]);
+      assert.deepEqual(lora.get(`${prefix}.self_attn.q_proj.lora_A.weight`)!.data, [...ck.adapters.values()][0].data);
+      const heads = decodeSafetensors(await Deno.readFile(join(run, "heads.safetensors"))).tensors;
+      assert.deepEqual([...heads.keys()], ["correspondence_heads.0.fc1.weight"]);
       assertSameCheckpoint(await loadCheckpoint(run), ck);
     }
   } finally {
@@ -109,7 +104,7 @@ Deno.test("a checkpoint write that throws mid-way is never latest and leaves no 
     const rng = new Rng(41);
     const first = makeCheckpoint(100, rng);
     await saveCheckpoint(dir, first);
-    for (const failAt of ["adapter_model.safetensors", "heads.safetensors", "optimizer.safetensors", "manifest.json"]) {
+    for (const failAt of ["adapters.safetensors", "optimizer.safetensors", "state.json", "manifest.json"]) {
       await assert.rejects(
         saveCheckpoint(dir, makeCheckpoint(200, rng), {
           afterFile: (f) => {

@@ -9,7 +9,7 @@ import { Rng } from "../../core/random.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
 import { exportRunAsHfFolder } from "../../train/export_run.ts";
-import type { NamedTensor } from "../../train/safetensors.ts";
+import type { NamedTensor } from "../../core/io/safetensors.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const c = TINY_CONFIG;

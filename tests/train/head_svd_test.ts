@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../core/random.ts";
-import { matmulTransA, randomNormal } from "../../train/dense_f64.ts";
+import { matmulTransA, randomNormal } from "../../train/reference/dense.ts";
 import { EXACT_SVD_MAX_WIDTH, topSingularTriplets } from "../../train/head_svd.ts";
 import { svd } from "../../train/svd.ts";
 

@@ -6,7 +6,8 @@ import { formatTrainPlan, planTraining, WGPU_BINDING_CAP } from "../../core/mode
 import { Rng } from "../../core/random.ts";
 import { resolveTrainConfig } from "../../train/config.ts";
 import { headDims } from "../../train/correspondence_head.ts";
-import { initLoraAdapters } from "../../train/lora.ts";
+import { initLoraAdapter } from "../../train/reference/lora.ts";
+import { baseWeightName } from "../../train/lora.ts";
 import { PLAN_DEVICES, planRun, planSettings } from "../../train/plan.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -18,11 +19,16 @@ Deno.test("plan counts the parameters the trainer creates: base, LoRA adapters a
   const plan = planRun(cfg, TINY_CONFIG);
   const shapes = parameterShapes(TINY_CONFIG);
   assert.equal(plan.parameters.total, [...shapes.values()].reduce((a, s) => a + numel(s), 0));
-  // The real LoRA init (train/lora.ts) on zero weights of the right shapes.
-  const zeros = new Map([...shapes].map(([n, s]) => [n, new Float32Array(numel(s))]));
+  // The LoRA init (train/reference/lora.ts) on each target's HF weight shape.
   const layers = [...Array(TINY_CONFIG.num_hidden_layers).keys()];
-  const adapters = initLoraAdapters(zeros, shapes, layers, cfg.lora.targets, { ...cfg.lora }, new Rng(0));
-  const loraCount = [...adapters.values()].reduce((a, ad) => a + ad.A.data.length + ad.B.data.length, 0);
+  let loraCount = 0;
+  for (const l of layers) {
+    for (const t of cfg.lora.targets) {
+      const [out, inF] = shapes.get(baseWeightName(l, t))!;
+      const ad = initLoraAdapter(inF, out, { ...cfg.lora }, new Rng(0));
+      loraCount += ad.A.data.length + ad.B.data.length;
+    }
+  }
   assert.equal(plan.parameters.lora, loraCount);
   const d = headDims(cfg.head.shape, TINY_CONFIG.hidden_size, cfg.head.dEmb);
   assert.equal(plan.parameters.heads, layers.length * (d.hidden * d.dModel + d.hidden + d.out * d.hidden + d.out));

@@ -10,7 +10,7 @@ import {
   writeSafetensorsFile,
   writeShardedSafetensors,
 } from "../../../core/io/safetensors_stream.ts";
-import { decodeSafetensors } from "../../../train/safetensors.ts";
+import { decodeSafetensors } from "../../../core/io/safetensors.ts";
 import { Rng } from "../../../core/random.ts";
 
 const values = (n: number, seed: number) => {

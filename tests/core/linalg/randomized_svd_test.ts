@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { randomizedSvd, type TruncatedSvd } from "../../../core/linalg/randomized_svd.ts";
 import { ShapeMismatchError } from "../../../core/errors.ts";
 import { Rng } from "../../../core/random.ts";
-import { type MatF64, matmul, matmulTransA, randomNormal, transpose, zeros } from "../../../train/dense_f64.ts";
+import { type MatF64, transpose, zeros } from "../../../train/mat_f64.ts";
+import { matmul, matmulTransA, randomNormal } from "../../../train/reference/dense.ts";
 import { svd } from "../../../train/svd.ts";
 
 function firstCols(a: MatF64, k: number): MatF64 {

@@ -9,7 +9,7 @@ import { TINY_CONFIG as C } from "../../../core/model/config.ts";
 import { initParameters, parameterShapes } from "../../../core/model/init.ts";
 import { exportHeadFreeModel, loadExportDir } from "../../../core/model/export_onnx.ts";
 import { OrtVlmRunner } from "../../../core/model/ort_runner.ts";
-import { referenceForward } from "../../../core/model/reference.ts";
+import { referenceForward } from "../../../core/model/reference/forward.ts";
 import { getRopeIndex } from "../../../core/model/rope_index.ts";
 import { preprocessImage, preprocessOptions, preprocessVideo } from "../../../core/image/preprocess.ts";
 import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";

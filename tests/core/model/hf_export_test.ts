@@ -9,7 +9,7 @@ import { checkpointKey, type KeyLayout, openHfWeights } from "../../../core/mode
 import { initParameters, parameterShapes, type Weights } from "../../../core/model/init.ts";
 import { VlmModel } from "../../../core/model/vlm.ts";
 import { Rng } from "../../../core/random.ts";
-import { mergeLora } from "../../../train/lora.ts";
+import { mergeLora } from "../../../train/reference/lora.ts";
 
 const c = TINY_CONFIG;
 

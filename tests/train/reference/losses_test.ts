@@ -1,19 +1,18 @@
 import assert from "node:assert/strict";
-import { Rng } from "../../core/random.ts";
-import type { Track } from "../../core/scene/types.ts";
-import { randomNormal, zeros } from "../../train/dense_f64.ts";
+import { Rng } from "../../../core/random.ts";
+import type { CorrespondencePair } from "../../../train/correspondence_pairs.ts";
+import { IGNORE_INDEX } from "../../../train/losses.ts";
+import { zeros } from "../../../train/mat_f64.ts";
+import { randomNormal } from "../../../train/reference/dense.ts";
 import {
-  type CorrespondencePair,
-  correspondencePairs,
   depthConsistencyLoss,
   type FrameEmbeddings,
-  IGNORE_INDEX,
   infoNceAnchorGradEq20,
   infoNceLoss,
   lmLoss,
   lmTargetsFromAnswerMask,
   totalLoss,
-} from "../../train/losses_reference.ts";
+} from "../../../train/reference/losses.ts";
 
 function randomEmbeddings(rng: Rng, frames: number, patches: number, dim: number): FrameEmbeddings {
   return { frames, patches, dim, data: Float64Array.from({ length: frames * patches * dim }, () => rng.normal()) };
@@ -157,25 +156,4 @@ Deno.test("totalLoss is Eq 9 with λ_c = 0.3 and λ_d = 1.0 by default", () => {
   assert(Math.abs(r.total - 2.8) < 1e-15);
   assert.deepEqual(r.gradScale, { lm: 1, corr: 0.3, depth: 1 });
   assert.equal(totalLoss({ lm: 2, corr: 1, depth: 0.5 }, { lambdaC: 0.3, lambdaD: 0 }).total, 2.3);
-});
-
-Deno.test("correspondencePairs pairs each track's anchor frame with every frame where it is visible", () => {
-  const track = (anchorFrame: number, depths: (number | null)[]): Track => ({
-    anchorFrame,
-    points: depths.map(() => [0, 0] as [number, number]),
-    visible: depths.map((d) => d !== null),
-    depths,
-  });
-  const seq = {
-    frames: new Array(3).fill(null) as never[],
-    tracks: [track(0, [1, 2, null]), track(0, [1.5, 2.5, 3.5]), track(0, [null, 1, 1])],
-    // targetPatch[t * F + f]
-    targetPatch: Int32Array.from([4, 5, -1, 0, 1, 2, -1, 3, 3]),
-  };
-  const pairs = correspondencePairs(seq);
-  assert.deepEqual(pairs, [
-    { anchorFrame: 0, anchorPatch: 4, targetFrame: 1, targetPatch: 5, targetDepth: 2 },
-    { anchorFrame: 0, anchorPatch: 0, targetFrame: 1, targetPatch: 1, targetDepth: 2.5 },
-    { anchorFrame: 0, anchorPatch: 0, targetFrame: 2, targetPatch: 2, targetDepth: 3.5 },
-  ]);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { DataFormatError } from "../../core/errors.ts";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../../train/safetensors.ts";
+import { DataFormatError } from "../../../core/errors.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../../../core/io/safetensors.ts";
 
 const sample = () =>
   new Map<string, NamedTensor>([

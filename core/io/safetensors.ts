@@ -6,7 +6,7 @@
  *   rest     raw little-endian tensor bytes; offsets are relative to the start of this section, contiguous, no holes.
  * Tensors are written in name order, so equal inputs give byte-identical files.
  */
-import { DataFormatError } from "../core/errors.ts";
+import { DataFormatError } from "../errors.ts";
 
 export interface NamedTensor {
   shape: number[];

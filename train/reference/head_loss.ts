@@ -5,21 +5,12 @@
  *
  * Dimension letters: F frames, P patches per frame, d model width, o head output width.
  */
-import { ShapeMismatchError } from "../core/errors.ts";
-import {
-  correspondenceHeadBackward,
-  correspondenceHeadForward,
-  type CorrespondenceHeadParams,
-  type HeadGrads,
-} from "./correspondence_head.ts";
-import type { MatF64 } from "./dense_f64.ts";
-import {
-  type CorrespondencePair,
-  depthConsistencyLoss,
-  type FrameEmbeddings,
-  infoNceLoss,
-  type NegativeSet,
-} from "./losses_reference.ts";
+import { ShapeMismatchError } from "../../core/errors.ts";
+import type { CorrespondenceHeadParams } from "../correspondence_head.ts";
+import type { CorrespondencePair, NegativeSet } from "../correspondence_pairs.ts";
+import type { MatF64 } from "../mat_f64.ts";
+import { correspondenceHeadBackward, correspondenceHeadForward, type HeadGrads } from "./correspondence_head.ts";
+import { depthConsistencyLoss, type FrameEmbeddings, infoNceLoss } from "./losses.ts";
 
 export interface LayerCorrespondenceInput {
   /** Hidden states of the layer's visual tokens, frame-major: row f · P + p.   (F·P, d) */

@@ -5,7 +5,7 @@ import {
   clipGradNorm,
   createAdamWState,
   defaultParamGroups,
-} from "../../train/adamw_reference.ts";
+} from "../../../train/reference/adamw.ts";
 
 const H = { betas: [0.9, 0.999] as [number, number], eps: 1e-8 };
 

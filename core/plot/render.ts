@@ -8,7 +8,10 @@ import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
-import { ConfigError } from "../../core/errors.ts";
+import { ConfigError } from "../errors.ts";
+
+/** Font family every plot uses (set it as the spec's config.font); loadPlotFont loads a TTF of it for the PNGs. */
+export const PLOT_FONT = "DejaVu Sans";
 
 export const FONT_CANDIDATES = [
   "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -74,8 +77,8 @@ export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
     font: {
       fontBuffers: [font],
       loadSystemFonts: false,
-      defaultFontFamily: "DejaVu Sans",
-      sansSerifFamily: "DejaVu Sans",
+      defaultFontFamily: PLOT_FONT,
+      sansSerifFamily: PLOT_FONT,
     },
   });
   const img = r.render();

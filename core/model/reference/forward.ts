@@ -13,11 +13,11 @@
  *   kPreRope / kPostRope - likewise for keys,                                                     (Nv, Hkv, D)
  * with the visual spans [start, end) and each span's per-frame merged grid (t, h/2, w/2).
  */
-import type { VlmConfig } from "./config.ts";
-import { headDim, visionHeadDim } from "./config.ts";
-import type { Weights } from "./init.ts";
-import { applyRotary, attention, gelu, linear, rmsNorm, segmentIds, swiglu } from "./reference_ops.ts";
-import { getRopeIndex, type VisionGrid } from "./rope_index.ts";
+import type { VlmConfig } from "../config.ts";
+import { headDim, visionHeadDim } from "../config.ts";
+import type { Weights } from "../init.ts";
+import { applyRotary, attention, gelu, linear, rmsNorm, segmentIds, swiglu } from "./ops.ts";
+import { getRopeIndex, type VisionGrid } from "../rope_index.ts";
 import {
   type GridThw,
   inversePermutation,
@@ -25,8 +25,8 @@ import {
   visionCuSeqlens,
   visionRotaryCosSin,
   visionWindowIndex,
-} from "./vision_windows.ts";
-import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
+} from "../vision_windows.ts";
+import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } from "../visual_spans.ts";
 
 export type { VisualSpan };
 

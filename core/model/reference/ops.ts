@@ -2,7 +2,7 @@
  * f64 building blocks of the reference forward (plain loops, no GPU): linear, RMSNorm, activations, rotate-half
  * rotary, segmented / causal grouped-query attention. Row-major; letters: N rows, I in, O out, H heads, D head dim.
  */
-import { ShapeMismatchError } from "../errors.ts";
+import { ShapeMismatchError } from "../../errors.ts";
 
 /** y = x W^T + b; x (N, I), W (O, I) as stored by HF, b (O). Returns (N, O). */
 export function linear(x: Float64Array, n: number, w: Float32Array, out: number, b?: Float32Array): Float64Array {

@@ -1,6 +1,6 @@
 /**
  * The training losses of Sec 4 as plain f64 functions with analytic gradients: the reference the GPU losses are
- * tested against. Equation numbers refer to reference/gasp-paper.md.
+ * tested against (the product losses are train/losses.ts). Equation numbers refer to reference/gasp-paper.md.
  *
  * Dimension letters: F frames, P patches per frame (grid rows · cols), D embedding width, T tokens, V vocabulary,
  * M correspondence pairs (anchor point, target frame).
@@ -13,16 +13,15 @@
  * candidates a cosine gap of 0.3 already gives the positive e^{0.3/0.07} ≈ 73× the weight of a negative, sharp
  * enough for Eq 7's soft-argmax to approach the true patch's depth, without the gradient collapse of τ ≪ 0.05.
  */
-import { ShapeMismatchError } from "../core/errors.ts";
-import type { CorrespondenceSequence } from "../core/scene/types.ts";
-import { type MatF64, zeros } from "./dense_f64.ts";
+import { ShapeMismatchError } from "../../core/errors.ts";
+import { type MatF64, zeros } from "../mat_f64.ts";
+import type { CorrespondencePair, NegativeSet } from "../correspondence_pairs.ts";
+import { IGNORE_INDEX } from "../losses.ts";
 
 /** Default InfoNCE temperature (see file comment). */
 export const DEFAULT_TAU = 0.07;
 /** Eq 8's ε: keeps the relative depth error finite when d and d̂ are both ~0. */
 export const DEFAULT_DEPTH_EPS = 1e-6;
-/** Label value skipped by the LM loss (PyTorch / HF convention). */
-export const IGNORE_INDEX = -100;
 
 /** Per-layer correspondence embeddings of one sequence: data[(f · patches + p) · dim + c]. */
 export interface FrameEmbeddings {
@@ -30,46 +29,6 @@ export interface FrameEmbeddings {
   patches: number;
   dim: number;
   data: Float64Array; // (F, P, D)
-}
-
-/** One anchor point i of frame a and its positive patch in target frame b (Eq 5's p_i^a, p_i^b). */
-export interface CorrespondencePair {
-  anchorFrame: number;
-  anchorPatch: number;
-  targetFrame: number;
-  targetPatch: number;
-  /** d_i^b of Eq 8: the track's depth (camera z, metres) in frame b; NaN if unknown (excluded from L_depth). */
-  targetDepth: number;
-}
-
-/**
- * All (anchor, target frame) pairs of a sequence: for each track, its anchor frame a (track.anchorFrame) and every
- * other frame b where the track is visible in both (targetPatch ≥ 0). targetPatch[t · F + f] as in core/scene/types.
- */
-export function correspondencePairs(
-  seq: Pick<CorrespondenceSequence, "frames" | "tracks" | "targetPatch">,
-): CorrespondencePair[] {
-  const F = seq.frames.length;
-  if (seq.targetPatch.length !== seq.tracks.length * F) {
-    throw new ShapeMismatchError(
-      "correspondencePairs",
-      `targetPatch ${seq.targetPatch.length} vs tracks·F ${seq.tracks.length * F}`,
-    );
-  }
-  const pairs: CorrespondencePair[] = [];
-  seq.tracks.forEach((track, t) => {
-    const a = track.anchorFrame;
-    const anchorPatch = seq.targetPatch[t * F + a];
-    if (anchorPatch < 0) return;
-    for (let b = 0; b < F; b++) {
-      if (b === a) continue;
-      const targetPatch = seq.targetPatch[t * F + b];
-      if (targetPatch < 0) continue;
-      const dep = track.depths[b];
-      pairs.push({ anchorFrame: a, anchorPatch, targetFrame: b, targetPatch, targetDepth: dep ?? NaN });
-    }
-  });
-  return pairs;
 }
 
 export interface LossWithGrad {
@@ -99,14 +58,6 @@ function normalise(e: FrameEmbeddings): Normalised {
   }
   return { unit, norm };
 }
-
-/**
- * Which patches compete with the positive in Eq 5's denominator:
- *   "target-frame" — all P patches of the target frame b (Eq 5 as written; also Eq 6's candidates),
- *   "all-frames"   — every patch of every frame except the anchor patch itself (Sec 5.1: "negative patches from all
- *                    frames except the anchor patch to maximize diversity").
- */
-export type NegativeSet = "target-frame" | "all-frames";
 
 /** Eq 5/6: s_j = ⟨ê_anchor, ê_j⟩ / τ over the candidate rows, A = softmax(s); pos indexes the positive in rows. */
 function pairSoftmax(

@@ -1,20 +1,10 @@
 /**
- * Dense f64 matrices for the plain-TypeScript references in train/ (SVD, head, LoRA, losses).
- * Row-major storage, HF weight layout [out, in] for linear layers. Not fast; correct and readable.
+ * Dense f64 algebra for the plain-TypeScript references in train/reference/ (head, LoRA, losses) on train/mat_f64.ts
+ * matrices: row-major, HF weight layout [out, in] for linear layers. Not fast; correct and readable.
  */
-import { ShapeMismatchError } from "../core/errors.ts";
-import type { Rng } from "../core/random.ts";
-
-/** A row-major f64 matrix: data[r * cols + c]. */
-export interface MatF64 {
-  rows: number;
-  cols: number;
-  data: Float64Array;
-}
-
-export function zeros(rows: number, cols: number): MatF64 {
-  return { rows, cols, data: new Float64Array(rows * cols) };
-}
+import { ShapeMismatchError } from "../../core/errors.ts";
+import type { Rng } from "../../core/random.ts";
+import { type MatF64, zeros } from "../mat_f64.ts";
 
 export function fromRows(rows: number[][]): MatF64 {
   const r = rows.length;
@@ -27,23 +17,11 @@ export function fromRows(rows: number[][]): MatF64 {
   return m;
 }
 
-export function identity(n: number): MatF64 {
-  const m = zeros(n, n);
-  for (let i = 0; i < n; i++) m.data[i * n + i] = 1;
-  return m;
-}
-
 /** Entries drawn from N(0, std²) with a seeded generator. */
 export function randomNormal(rows: number, cols: number, rng: Rng, std = 1): MatF64 {
   const m = zeros(rows, cols);
   for (let i = 0; i < m.data.length; i++) m.data[i] = std * rng.normal();
   return m;
-}
-
-export function transpose(a: MatF64): MatF64 {
-  const t = zeros(a.cols, a.rows);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) t.data[j * a.rows + i] = a.data[i * a.cols + j];
-  return t;
 }
 
 /** C = A · B. (m, k) · (k, n) → (m, n). */
@@ -120,10 +98,4 @@ export function maxAbsDiff(a: MatF64, b: MatF64): number {
   let m = 0;
   for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
   return m;
-}
-
-export function frobeniusNorm(a: MatF64): number {
-  let s = 0;
-  for (const v of a.data) s += v * v;
-  return Math.sqrt(s);
 }

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { Rng } from "../../core/random.ts";
-import { adamWStep, clipGradNorm, createAdamWState, defaultParamGroups } from "../../train/adamw_reference.ts";
-import { initCorrespondenceHeadFromQuery } from "../../train/correspondence_head.ts";
-import { randomNormal, zeros } from "../../train/dense_f64.ts";
-import { layerCorrespondenceLoss, patchMatchAccuracy } from "../../train/head_loss_reference.ts";
-import type { CorrespondencePair } from "../../train/losses_reference.ts";
-import { cosineWithWarmup } from "../../train/schedule.ts";
+import { Rng } from "../../../core/random.ts";
+import { adamWStep, clipGradNorm, createAdamWState, defaultParamGroups } from "../../../train/reference/adamw.ts";
+import { initCorrespondenceHeadFromQuery } from "../../../train/correspondence_head.ts";
+import type { CorrespondencePair } from "../../../train/correspondence_pairs.ts";
+import { zeros } from "../../../train/mat_f64.ts";
+import { randomNormal } from "../../../train/reference/dense.ts";
+import { layerCorrespondenceLoss, patchMatchAccuracy } from "../../../train/reference/head_loss.ts";
+import { cosineWithWarmup } from "../../../train/schedule.ts";
 
 const OPTS = { lambdaC: 0.3, lambdaD: 1.0, tau: 0.1, eps: 1e-6, negatives: "target-frame" as const };
 

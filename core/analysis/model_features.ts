@@ -1,39 +1,48 @@
 /**
- * Held-out correspondence features of a model under training (core/analysis LayerFeatureSource), so tasks/train.ts
- * can print peak-layer PCK@2 before and after GASP through core/analysis (train/ never imports eval/).
- *   "qk":    App. C — per layer, the visual tokens' queries and keys before RoPE (q_proj(input_layernorm(x)), the
- *            content part of Q_V K_Vᵀ; RoPE only adds the position term), head-averaged, attention-softmax confidence.
- *   "heads": the correspondence head embeddings E = H_c(V^(l)) (Eq 4) as both query and key, cosine confidence.
- * Frames enter as separate images with the correspondence prompt (train/samples.ts), exactly as in training.
+ * App. C features of a model (LayerFeatureSource): per LLM layer, for the visual tokens of each sequence,
+ *   "Q/K":             the queries and keys before RoPE (q_proj(input_layernorm(x)), the content part of Q_V K_Vᵀ;
+ *                      RoPE only adds the position term), head-averaged, attention-softmax confidence;
+ *   "head embeddings": optionally, embeddings E = H_c(V^(l)) (Eq 4) of the layer's hidden states by a caller-given
+ *                      head (training passes its correspondence heads), as both query and key, cosine confidence.
+ * Frames enter as separate images with the multi-frame prompt (core/model/processing.ts), exactly as in training.
+ * Any model works: a run under training (train/pipeline.ts), or a model folder, export, run or step checkpoint
+ * loaded from disk (core/analysis/load_model_features.ts, what `deno task eval --model` uses).
  */
-import { noGrad, tidyAsync } from "../core/runtime.ts";
-import { headDim, type VlmConfig } from "../core/model/config.ts";
-import type { LinearHook, VlmModel } from "../core/model/vlm.ts";
-import type { LayerFeatures, LayerFeatureSource } from "../core/analysis/features.ts";
-import { DEFAULT_COSINE_TEMPERATURE } from "../core/analysis/features.ts";
-import { qkLayerFeatures } from "../core/analysis/qk_features.ts";
-import type { TextTokenizer } from "../core/text/tokenizer.ts";
-import type { CorrespondenceSequence } from "../core/scene/types.ts";
-import { chatTokens, CORRESPONDENCE_PROMPT, frameImage } from "./samples.ts";
-import { type GpuHead, headForward } from "./heads.ts";
+import { noGrad, type Tensor, tidyAsync } from "../runtime.ts";
+import { headDim, type VlmConfig } from "../model/config.ts";
+import type { LinearHook, VlmModel } from "../model/vlm.ts";
+import type { LayerFeatures, LayerFeatureSource } from "./features.ts";
+import { DEFAULT_COSINE_TEMPERATURE } from "./features.ts";
+import { qkLayerFeatures } from "./qk_features.ts";
+import type { TextTokenizer } from "../text/tokenizer.ts";
+import type { CorrespondenceSequence } from "../scene/types.ts";
+import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../model/processing.ts";
+
+/** Per-layer embeddings of hidden states, e.g. GASP's correspondence heads. */
+export interface LayerEmbedder {
+  /** LLM layers that have one, ascending. */
+  layers: number[];
+  /** (N, d) hidden states of layer `layer`'s visual tokens → (N, o) embeddings. */
+  embed: (layer: number, hidden: Tensor) => Tensor;
+}
 
 export interface ModelFeatureOptions {
   /** Name prefix shown in reports ("base", "full", …). */
   name: string;
   linearHook?: LinearHook;
   /** With heads, a second source ("… head embeddings") shares each sequence's forward pass with the Q/K source. */
-  heads?: Map<number, GpuHead>;
+  heads?: LayerEmbedder;
 }
 
 /** The Q/K source (App. C) and, when heads are given, the head-embedding source; one forward per sequence. */
 export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: ModelFeatureOptions): LayerFeatureSource[] {
   const c: VlmConfig = model.config;
-  const headLayers = [...(o.heads?.keys() ?? [])].sort((a, b) => a - b);
+  const headLayers = o.heads?.layers ?? [];
   let cached: { id: string; qk: LayerFeatures; heads: LayerFeatures | null } | null = null;
   const run = (seq: CorrespondenceSequence) =>
     tidyAsync(async () => {
-      const images = seq.frames.map((f) => frameImage(c, f.rgb, f.width, f.height));
-      const { inputIds } = chatTokens(c, tok, images, CORRESPONDENCE_PROMPT, null);
+      const frames = seq.frames.map((f) => ({ width: f.width, height: f.height, data: f.rgb }));
+      const { inputIds, images } = encodePrompt(c, tok, imagesThenText(frames, SCENE_FRAMES_PROMPT));
       const out = noGrad(() =>
         model.forward({ inputIds, images }, {
           capture: { qk: "pre", hidden: headLayers.length > 0 },
@@ -56,7 +65,7 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
         const q: Float32Array[] = [];
         let dim = 0;
         for (const l of headLayers) {
-          const e = noGrad(() => headForward(o.heads!.get(l)!, out.layers[l].hidden!)); // (F·P, o)
+          const e = noGrad(() => o.heads!.embed(l, out.layers[l].hidden!)); // (F·P, o)
           dim = e.shape[1];
           q.push(await e.toArray());
         }

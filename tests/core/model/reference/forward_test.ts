@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { parseVlmConfig, TINY_CONFIG as C, type VlmConfig } from "../../../core/model/config.ts";
-import { initParameters, numel, parameterShapes } from "../../../core/model/init.ts";
-import { attention, erf, rmsNorm } from "../../../core/model/reference_ops.ts";
-import { decoderForward, mropeCosSin, referenceForward, visionForward } from "../../../core/model/reference.ts";
-import { Rng } from "../../../core/random.ts";
+import { parseVlmConfig, TINY_CONFIG as C, type VlmConfig } from "../../../../core/model/config.ts";
+import { initParameters, numel, parameterShapes } from "../../../../core/model/init.ts";
+import { attention, erf, rmsNorm } from "../../../../core/model/reference/ops.ts";
+import {
+  decoderForward,
+  mropeCosSin,
+  referenceForward,
+  visionForward,
+} from "../../../../core/model/reference/forward.ts";
+import { Rng } from "../../../../core/random.ts";
 
 const W = initParameters(C, 1);
 const VS = C.vision_start_token_id, VE = C.vision_end_token_id, IMG = C.image_token_id;
@@ -22,7 +27,7 @@ Deno.test("init gives every HF parameter its HF shape, deterministically from th
   assert.deepEqual(initParameters(C, 1).get("lm_head.weight"), W.get("lm_head.weight"));
   assert.notDeepEqual(initParameters(C, 2).get("lm_head.weight"), W.get("lm_head.weight"));
   const real = parseVlmConfig(
-    JSON.parse(Deno.readTextFileSync(new URL("../../fixtures/qwen2_5_vl_7b_config.json", import.meta.url))),
+    JSON.parse(Deno.readTextFileSync(new URL("../../../fixtures/qwen2_5_vl_7b_config.json", import.meta.url))),
   );
   const total = [...parameterShapes(real).values()].reduce((s, x) => s + numel(x), 0);
   assert.ok(Math.abs(total - 8.29e9) < 0.01e9, `Qwen2.5-VL-7B has ~8.29 B parameters, got ${total}`);

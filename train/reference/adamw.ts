@@ -8,7 +8,7 @@
  *   m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²
  *   p ← p − η · (m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)
  */
-import { ShapeMismatchError } from "../core/errors.ts";
+import { ShapeMismatchError } from "../../core/errors.ts";
 
 export interface ParamGroup {
   name: string;
