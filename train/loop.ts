@@ -92,7 +92,16 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);
   const tokenizer = TextTokenizer.fromJson(base.tokenizerJson);
-  const t = trainables(config, base, rngInit, rngs.dropout);
+  const tHeads = performance.now();
+  const t = trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
+  if (t.heads.size > 0) {
+    log(
+      opts.resume
+        ? `correspondence heads (${t.heads.size} layers): restored from the checkpoint, SVD of W_Q not recomputed`
+        : `correspondence heads (${t.heads.size} layers): SVD init from W_Q (model set up in ` +
+          `${((performance.now() - tHeads) / 1000).toFixed(1)} s)`,
+    );
+  }
   const o = config.optim;
   const optimizer = new op.AdamW(t.groups, {
     beta1: o.betas[0],

@@ -72,15 +72,24 @@ export interface Trainables {
   writesModelFolder: boolean;
 }
 
-/** The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA). */
-export function trainables(config: TrainConfig, base: ModelFolder, rngInit: Rng, rngDropout: Rng): Trainables {
+/**
+ * The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA).
+ * `restoring`: a resumed run overwrites every trainable from its checkpoint, so the heads' SVD init is skipped.
+ */
+export function trainables(
+  config: TrainConfig,
+  base: ModelFolder,
+  rngInit: Rng,
+  rngDropout: Rng,
+  restoring = false,
+): Trainables {
   const c = base.config;
   const isBase = config.stage === "base";
   const model = new VlmModel(c, base.weights, { trainable: isBase });
   const headLayers = !isBase && config.data.correspondence === "heads"
     ? resolveHeadLayers(config.head.layers, c.num_hidden_layers)
     : [];
-  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit);
+  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit, restoring);
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const allLayers = isBase ? [] : [...Array(c.num_hidden_layers).keys()];
   const lora = createLoraAdapters(base.weights, parameterShapes(c), allLayers, loraSetup, rngInit);
