@@ -15,6 +15,7 @@ import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
 import { type ModelFolder, readModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
 import { VlmModel } from "../core/model/vlm.ts";
 import { buildTinyTokenizerJson } from "../core/text/build_tokenizer.ts";
 import { resolveHeadLayers, type TrainConfig } from "./config.ts";
@@ -39,8 +40,8 @@ export interface StageBaseOptions {
 }
 
 export interface StageBase extends ModelFolder {
-  /** The checkpoint's base reference: the base folder, or "tiny-from-scratch". */
-  ref: { model: string };
+  /** The checkpoint's base reference: the base folder (and its key layout), or "tiny-from-scratch". */
+  ref: { model: string; keyLayout?: KeyLayout };
 }
 
 /** Stage "base": fresh seeded weights; stage "gasp": the base model folder. */
@@ -51,7 +52,8 @@ export async function loadStageBase(config: TrainConfig, o: StageBaseOptions): P
     return { config: c, weights: initParameters(c, config.seed), tokenizerJson, ref: { model: "tiny-from-scratch" } };
   }
   const dir = o.baseDir ?? "runs/base";
-  return { ...(await readModelFolder(dir)), ref: { model: dir } };
+  const folder = await readModelFolder(dir);
+  return { ...folder, ref: { model: dir, keyLayout: folder.keyLayout } };
 }
 
 export interface Trainables {
