@@ -246,9 +246,11 @@ export function formatTrainPlan(p: TrainPlan, s: TrainPlanSettings): string[] {
         `; largest after splitting ${a.name} ${fmtBytes(a.blockBytes)}; ${d.fits ? "fits" : "does NOT fit"}`,
     );
     // Many tensors share one problem (every MLP weight of a 7B on llvmpipe): the first few, then a count.
-    if (d.buffers.some((b) => b.blocks > 1 && b.blocks !== Infinity && !b.name.startsWith("logits"))) {
-      // Honest about this build: the planner assumes the row-block gather / LM head the issue asks for.
-      lines.push("  note: the row-block split of embed_tokens / lm_head is planned, not yet in this build's kernels");
+    if (d.buffers.some((b) => b.blocks > 1 && b.blocks !== Infinity)) {
+      // Honest about this build: the planner assumes the row-block gather / LM head and chunked loss.
+      lines.push(
+        "  note: row-block embed_tokens / lm_head and chunked cross-entropy are planned, not yet in this build",
+      );
     }
     for (const pr of d.problems.slice(0, 4)) lines.push(`  ${pr}`);
     if (d.problems.length > 4) lines.push(`  … and ${d.problems.length - 4} more buffers the same way`);
