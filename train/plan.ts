@@ -17,7 +17,7 @@ import { resolveHeadLayers, type TrainConfig } from "./config.ts";
 
 /** Side of the default dataset's frames (core/scene/dataset.ts grid 8: 8 × 28 px). */
 export const PLAN_IMAGE_SIDE = 224;
-/** Chat template, question and answer tokens around the images (measured: ~30 for the GASP prompt). */
+/** An allowance for the chat template, question and answer tokens around the images (an estimate, not measured). */
 const TEXT_TOKENS = 48;
 
 /** The device profiles `--plan` prints: a hardware WebGPU adapter at wgpu's cap, llvmpipe, and one wasm32 memory. */
