@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand, flag, type FlagValues, parseCommand, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { deepMerge, PRESET_NAMES, resolveBaseConfig, resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { train } from "./loop.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
@@ -44,6 +45,7 @@ export const TRAIN_COMMAND = defineCommand({
       "print parameter and trainable counts, memory (weights, optimizer, activations with/without checkpointing) " +
         "and the largest buffer against each device's limit for --model and the settings, without allocating",
     ),
+    ...deviceFlags,
   },
   check: (v) => {
     for (const s of v.set) {
@@ -145,6 +147,7 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
       log(`(planned for ${model.source}; nothing was allocated)`);
       return;
     }
+    await initDevice({ device: a.device, threads: a.threads });
     const data = a.data ?? "runs/data";
     const t0 = performance.now();
     if (p.kind === "base") {
