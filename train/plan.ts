@@ -48,6 +48,8 @@ export function planSettings(config: TrainConfig, model: VlmConfig, imageSide = 
     patches: frames * patchesPerImage,
     // At most one query point per anchor-frame patch, matched in each of the other frames.
     pairs: useHeads ? tokensPerImage * (frames - 1) : 0,
+    // QA answers are a word or a short phrase: 32 tokens is an allowance (not measured).
+    answerTokens: 32,
     dtype: config.dtype,
     activationCheckpointing: config.activationCheckpointing,
   };
