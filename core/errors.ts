@@ -103,3 +103,20 @@ export class NoDeviceError extends GaspError {
     );
   }
 }
+
+/** A file-system operation failed (disk full, permission denied, …): says what was done to which path. */
+export class IoError extends GaspError {
+  constructor(readonly path: string, readonly action: string, readonly original: unknown) {
+    super(`could not ${action} ${path}: ${original instanceof Error ? original.message : String(original)}`);
+  }
+}
+
+/** Another live process holds the folder's lock (core/io/lock.ts): two runs never write into one folder. */
+export class FolderLockedError extends GaspError {
+  constructor(readonly dir: string, readonly lockFile: string, readonly holderPid: number | null, holder: string) {
+    super(
+      `${dir} is in use by another process (${holder}; lock ${lockFile}). Wait for it to finish or stop it ` +
+        "(a lock left by a killed process is taken over by itself), or write somewhere else with --out.",
+    );
+  }
+}

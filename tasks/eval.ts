@@ -9,6 +9,7 @@ import { cpuMatcher } from "../core/analysis/match.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
@@ -18,8 +19,9 @@ const REFERENCE_FEATURES = ["oracle", "random"] as const;
 const cmd = defineCommand({
   name: "eval",
   summary: "Correspondence analysis: per-layer PCK, calibration, temporal robustness and the Figure 3 plots.",
-  description: "--model takes a training run folder (runs/base, runs/gasp: its export/ is analysed) or an export " +
-    "folder. With no --model and no --features it analyses runs/base and runs/gasp when they exist, plus the " +
+  description: "--model takes a training run folder (runs/base, runs/gasp), an export folder, a model folder or a " +
+    "step checkpoint, and the log says which one it resolved. With no --model and no --features it analyses " +
+    "runs/base and runs/gasp when they exist, plus the " +
     "oracle and random reference features. With no --data it uses runs/data and generates the default dataset " +
     "there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax run on " +
     "the --device (auto: WebGPU on a hardware GPU, else WASM) unless --matcher cpu picks the f64 reference.",
@@ -46,6 +48,7 @@ await runCommand(cmd, Deno.args, async (a) => {
   const defaultRuns = ["runs/base", "runs/gasp"].filter((d) => existsSync(join(d, "export", "decoder.onnx")));
   const checkpoints = (a.model.length ? a.model : a.features.length ? [] : defaultRuns).map((d) => resolve(d));
   const features = (a.features.length ? a.features : a.model.length ? [] : ["oracle", "random"]) as ReferenceFeatures[];
+  for (const c of checkpoints) resolveModelDir(c); // a path that holds no model fails here, before any work
   const data = resolve(a.data ?? "runs/data");
   await initDevice({ device: a.device, threads: a.threads });
   if (!existsSync(join(data, "manifest.json"))) {

@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { DataFormatError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/io/atomic.ts";
+import { withPath, writeFileAtomic } from "../core/io/atomic.ts";
 import {
   CHECKPOINT_FILES,
   CHECKPOINT_FORMAT,
@@ -50,15 +50,18 @@ export interface SaveHooks {
   afterFile?: (name: string) => void | Promise<void>;
 }
 
+/** Writes and fsyncs one file; a failure (disk full, permission denied) is an IoError naming the file. */
 async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
+  await withPath(path, "write checkpoint file", async () => {
+    const f = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  });
 }
 
 async function syncDir(path: string): Promise<void> {
@@ -83,11 +86,10 @@ function encodeOptimizer(o: TrainCheckpoint["optimizer"]): Uint8Array {
 
 /** Writes checkpoint `ck` under runDir and makes it latest; returns its directory. */
 export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks: SaveHooks = {}): Promise<string> {
-  await Deno.mkdir(runDir, { recursive: true });
   const name = checkpointName(ck.step);
   const finalDir = join(runDir, name);
   const tmpDir = join(runDir, `${name}.tmp-${crypto.randomUUID().slice(0, 8)}`);
-  await Deno.mkdir(tmpDir);
+  await withPath(tmpDir, "create checkpoint folder", () => Deno.mkdir(tmpDir, { recursive: true }));
   const enc = new TextEncoder();
   const contents: Record<(typeof CHECKPOINT_FILES)[number], Uint8Array> = {
     "adapters.safetensors": encodeSafetensors(ck.adapters, { format: "pt" }),
@@ -112,9 +114,9 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
     let old: string | null = null;
     if (await exists(finalDir)) {
       old = `${finalDir}.old-${crypto.randomUUID().slice(0, 8)}`;
-      await Deno.rename(finalDir, old);
+      await withPath(finalDir, `move aside to ${old}`, () => Deno.rename(finalDir, old!));
     }
-    await Deno.rename(tmpDir, finalDir);
+    await withPath(finalDir, `rename ${tmpDir} to`, () => Deno.rename(tmpDir, finalDir));
     await syncDir(runDir);
     await writeFileAtomic(join(runDir, "latest"), name + "\n");
     if (old) await Deno.remove(old, { recursive: true });

@@ -20,7 +20,6 @@
  * init), "data" (sequence, frame and question choice), "dropout" (LoRA dropout masks). Their states go into each
  * checkpoint, so resuming replays the exact same steps.
  */
-import { join } from "node:path";
 import { backward, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
 import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
@@ -47,12 +46,15 @@ import {
   formatProgressLine,
   type LossParts,
   type StepMetrics,
-  truncateMetricsAfter,
 } from "./metrics_log.ts";
+import { checkRunFolder, openRunFolder } from "./run_folder.ts";
+import type { FolderLock } from "../core/io/lock.ts";
 
 export interface TrainOptions extends StageBaseOptions {
-  /** Run directory (metrics.jsonl, checkpoints, export/). */
+  /** Run directory (metrics.jsonl, checkpoints, export/); locked while train() writes there (train/run_folder.ts). */
   out: string;
+  /** A lock on `out` the caller holds (defaultPipeline, which writes pck.json after training); else train() takes one. */
+  lock?: FolderLock;
   /** Resume from this run dir (its `latest`) or checkpoint dir. */
   resume?: string;
   /** Stop after this optimizer step (the schedule still spans config.steps); a checkpoint is written there. */
@@ -89,10 +91,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const log = opts.log ?? ((l: string) => console.log(l));
 
   // ── 1. setup: device, base model, tokenizer, trainable parameters, optimizer, resumed state ─────────────────────
+  // Nothing is written to OUT until every input (base, resumed checkpoint, data) has loaded (step 3).
+  if (!opts.lock) await checkRunFolder(opts.out, opts.resume); // a caller holding the lock has checked it
   await initDevice();
   const rngInit = new Rng(config.seed);
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);
+  log(`base: ${base.description}`);
   const tokenizer = TextTokenizer.fromJson(base.tokenizerJson);
   const tHeads = performance.now();
   const t = trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
@@ -113,15 +118,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   });
   const params = optimizer.params;
   let step = 0;
-  const metricsPath = join(opts.out, "metrics.jsonl");
-  await Deno.mkdir(opts.out, { recursive: true });
   if (opts.resume) {
     ({ step, rngs } = await restoreCheckpoint(opts.resume, config, params, optimizer));
     if (t.trainHook) t.trainHook.dropoutRng = rngs.dropout;
-    await truncateMetricsAfter(metricsPath, step).catch(() => {});
-    log(`resumed from ${opts.resume} at step ${step}`);
   }
-  await appendConfigRecord(metricsPath, config);
 
   // ── 2. data: training sequences (RGB frames, tracks, patch depths; per-pixel depth dropped to save memory) ───────
   const lastStep = Math.min(config.steps, opts.maxSteps ?? config.steps);
@@ -130,10 +130,21 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if (sequences.length === 0 && step < lastStep) {
     throw new DataFormatError(opts.dataDir ?? "runs/data", "train", "≥ 1 sequence");
   }
+
+  // ── 3. run folder: lock, leftovers of killed processes removed, metrics.jsonl cut to the resumed step ───────────
+  await using run = await openRunFolder(opts.out, {
+    resumed: opts.resume ? { path: opts.resume, step } : undefined,
+    lock: opts.lock,
+    log,
+  });
+  const metricsPath = run.metricsPath;
+  if (opts.resume) log(`resumed from ${opts.resume} at step ${step}`);
+  await appendConfigRecord(metricsPath, config);
+
   const nextItem = itemSampler(config, base.config, tokenizer, sequences, rngs.data);
   const nQa = Math.round(config.batch * config.data.generalQaFraction);
 
-  // ── 3. schedule: cosine with linear warmup over config.steps optimizer steps ─────────────────────────────────────
+  // ── 4. schedule: cosine with linear warmup over config.steps optimizer steps ─────────────────────────────────────
   const lrAt = (s: number) =>
     cosineWithWarmup(s, {
       peakLr: o.lr,
@@ -142,19 +153,19 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       minLrRatio: o.minLrRatio,
     });
 
-  // ── 4. loop ─────────────────────────────────────────────────────────────────────────────────────────────────────
+  // ── 5. loop ─────────────────────────────────────────────────────────────────────────────────────────────────────
   const history: StepMetrics[] = [];
   const t0 = performance.now();
   let tokensSinceStart = 0, stepsSinceStart = 0;
   while (step < lastStep) {
     const ts = performance.now();
     const lr = lrAt(step);
-    // 4.1 draw the step's items (all micro-batches) so data order does not depend on anything numeric
+    // 5.1 draw the step's items (all micro-batches) so data order does not depend on anything numeric
     const micro: ModelSample[][] = Array.from(
       { length: o.gradAccum },
       () => Array.from({ length: config.batch }, (_, i) => nextItem(i < nQa ? "qa" : "corr")),
     );
-    // 4.2 forward + backward per item (Eq 9, each item weighted by its share of the step's means); grads add up
+    // 5.2 forward + backward per item (Eq 9, each item weighted by its share of the step's means); grads add up
     const sums = { lm: 0, corr: 0, depth: 0 }, counts = { lm: 0, corr: 0 };
     let tokens = 0;
     for (const items of micro) {
@@ -182,12 +193,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       }
     }
     t.trainHook?.nextStep();
-    // 4.3 clip, update, clear
+    // 5.3 clip, update, clear
     const gradNorm = await noGrad(() => op.clipGradNorm(params, o.clip));
     optimizer.step(lr / o.lr);
     zeroGrad(params);
     step++;
-    // 4.4 log: the step's L_total (Eq 9) from its mean terms
+    // 5.4 log: the step's L_total (Eq 9) from its mean terms
     const lm = counts.lm ? sums.lm / counts.lm : 0;
     const corr = counts.corr ? sums.corr / counts.corr : 0;
     const depth = counts.corr ? sums.depth / counts.corr : 0;
@@ -200,7 +211,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     history.push(m);
     await appendStepMetrics(metricsPath, m);
     log(formatProgressLine({ step, totalSteps: config.steps, loss, lr, tokensSinceStart, stepsSinceStart, elapsedS }));
-    // 4.5 checkpoint (every checkpointEvery steps and where this process stops)
+    // 5.5 checkpoint (every checkpointEvery steps and where this process stops)
     if (step % config.checkpointEvery === 0 || step === lastStep) {
       await saveCheckpoint(
         opts.out,
@@ -209,13 +220,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
   }
 
-  // ── 5. export: merged head-free model (GASP) or the base model files (stage base) ─────────────────────────────────
+  // ── 6. export: merged head-free model (GASP) or the base model files (stage base) ─────────────────────────────────
   let exportDir: string | null = null;
   if ((opts.exportModel ?? true) && step >= config.steps) {
     exportDir = await exportTrained(t, base, opts.out);
     log(`exported the ${t.writesModelFolder ? "base" : "merged head-free"} model to ${exportDir}`);
   }
-  // ── 6. loss curve: OUT/loss.svg and OUT/loss.png from metrics.jsonl ─────────────────────────────────────────────
+  // ── 7. loss curve: OUT/loss.svg and OUT/loss.png from metrics.jsonl ─────────────────────────────────────────────
   if (opts.plot ?? true) {
     const p = await writeLossPlot(opts.out, `${config.preset} · stage ${config.stage}`);
     log(`loss curve: ${p.files.join(", ")}${p.pngError ? ` (no PNG: ${p.pngError})` : ""}`);

@@ -13,7 +13,9 @@ import * as op from "../core/ops/mod.ts";
 import type { Rng, Tensor } from "../core/runtime.ts";
 import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
-import { type ModelFolder, readModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
+import { type ModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
+import { loadModel } from "../core/model/folder/load.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
 import type { KeyLayout } from "../core/model/hf_weights.ts";
 import { VlmModel } from "../core/model/vlm.ts";
@@ -32,7 +34,10 @@ import {
 
 /** Where the stage's starting weights come from. */
 export interface StageBaseOptions {
-  /** Model folder of the frozen base for stage "gasp" (default runs/base). */
+  /**
+   * The frozen base for stage "gasp" (default runs/base): a model folder, an export, a training run or a step
+   * checkpoint (core/model/folder/resolve.ts).
+   */
   baseDir?: string;
   /** Architecture for stage "base" (default TINY_CONFIG) and its tokenizer.json (default the tiny tokenizer). */
   modelConfig?: VlmConfig;
@@ -40,20 +45,25 @@ export interface StageBaseOptions {
 }
 
 export interface StageBase extends ModelFolder {
-  /** The checkpoint's base reference: the base folder (and its key layout), or "tiny-from-scratch". */
+  /** The checkpoint's base reference: the base path as given (and its key layout), or "tiny-from-scratch". */
   ref: { model: string; keyLayout?: KeyLayout };
+  /** One line saying what the base is (printed by train()). */
+  description: string;
 }
 
-/** Stage "base": fresh seeded weights; stage "gasp": the base model folder. */
+/** Stage "base": fresh seeded weights; stage "gasp": the base, whichever form its path has. */
 export async function loadStageBase(config: TrainConfig, o: StageBaseOptions): Promise<StageBase> {
   if (config.stage === "base") {
     const c = o.modelConfig ?? TINY_CONFIG;
     const tokenizerJson = o.tokenizerJson ?? buildTinyTokenizerJson(0);
-    return { config: c, weights: initParameters(c, config.seed), tokenizerJson, ref: { model: "tiny-from-scratch" } };
+    const weights = initParameters(c, config.seed);
+    const description = `${c.num_hidden_layers}-layer VLM from scratch (seeded init, seed ${config.seed})`;
+    return { config: c, weights, tokenizerJson, ref: { model: "tiny-from-scratch" }, description };
   }
   const dir = o.baseDir ?? "runs/base";
-  const folder = await readModelFolder(dir);
-  return { ...folder, ref: { model: dir, keyLayout: folder.keyLayout } };
+  const resolved = resolveModelDir(dir, "--model");
+  const base = await loadModel(resolved);
+  return { ...base, ref: { model: dir, keyLayout: base.keyLayout }, description: resolved.description };
 }
 
 export interface Trainables {
