@@ -10,6 +10,8 @@ import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
 import { loadModel } from "../core/model/folder/load.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { buildTinyTokenizerJson } from "../core/text/build_tokenizer.ts";
+import { ConfigError } from "../core/errors.ts";
+import { exportRunAsHfFolder } from "../train/export_run.ts";
 
 const cmd = defineCommand({
   name: "export",
@@ -22,13 +24,24 @@ const cmd = defineCommand({
     model: flag.string("training run, export, model folder or step checkpoint to export", { placeholder: "DIR" }),
     out: flag.string("output folder", { default: "out/export", placeholder: "DIR" }),
     seed: flag.int("seed of the random tiny weights (without --model)", { default: 0, min: 0 }),
-    externalData: flag.boolean("store weights as external data beside the .onnx files"),
+    externalData: flag.boolean("store weights as external data beside the .onnx files (one file per tensor)"),
+    format: flag.choice(["onnx", "safetensors"] as const, "onnx graphs, or a Hugging Face folder (needs a GASP run)", {
+      default: "onnx",
+    }),
   },
 });
 
 await runCommand(cmd, Deno.args, async (a) => {
   const outDir = resolve(a.out);
   const t0 = performance.now();
+  if (a.format === "safetensors") {
+    if (!a.model) throw new ConfigError("--model", "--format safetensors needs a GASP run folder (its base + adapter)");
+    const r = await exportRunAsHfFolder(a.model, outDir);
+    console.log(`exported ${resolve(a.model)} merged into its base ${r.base} (${r.dtype}, ${r.layout} key layout)`);
+    for (const f of r.files) console.log(`  ${resolve(outDir, f)}`);
+    console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return;
+  }
   let source: string;
   let model;
   if (a.model) {

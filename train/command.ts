@@ -14,6 +14,9 @@ import { loadCheckpoint } from "./checkpoint.ts";
 import { checkData, defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
 import { checkRunFolder, runFolderOf } from "./run_folder.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
+import { planRun, planSettings } from "./plan.ts";
+import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
+import { formatTrainPlan } from "../core/model/train_plan.ts";
 
 export const TRAIN_COMMAND = defineCommand({
   name: "train",
@@ -48,6 +51,10 @@ export const TRAIN_COMMAND = defineCommand({
       { placeholder: "DIR" },
     ),
     pckSequences: flag.int("held-out sequences scored for the before/after PCK", { default: 24, min: 1 }),
+    plan: flag.boolean(
+      "print parameter and trainable counts, memory (weights, optimizer, activations with/without checkpointing) " +
+        "and the largest buffer against each device's limit for --model and the settings, without allocating",
+    ),
     ...deviceFlags,
   },
   check: (v) => {
@@ -147,6 +154,8 @@ async function plan(a: TrainFlags): Promise<TrainPlan> {
   if (resumed && resumed.config.stage !== p.config.stage) {
     throw new ConfigError("--resume", `${resolve(a.resume!)} is a --stage ${resumed.config.stage} checkpoint`);
   }
+  // --plan reads only config.json and allocates nothing: no data, base or run folder is needed for it.
+  if (a.plan) return p;
   // Inputs before work: the data (manifest, shard sizes and headers), the base, the run folder (free, not another run).
   await checkData(a.data ?? "runs/data", a.data !== undefined);
   if (p.config.stage === "gasp" && (p.baseGiven || existsSync(p.base))) {
@@ -160,6 +169,14 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
   await runCommand(TRAIN_COMMAND, argv, async (a) => {
     const log = (l: string) => console.log(l);
     const p = await plan(a);
+    if (a.plan) {
+      const model = await planModelConfig(a.model);
+      for (const line of formatTrainPlan(planRun(p.config, model.config), planSettings(p.config, model.config))) {
+        log(line);
+      }
+      log(`(planned for ${model.source}; nothing was allocated)`);
+      return;
+    }
     await initDevice({ device: a.device, threads: a.threads });
     const data = a.data ?? "runs/data";
     const t0 = performance.now();
@@ -187,6 +204,14 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
     }
     log(`run written to ${p.out} (${elapsed(t0)})`);
   });
+}
+
+/** The model `--plan` is for: DIR/config.json, or (no --model) runs/base's, else the tiny model it would train. */
+async function planModelConfig(dir: string | undefined): Promise<{ config: VlmConfig; source: string }> {
+  const path = resolve(dir ?? "runs/base", "config.json");
+  if (existsSync(path)) return { config: parseVlmConfig(JSON.parse(await Deno.readTextFile(path))), source: path };
+  if (dir === undefined) return { config: TINY_CONFIG, source: "the tiny base" };
+  throw new ConfigError("--model", `${path} does not exist (a model folder needs its config.json)`);
 }
 
 function deepFile(file: unknown, over: Record<string, unknown>): Record<string, unknown> {

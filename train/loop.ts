@@ -34,6 +34,7 @@ import { cosineWithWarmup } from "./schedule.ts";
 import type { CorrespondenceHead } from "./correspondence_head.ts";
 import type { LoraAdapter, LoraHook } from "./lora.ts";
 import { gaspLoss } from "./gasp_loss.ts";
+import { lmLossRows } from "./losses.ts";
 import { writeLossPlot } from "./loss_plot.ts";
 import { itemSampler, type ModelSample } from "./samples.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
@@ -123,7 +124,16 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const base = await loadStageBase(config, opts);
   log(`base: ${base.description}`);
   const tokenizer = TextTokenizer.fromJson(base.tokenizerJson);
-  const t = trainables(config, base, rngInit, rngs.dropout);
+  const tHeads = performance.now();
+  const t = trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
+  if (t.heads.size > 0) {
+    log(
+      opts.resume
+        ? `correspondence heads (${t.heads.size} layers): restored from the checkpoint, SVD of W_Q not recomputed`
+        : `correspondence heads (${t.heads.size} layers): SVD init from W_Q (model set up in ` +
+          `${((performance.now() - tHeads) / 1000).toFixed(1)} s)`,
+    );
+  }
   const o = config.optim;
   const optimizer = new op.AdamW(t.groups, {
     beta1: o.betas[0],
@@ -190,13 +200,15 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         tokens += item.inputIds.length;
         t.trainHook?.nextStep();
         const v = await tidyAsync(async () => {
+          // Logits only at the answer positions L_LM reads: never (T, V) over the whole vocabulary.
+          const lm = item.targets ? lmLossRows(item.targets) : null;
           const out = t.model.forward({ inputIds: item.inputIds, images: item.images }, {
             capture: { hidden: !!item.corr && t.heads.size > 0 },
             linearHook: t.trainHook?.hook,
             checkpointLayers: config.activationCheckpointing,
-            logits: item.targets !== null,
+            logits: lm ? lm.rows : false,
           });
-          const l = gaspLoss(out, item, t.heads, { ...config.loss, ...weights });
+          const l = gaspLoss(out, { ...item, targets: lm?.targets ?? null }, t.heads, { ...config.loss, ...weights });
           if (l.total) backward(l.total);
           const value = async (x: Tensor | null) => (x ? await x.item() : null);
           return { lm: await value(l.lm), corr: await value(l.corr), depth: await value(l.depth) };

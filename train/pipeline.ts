@@ -17,7 +17,7 @@ import { readManifest, readShards, SHARD_MAGIC } from "../core/scene/shards.ts";
 import { type LinearHook, VlmModel } from "../core/model/vlm.ts";
 import { noGrad, Rng, tidyAsync } from "../core/runtime.ts";
 import { initDevice } from "../core/device_init.ts";
-import { lmLoss } from "./losses.ts";
+import { lmLoss, lmLossRows } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
@@ -170,9 +170,13 @@ export async function heldoutLmLoss(
     if (count >= n) break;
     const s = generalQaSample(model.config, tok, seq, rng);
     if (!s) continue;
+    const r = lmLossRows(s.targets!);
     sum += await tidyAsync(() =>
       noGrad(() =>
-        lmLoss(model.forward({ inputIds: s.inputIds, images: s.images }, { linearHook }).logits!, s.targets!)
+        lmLoss(
+          model.forward({ inputIds: s.inputIds, images: s.images }, { linearHook, logits: r.rows }).logits!,
+          r.targets,
+        )
       )
         .item()
     );

@@ -17,6 +17,7 @@ import { type ModelFolder, writeModelFolder } from "../core/model/folder/model_f
 import { loadModel } from "../core/model/folder/load.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
 import { VlmModel } from "../core/model/vlm.ts";
 import { buildTinyTokenizerJson } from "../core/text/build_tokenizer.ts";
 import { resolveHeadLayers, type TrainConfig } from "./config.ts";
@@ -45,8 +46,8 @@ export interface StageBaseOptions {
 }
 
 export interface StageBase extends ModelFolder {
-  /** The checkpoint's base reference: the base path as given, or "tiny-from-scratch". */
-  ref: { model: string };
+  /** The checkpoint's base reference: the base path as given (and its key layout), or "tiny-from-scratch". */
+  ref: { model: string; keyLayout?: KeyLayout };
   /** One line saying what the base is (printed by train()). */
   description: string;
 }
@@ -62,7 +63,8 @@ export async function loadStageBase(config: TrainConfig, o: StageBaseOptions): P
   }
   const dir = o.baseDir ?? "runs/base";
   const resolved = resolveModelDir(dir, "--model");
-  return { ...(await loadModel(resolved)), ref: { model: dir }, description: resolved.description };
+  const base = await loadModel(resolved);
+  return { ...base, ref: { model: dir, keyLayout: base.keyLayout }, description: resolved.description };
 }
 
 export interface Trainables {
@@ -83,15 +85,24 @@ export interface Trainables {
   writesModelFolder: boolean;
 }
 
-/** The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA). */
-export function trainables(config: TrainConfig, base: ModelFolder, rngInit: Rng, rngDropout: Rng): Trainables {
+/**
+ * The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA).
+ * `restoring`: a resumed run overwrites every trainable from its checkpoint, so the heads' SVD init is skipped.
+ */
+export function trainables(
+  config: TrainConfig,
+  base: ModelFolder,
+  rngInit: Rng,
+  rngDropout: Rng,
+  restoring = false,
+): Trainables {
   const c = base.config;
   const isBase = config.stage === "base";
   const model = new VlmModel(c, base.weights, { trainable: isBase });
   const headLayers = !isBase && config.data.correspondence === "heads"
     ? resolveHeadLayers(config.head.layers, c.num_hidden_layers)
     : [];
-  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit);
+  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit, restoring);
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const allLayers = isBase ? [] : [...Array(c.num_hidden_layers).keys()];
   const lora = createLoraAdapters(base.weights, parameterShapes(c), allLayers, loraSetup, rngInit);

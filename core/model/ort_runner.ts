@@ -10,6 +10,7 @@
 import * as ortWasm from "onnxruntime-web";
 import type { Tensor as OrtTensor } from "onnxruntime-web";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
@@ -160,10 +161,22 @@ export class OrtVlmRunner {
     ort.env.logLevel = "error";
     const create = async (file: string) => {
       const bytes = await Deno.readFile(join(dir, file));
-      // external-data exports (> 1.5 GB) keep tensors in <file>.data, referenced by that file name
-      const data = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
-      const externalData = data ? [{ path: file + ".data", data }] : undefined;
-      return await ort.InferenceSession.create(bytes, { executionProviders: [choice], externalData });
+      // External-data exports (> 1.5 GB) keep each tensor in <file>_data/<name> (core/onnx/write.ts); older ones
+      // kept all of them in <file>.data. ort takes them as (location, bytes) pairs.
+      const externalData: { path: string; data: Uint8Array }[] = [];
+      const single = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
+      if (single) externalData.push({ path: file + ".data", data: single });
+      const perTensor = join(dir, file + "_data");
+      if (existsSync(perTensor)) {
+        for (const e of [...Deno.readDirSync(perTensor)].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          if (!e.isFile) continue;
+          externalData.push({ path: `${file}_data/${e.name}`, data: await Deno.readFile(join(perTensor, e.name)) });
+        }
+      }
+      return await ort.InferenceSession.create(bytes, {
+        executionProviders: [choice],
+        externalData: externalData.length ? externalData : undefined,
+      });
     };
     const vision = await create("vision.onnx");
     const decoder = await create("decoder.onnx");
