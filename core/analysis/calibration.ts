@@ -41,12 +41,17 @@ function isConstant(v: ArrayLike<number>): boolean {
   return true;
 }
 
+/** App. C calibration gap and the class means it comes from. */
 export interface CalibrationGap {
   /** Mean confidence on correct predictions − mean on incorrect ones; NaN if either class is empty. */
   gap: number;
+  /** Mean confidence of the correct predictions. */
   meanConfCorrect: number;
+  /** Mean confidence of the incorrect predictions. */
   meanConfIncorrect: number;
+  /** Correct predictions counted. */
   numCorrect: number;
+  /** Incorrect predictions counted. */
   numIncorrect: number;
 }
 

@@ -12,6 +12,7 @@
 import { ConfigError } from "../errors.ts";
 import type { PatchGrid } from "../scene/types.ts";
 
+/** PCK's correctness threshold in patches (see the file comment for strict vs inclusive). */
 export interface PckThreshold {
   /** δ in patches; the paper uses 2. */
   delta: number;
@@ -19,6 +20,7 @@ export interface PckThreshold {
   inclusive: boolean;
 }
 
+/** PCK@2 as App. C scores it: d < 2 patches. */
 export const DEFAULT_PCK_THRESHOLD: PckThreshold = { delta: 2, inclusive: false };
 
 export function checkThreshold(t: PckThreshold): void {

@@ -44,14 +44,30 @@ export const TransformsSchema = z.object({
 });
 export type Transforms = z.infer<typeof TransformsSchema>;
 
+/** A nerfstudio / DL3DV folder read as posed RGB-D frames. */
 export interface IngestedVideo {
+  /** The folder read. */
   dir: string;
+  /** Frames in transforms.json order, OpenCV world-to-camera. */
   frames: Frame[];
   /** The image file of each frame, as in transforms.json. */
   files: string[];
 }
 
-/** Read a nerfstudio/DL3DV folder into posed RGB-D frames (OpenCV world-to-camera). */
+/**
+ * Read a nerfstudio/DL3DV folder into posed RGB-D frames (OpenCV world-to-camera).
+ *
+ * @example Real posed RGB-D video → App. A tracks → shards, as for the generated scenes
+ * ```ts
+ * import { annotateSequence, ingestNerfstudio, Rng, sampleSequenceFrames, writeShards } from "@gasp/gasp-ts";
+ * const video = await ingestNerfstudio("data/dl3dv/scene-0001"); // frames resized to 224² beforehand
+ * const rng = new Rng(0);
+ * const idx = sampleSequenceFrames(rng, video.frames.length, 8);
+ * const grid = { rows: 8, cols: 8, patchSize: 28 };
+ * const seq = annotateSequence(idx.map((i) => video.frames[i]), idx, grid, rng, { id: "dl3dv-0001-0" });
+ * await writeShards("runs/dl3dv", { heldout: [seq] }, { seed: 0, generator: { kind: "dl3dv" } });
+ * ```
+ */
 export async function ingestNerfstudio(dir: string): Promise<IngestedVideo> {
   const tfile = join(dir, "transforms.json");
   let raw: unknown;
@@ -174,6 +190,7 @@ async function readDepth(path: string, w: number, h: number, unit: number | unde
   return data;
 }
 
+/** How {@linkcode writeNerfstudio} stores depth. */
 export interface WriteNerfstudioOptions {
   /** "npy" (float32 metres, lossless) or "png16" (uint16 millimetres). */
   depth: "npy" | "png16";

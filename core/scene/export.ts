@@ -1,5 +1,5 @@
 /**
- * Plain export of one sequence for inspection and other tools:
+ * Plain export of one sequence for inspection and other tools (`exportSequence`):
  *   rgb/NNNN.png            8-bit RGB
  *   depth/NNNN.npy          float32, little-endian, C order, metres (camera z), shape (H, W)
  *   cameras.json            {"frames": [{"rgb", "depth", "K": 3x3, "worldToCamera": 3x4 (OpenCV axes)}]}
@@ -12,9 +12,13 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { encodeNpyFloat32 } from "./npy.ts";
 import type { CorrespondenceSequence, Frame } from "./types.ts";
 
+/** What {@linkcode exportSequence} wrote. */
 export interface ExportedFiles {
+  /** The folder written. */
   dir: string;
+  /** Frames written (PNG + depth .npy each). */
   frames: number;
+  /** Tracks in tracks.json. */
   tracks: number;
 }
 
@@ -26,6 +30,7 @@ export function encodeRgbPng(frame: Frame): Uint8Array {
   return encode({ width: frame.width, height: frame.height, data: frame.rgb, channels: 3, depth: 8 });
 }
 
+/** Writes one sequence as plain files (frames as PNG, depth as .npy, cameras and tracks as JSON) for inspection. */
 export async function exportSequence(dir: string, seq: CorrespondenceSequence): Promise<ExportedFiles> {
   const cameras = [];
   for (let k = 0; k < seq.frames.length; k++) {

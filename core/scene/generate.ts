@@ -13,6 +13,7 @@ import { meanEye, randomTrajectory, type Trajectory, TRAJECTORY_KINDS, type Traj
 
 export type { Trajectory, TrajectoryKind };
 
+/** Overrides of what {@linkcode generateScene} draws from its seed. */
 export interface GenerateSceneOptions {
   /** Frames in the video; 96 so that sequences with the full App. A window (R = 48) around the anchor exist. */
   videoLength?: number;
@@ -28,13 +29,32 @@ export interface GenerateSceneOptions {
 
 /** A scene: its description (for QA) plus everything the renderer needs and the default camera trajectory. */
 export interface GeneratedScene extends SceneDescription, RenderableScene {
+  /** Room box extent (metres). */
   roomSize: [number, number, number];
+  /** The textures, indexed by primitives and room faces. */
   materials: Material[];
+  /** Material index per room face: -x, +x, -y, +y, -z, +z. */
   roomMaterials: [number, number, number, number, number, number];
+  /** The shapes the renderer intersects. */
   primitives: Primitive[];
+  /** The default camera path of the scene's video. */
   trajectory: Trajectory;
 }
 
+/**
+ * A procedural indoor scene from a seed: room, textured objects (with look-alike hard cases) and a hand-held camera
+ * path. Deterministic in `seed` and `opts`.
+ *
+ * @example Render 8 posed RGB-D frames and annotate them by App. A
+ * ```ts
+ * import { annotateSequence, describeScene, generateScene, renderVideo, Rng } from "@gasp/gasp-ts";
+ * const scene = generateScene(7);
+ * const frames = await renderVideo(scene, scene.trajectory, { width: 224, height: 224, frames: 8 });
+ * const grid = { rows: 8, cols: 8, patchSize: 28 };
+ * const seq = annotateSequence(frames, [0, 1, 2, 3, 4, 5, 6, 7], grid, new Rng(0), { scene: describeScene(scene) });
+ * console.log(seq.tracks.length, "tracks");
+ * ```
+ */
 export function generateScene(seed: number, opts: GenerateSceneOptions = {}): GeneratedScene {
   const rng = new Rng(seed);
   const kind = opts.trajectory ?? TRAJECTORY_KINDS[rng.int(TRAJECTORY_KINDS.length)];
@@ -62,8 +82,11 @@ export function describeScene(scene: GeneratedScene): SceneDescription {
   return { id: scene.id, seed: scene.seed, roomSize: scene.roomSize, up: scene.up, objects: scene.objects };
 }
 
+/** Frame size, which frames, and how many workers {@linkcode renderVideo} uses. */
 export interface RenderVideoOptions {
+  /** Frame width in pixels. */
   width: number;
+  /** Frame height in pixels. */
   height: number;
   /** A count n renders frames 0 … n-1; an array renders exactly those frame indices (in that order). */
   frames: number | number[];
@@ -90,6 +113,7 @@ export class RenderPool {
   #pending = new Map<number, { resolve: (f: Frame) => void; reject: (e: Error) => void; worker: Worker }>();
   #nextId = 0;
 
+  /** Starts `size` module Workers running core/scene/render_worker.ts. */
   constructor(readonly size = 2) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL("./render_worker.ts", import.meta.url).href, { type: "module" });
@@ -116,6 +140,7 @@ export class RenderPool {
     }
   }
 
+  /** Renders one frame on the next idle worker. */
   render(
     scene: RenderableScene,
     trajectory: Trajectory,
@@ -149,6 +174,7 @@ export class RenderPool {
     }
   }
 
+  /** Terminates the workers; pending renders never settle afterwards. */
   close(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];

@@ -9,6 +9,7 @@ import type { Frame } from "./types.ts";
 import { albedo, type Material } from "./texture.ts";
 import { cameraPose, type Trajectory } from "./trajectory.ts";
 
+/** A shape the ray caster intersects: an axis-aligned box, a sphere or a vertical cylinder, with its material. */
 export type Primitive =
   | { kind: "box"; objectId: number; material: number; min: [number, number, number]; max: [number, number, number] }
   | { kind: "sphere"; objectId: number; material: number; center: [number, number, number]; radius: number }
@@ -25,10 +26,13 @@ export type Primitive =
 
 /** Everything the renderer needs; plain data so it can be posted to workers. */
 export interface RenderableScene {
+  /** Room box extent (metres); the room spans [0, size] on each world axis. */
   roomSize: [number, number, number];
+  /** Textures, indexed by `Primitive.material` and `roomMaterials`. */
   materials: Material[];
   /** Material index for the room faces: -x, +x, -y (floor), +y (ceiling), -z, +z. */
   roomMaterials: [number, number, number, number, number, number];
+  /** The objects' shapes. */
   primitives: Primitive[];
 }
 

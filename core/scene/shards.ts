@@ -27,7 +27,9 @@ const RECORD_MAGIC = 0x44434552;
 const HEADER_BYTES = 16;
 const RECORD_HEADER_BYTES = 12;
 
+/** A dataset split: training sequences, the held-out evaluation set, the Δt = 1…24 robustness set. */
 export type Split = "train" | "heldout" | "robustness";
+/** Every split, in manifest order. */
 export const SPLITS: Split[] = ["train", "heldout", "robustness"];
 
 const FileEntry = z.object({
@@ -50,14 +52,18 @@ export const ManifestSchema = z.object({
   splits: z.record(z.string(), SplitEntry),
   files: z.array(FileEntry),
 });
+/** manifest.json: schema version, seed, generator config, per-split counts and every shard file's checksum. */
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/** What a shard writer records in the manifest, and when it starts a new shard file. */
 export interface ShardWriterOptions {
+  /** The dataset's master seed. */
   seed: number;
   /** The generator config, stored verbatim in the manifest. */
   generator: Record<string, unknown>;
   /** Start a new shard file after this many records (default 64) or bytes (default 64 MiB). */
   maxRecordsPerShard?: number;
+  /** Start a new shard file past this many bytes. */
   maxBytesPerShard?: number;
 }
 

@@ -10,13 +10,16 @@
  * "checker", "stripes" and "tiles" (periodic: the repeated-texture hard case; only a faint noise breaks symmetry).
  */
 
+/** A procedural texture pattern. */
 export type Pattern = "noise" | "blotches" | "checker" | "stripes" | "tiles";
 
+/** A procedural texture: two tones, a pattern, its scale and seed (view-independent: the same in every frame). */
 export interface Material {
   /** Base colour, linear 0..1 RGB. */
   color: [number, number, number];
   /** Second tone (used by blotches/checker/stripes/tiles and as the low end of noise). */
   color2: [number, number, number];
+  /** Which pattern mixes the two tones. */
   pattern: Pattern;
   /** Feature size of the pattern in metres. */
   scale: number;

@@ -4,7 +4,9 @@
  * Cameras: OpenCV axes (x right, y down, z forward); worldToCamera is [R|t] (3x4), K the 3x3 intrinsics.
  */
 
+/** A 3x3 row-major matrix (intrinsics K, rotations). */
 export type Mat3 = [[number, number, number], [number, number, number], [number, number, number]];
+/** A 3x4 row-major matrix: a world-to-camera pose [R|t] (OpenCV axes). */
 export type Mat34 = [
   [number, number, number, number],
   [number, number, number, number],
@@ -13,9 +15,13 @@ export type Mat34 = [
 
 /** One posed RGB-D frame. */
 export interface Frame {
+  /** Width W in pixels. */
   width: number;
+  /** Height H in pixels. */
   height: number;
+  /** Pinhole intrinsics (pixels). */
   K: Mat3;
+  /** Extrinsics [R|t], OpenCV axes. */
   worldToCamera: Mat34;
   /** 8-bit RGB, row-major (H, W, 3). */
   rgb: Uint8Array;
@@ -27,6 +33,7 @@ export interface Frame {
 
 /** What a scene contains, with exact values, so QA and benchmark answers can be generated from it. */
 export interface SceneObject {
+  /** Object id (as in Frame.objectId; 0 is the room). */
   id: number;
   /** e.g. "box", "sphere", "cylinder", "table", "plane". */
   shape: string;
@@ -40,13 +47,17 @@ export interface SceneObject {
   size: [number, number, number];
 }
 
+/** A scene's exact contents (what shards store and QA and benchmark questions are generated from). */
 export interface SceneDescription {
+  /** Scene id. */
   id: string;
+  /** The seed it was generated from. */
   seed: number;
   /** Room box extent (metres) along world x, y, z; the room spans [0, size] with y up? see `up`. */
   roomSize: [number, number, number];
   /** World up axis as a unit vector. */
   up: [number, number, number];
+  /** The objects in the room. */
   objects: SceneObject[];
 }
 
@@ -56,6 +67,7 @@ export interface Track {
   anchorFrame: number;
   /** Pixel position per frame, null where not visible. */
   points: ([number, number] | null)[];
+  /** Visibility per frame (App. A's validity checks). */
   visible: boolean[];
   /** Depth (camera z, metres) of the point in each frame where visible, else null. */
   depths: (number | null)[];
@@ -63,7 +75,9 @@ export interface Track {
 
 /** Patch grid that tokens live on: 8 × 8 tokens of 28 px at 224², 24 × 24 at 672². */
 export interface PatchGrid {
+  /** Token rows. */
   rows: number;
+  /** Token columns. */
   cols: number;
   /** Pixels per token side (28 = two 14-px patches merged 2 × 2). */
   patchSize: number;
@@ -75,19 +89,27 @@ export interface PatchGrid {
  * patchDepth[f * P + p] = average-pooled depth of patch p in frame f over valid pixels (Eq 7's d_j^b); 0 if none.
  */
 export interface CorrespondenceSequence {
+  /** Sequence id (unique in its dataset). */
   id: string;
+  /** The scene it was cut from (scenes never cross splits). */
   sceneId: string;
   /** Index of each frame in the source video (for Δt = |frameIndices[k] - frameIndices[0]|). */
   frameIndices: number[];
+  /** The F frames; frame 0 is the anchor. */
   frames: Frame[];
+  /** The token grid the annotation is on. */
   grid: PatchGrid;
+  /** The kept tracks (App. A), in grid order. */
   tracks: Track[];
+  /** (tracks·F) patch of each track in each frame, −1 where not visible. */
   targetPatch: Int32Array;
+  /** (F·P) average-pooled depth of each patch (Eq 7's d_j^b). */
   patchDepth: Float32Array;
   /**
    * Negative samples (App. A): per track and frame, a perturbed pixel position (within 50 % of the patch-grid
    * extent… see annotator docs) that is NOT the correspondence; null where the track is not visible.
    */
   negatives: ([number, number] | null)[][];
+  /** The scene's description, for generated data. */
   scene?: SceneDescription;
 }

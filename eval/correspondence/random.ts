@@ -12,16 +12,20 @@ import { ConfigError } from "../../core/errors.ts";
 import { Rng } from "../../core/random.ts";
 import type { CorrespondenceSequence } from "../../core/scene/types.ts";
 
+/** Seed and shape of the random reference features. */
 export interface RandomFeatureOptions {
+  /** Seed of the features (each call draws from a stream derived from it and the call's order). */
   seed: number;
   /** Independent random layers (each gives one chance-level estimate). */
   numLayers?: number;
+  /** Feature width (default 64). */
   dim?: number;
 }
 
 export const DEFAULT_RANDOM_LAYERS = 4;
 export const DEFAULT_RANDOM_DIM = 64;
 
+/** The chance reference: i.i.d. Gaussian features per patch, so PCK is the chance level of the same ground truths. */
 export function randomFeatureSource(o: RandomFeatureOptions): LayerFeatureSource {
   const L = o.numLayers ?? DEFAULT_RANDOM_LAYERS;
   const D = o.dim ?? DEFAULT_RANDOM_DIM;
