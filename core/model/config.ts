@@ -69,7 +69,9 @@ export const VlmConfigSchema = z.looseObject({
   vision_config: VisionConfigSchema,
 });
 
+/** The vision tower's config: config.json's `vision_config`, HF field names. */
 export type VisionConfig = z.infer<typeof VisionConfigSchema>;
+/** A Qwen2.5-VL config, flat (text fields at the top level), HF field names, unknown HF fields kept. */
 export type VlmConfig = z.infer<typeof VlmConfigSchema>;
 
 /**
