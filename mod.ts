@@ -104,12 +104,14 @@ export {
   type GeneratedScene,
   generateScene,
   type GenerateSceneOptions,
+  RenderPool,
   renderVideo,
   type RenderVideoOptions,
   type Trajectory,
   type TrajectoryKind,
 } from "./core/scene/generate.ts";
-export type { RenderableScene } from "./core/scene/render.ts";
+export type { Primitive, RenderableScene } from "./core/scene/render.ts";
+export type { Material, Pattern } from "./core/scene/texture.ts";
 export { type AnnotateOptions, annotateSequence, sampleSequenceFrames } from "./core/scene/annotate.ts";
 export {
   type Manifest,

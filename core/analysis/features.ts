@@ -16,9 +16,13 @@ import type { CorrespondenceSequence } from "../scene/types.ts";
  * `data.length` must be at least batch · rows · dim (extra trailing data is ignored, so subarrays work).
  */
 export interface FeatureBatch {
+  /** The values, (batch, rows, dim) row-major. */
   data: Float32Array;
+  /** Matrices in the batch. */
   batch: number;
+  /** Rows per matrix. */
   rows: number;
+  /** Feature width. */
   dim: number;
 }
 
@@ -65,6 +69,7 @@ export interface LayerFeatures {
   q: Float32Array[];
   /** k[l]: (F, P, dim) keys of layer l. */
   k: Float32Array[];
+  /** Feature width. */
   dim: number;
   /** Confidence rule for these features (model Q/K: scaledDot with 1/√dim). */
   confidence: ConfidenceRule;
@@ -78,7 +83,9 @@ export interface LayerFeatures {
 export interface LayerFeatureSource {
   /** Name shown in reports and plot legends (e.g. "oracle", "random", a checkpoint directory's name). */
   readonly name: string;
+  /** Layers the source has (the analysis reports each). */
   readonly numLayers: number;
+  /** Every layer's features of one sequence. */
   features(seq: CorrespondenceSequence): Promise<LayerFeatures>;
   /** Releases GPU memory etc.; optional. */
   dispose?(): Promise<void> | void;
