@@ -157,7 +157,7 @@ export {
   type TrainConfig,
 } from "./train/config.ts";
 export type { LossParts, StepMetrics } from "./train/metrics_log.ts";
-export type { CorrespondenceHead, GeluForm, HeadShape } from "./train/correspondence_head.ts";
+export { type CorrespondenceHead, type GeluForm, headEmbedder, type HeadShape } from "./train/correspondence_head.ts";
 export { type LoraAdapter, LoraHook, type LoraSetup, type LoraTarget } from "./train/lora.ts";
 export { svd, type SvdOptions, type SvdResult } from "./train/svd.ts";
 export type { MatF64 } from "./train/mat_f64.ts";

@@ -277,7 +277,21 @@ export function headParams(heads: Map<number, CorrespondenceHead>): Tensor[] {
   ) => [h.fc1Weight, h.fc1Bias, h.fc2Weight, h.fc2Bias]);
 }
 
-/** The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states → H_c^(l). */
+/**
+ * The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states → H_c^(l).
+ *
+ * @example Held-out PCK of a run's heads and Q/K, in memory right after train()
+ * ```ts
+ * import { headEmbedder, modelFeatureSources, resolveTrainConfig, runCorrespondenceEval, train } from "@gasp/gasp-ts";
+ * const r = await train(resolveTrainConfig({ overrides: { steps: 4 } }), { out: "runs/gasp-4", baseDir: "runs/base" });
+ * const sources = modelFeatureSources(r.model, r.tokenizer, {
+ *   name: "gasp-4",
+ *   linearHook: r.evalHook?.hook, // the trained LoRA, without dropout
+ *   heads: headEmbedder(r.heads),
+ * });
+ * await runCorrespondenceEval({ data: "runs/data", out: "runs/eval-4", features: [], checkpoints: [], sources });
+ * ```
+ */
 export function headEmbedder(heads: Map<number, CorrespondenceHead>): LayerEmbedder {
   return { layers: [...heads.keys()].sort((a, b) => a - b), embed: (l, x) => headForward(heads.get(l)!, x) };
 }
