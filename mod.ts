@@ -18,7 +18,7 @@ export { exportHeadFreeModel, loadExportDir } from "./core/model/export_onnx.ts"
 export { OrtVlmRunner } from "./core/model/ort_runner.ts";
 export { TextTokenizer } from "./core/text/tokenizer.ts";
 export { buildTinyTokenizerJson } from "./core/text/build_tokenizer.ts";
-export { renderChatTemplate } from "./core/text/chat_template.ts";
+export { encodeChat, renderChatTemplate } from "./core/text/chat_template.ts";
 export { preprocessImage, preprocessVideo, smartResize } from "./core/image/preprocess.ts";
 export { decodeImage } from "./core/image/decode.ts";
 export { loadOnnxWeights, readOnnxInitializers } from "./core/onnx/read.ts";

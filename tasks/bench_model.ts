@@ -20,12 +20,7 @@ import { loadExportDir } from "../core/model/export_onnx.ts";
 import { type VlmKvCache, VlmModel } from "../core/model/vlm.ts";
 import { argmax } from "../core/model/sampling.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
-import {
-  type ChatMessage,
-  expandVisionPads,
-  renderChatTemplate,
-  visionTokenCount,
-} from "../core/text/chat_template.ts";
+import { type ChatMessage, encodeChat, visionTokenCount } from "../core/text/chat_template.ts";
 import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts";
 import type { RgbImage } from "../core/image/types.ts";
 import { initGpu, type Tensor, tidy } from "../core/runtime.ts";
@@ -86,8 +81,8 @@ async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecod
   const tok = TextTokenizer.fromJson(loaded.tokenizerJson);
   const pv = preprocessImage(img, preprocessOptions(loaded.config));
   const M = loaded.config.vision_config.spatial_merge_size;
-  const text = expandVisionPads(renderChatTemplate(msgs), [visionTokenCount(pv.gridThw, M)], []);
-  const input = { inputIds: tok.encode(text), images: [{ gridThw: pv.gridThw, pixelValues: pv.pixelValues }] };
+  const inputIds = encodeChat(tok, msgs, { imageTokens: [visionTokenCount(pv.gridThw, M)] });
+  const input = { inputIds, images: [{ gridThw: pv.gridThw, pixelValues: pv.pixelValues }] };
   try {
     const run = async () => {
       const vision = await timedLogits(() => model.vision(pv.pixelValues, [pv.gridThw]));

@@ -13,7 +13,7 @@
 import type { VlmConfig } from "../core/model/config.ts";
 import type { VisionInput } from "../core/model/vlm.ts";
 import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts";
-import { type ChatPart, expandVisionPads, renderChatTemplate, visionTokenCount } from "../core/text/chat_template.ts";
+import { type ChatPart, encodeChat, visionTokenCount } from "../core/text/chat_template.ts";
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { Rng } from "../core/random.ts";
 import type { CorrespondenceSequence, Frame } from "../core/scene/types.ts";
@@ -48,12 +48,11 @@ export function chatTokens(
   answer: string | null,
 ): { inputIds: Int32Array; targets: Int32Array | null } {
   const parts: ChatPart[] = [...images.map(() => ({ type: "image" as const })), { type: "text", text: question }];
-  const prompt = renderChatTemplate([{ role: "user", content: parts }]);
   const M = config.vision_config.spatial_merge_size;
-  const text = expandVisionPads(prompt, images.map((i) => visionTokenCount(i.gridThw, M)), []);
-  const promptIds = tok.encode(text);
+  const imageTokens = images.map((i) => visionTokenCount(i.gridThw, M));
+  const promptIds = encodeChat(tok, [{ role: "user", content: parts }], { imageTokens });
   if (answer === null) return { inputIds: Int32Array.from(promptIds), targets: null };
-  const answerIds = tok.encode(answer + "<|im_end|>");
+  const answerIds = [...tok.encode(answer), tok.tokenId("<|im_end|>")];
   const ids = Int32Array.from([...promptIds, ...answerIds]);
   const targets = new Int32Array(ids.length).fill(IGNORE_INDEX);
   for (let t = promptIds.length - 1; t + 1 < ids.length; t++) targets[t] = ids[t + 1];

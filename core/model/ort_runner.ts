@@ -13,7 +13,9 @@ import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
-import { type ChatMessage, expandVisionPads, renderChatTemplate, visionTokenCount } from "../text/chat_template.ts";
+import { type ChatMessage, encodeChat, visionTokenCount } from "../text/chat_template.ts";
+import { isEncodedImage } from "../text/chat.ts";
+import { decodeEncodedImage } from "../image/decode.ts";
 import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
 import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
@@ -155,8 +157,11 @@ export class OrtVlmRunner {
       if (typeof m.content === "string") continue;
       for (const p of m.content) {
         if (p.type === "image") {
-          if (!p.image) throw new DataFormatError("messages", "content.image", "decoded RGB image data");
-          images.push(preprocessImage(p.image, popts));
+          if (!p.image) throw new DataFormatError("messages", "content.image", "RGB pixels or an encoded image");
+          // encoded files are decoded one at a time, so only one full-size raster is alive at once
+          const where = `image ${images.length}`;
+          const rgb = isEncodedImage(p.image) ? decodeEncodedImage(p.image, where) : p.image;
+          images.push(preprocessImage(rgb, popts));
         } else if (p.type === "video") {
           if (!p.video) throw new DataFormatError("messages", "content.video", "decoded RGB video frames");
           videos.push(preprocessVideo(p.video, popts));
@@ -164,12 +169,10 @@ export class OrtVlmRunner {
       }
     }
     const M = this.config.vision_config.spatial_merge_size;
-    const text = expandVisionPads(
-      renderChatTemplate(messages),
-      images.map((i) => visionTokenCount(i.gridThw, M)),
-      videos.map((v) => visionTokenCount(v.gridThw, M)),
-    );
-    const inputIds = this.tokenizer.encode(text);
+    const inputIds = encodeChat(this.tokenizer, messages, {
+      imageTokens: images.map((i) => visionTokenCount(i.gridThw, M)),
+      videoTokens: videos.map((v) => visionTokenCount(v.gridThw, M)),
+    });
     const imgF: Float32Array[] = [], vidF: Float32Array[] = [];
     for (const i of images) imgF.push(await this.encodeVision(i));
     for (const v of videos) vidF.push(await this.encodeVision(v));

@@ -1,0 +1,42 @@
+/**
+ * The one chat-message type of the project: the server builds it from HTTP bodies, the benchmark runner from dataset
+ * rows, training from samples; the inference engines and the ONNX runner consume it, and the chat template
+ * (core/text/chat_template.ts) turns it into token ids.
+ *
+ * An image part carries either the encoded file (PNG/JPEG bytes with the size its header states; decoded by the
+ * engine, off the server's event loop) or decoded RGB pixels. A part without an image only marks where vision pads
+ * go (the template alone needs no pixels).
+ */
+import type { RgbImage, RgbVideo } from "../image/types.ts";
+
+export type ImageMime = "image/png" | "image/jpeg";
+
+/** An encoded image file, already format-checked; `width` and `height` come from its header. */
+export interface EncodedImage {
+  bytes: Uint8Array;
+  mime: ImageMime;
+  width: number;
+  height: number;
+}
+
+export type ChatPart =
+  | { type: "text"; text: string }
+  | { type: "image"; image?: RgbImage | EncodedImage }
+  | { type: "video"; video?: RgbVideo };
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string | ChatPart[];
+}
+
+/** True when `image` is still an encoded file (bytes), false when it holds decoded RGB pixels. */
+export function isEncodedImage(image: RgbImage | EncodedImage): image is EncodedImage {
+  return "bytes" in image;
+}
+
+/** The parts of a message (a string content is one text part). */
+export function messageParts(m: ChatMessage): ChatPart[] {
+  return typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content;
+}
