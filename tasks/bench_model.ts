@@ -1,13 +1,14 @@
 /**
- * deno task bench:model [--model DIR] [--engines ours-webgpu,wasm,webgpu] [--decode N] [--out FILE]
+ * deno task bench:model (`--help` lists the flags)
  * Prefill and decode tokens/s of the tiny model, for one prompt with a 224² image, on
  * - ours-webgpu: our WebGPU forward (core/model/vlm.ts) with its KV cache, weights read back from the export dir;
  * - wasm / webgpu: onnxruntime-web (WASM EP, WebGPU EP) running the exported graphs.
  * Every engine gets the same prompt tokens and pixels, one warm-up pass (shader compilation / JIT excluded), prefill
  * timed as the mean of 3 runs without the vision encoder (timed separately), and N greedy decode steps with the
- * cache. Without --model it exports the seeded random tiny model to a temp dir. (--ep is the old name of --engines.)
+ * cache. Without --model it exports the seeded random tiny model to a temp dir.
  */
-import { parseArgs } from "node:util";
+import { defineCommand, flag, parseFlagsOrExit } from "../core/cli.ts";
+import { resolveExportDir } from "../core/engine/load.ts";
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import { TINY_CONFIG } from "../core/model/config.ts";
@@ -25,19 +26,33 @@ import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts"
 import type { RgbImage } from "../core/image/types.ts";
 import { initGpu, type Tensor, tidy } from "../core/runtime.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    model: { type: "string" },
-    engines: { type: "string", default: "ours-webgpu,wasm,webgpu" },
-    ep: { type: "string" },
-    decode: { type: "string", default: "16" },
-    out: { type: "string", default: "runs/bench_model.json" },
+const cmd = defineCommand({
+  name: "bench:model",
+  summary: "Prefill and decode tokens/s of the model: our forward with its KV cache beside onnxruntime-web.",
+  description: "Every engine gets the same prompt tokens and pixels (one 224² image), one warm-up pass (shader " +
+    "compilation / JIT excluded), prefill timed as the mean of 3 runs without the vision encoder (timed " +
+    "separately), and N greedy decode steps with the cache. Without --model it exports the seeded random tiny " +
+    "model to a temp folder.",
+  flags: {
+    model: flag.string("model or training run folder (its export/ is used)", { placeholder: "DIR" }),
+    engines: flag.string("engines to compare, comma-separated: ours-webgpu, wasm, webgpu", {
+      default: "ours-webgpu,wasm,webgpu",
+      placeholder: "LIST",
+    }),
+    decode: flag.int("greedy decode steps timed per engine", { default: 16, min: 1 }),
+    json: flag.string("where to write the results", { default: "runs/bench_model.json", placeholder: "FILE" }),
   },
-  strict: true,
+  check: (v) => {
+    for (const e of v.engines.split(",")) {
+      if (!["ours-webgpu", "wasm", "webgpu"].includes(e)) {
+        throw new Error(`--engines: unknown engine "${e}" (expected ours-webgpu, wasm, webgpu)`);
+      }
+    }
+  },
 });
+const values = parseFlagsOrExit(cmd, Deno.args);
 
-let dir = values.model ? resolve(values.model) : "";
+let dir = values.model ? resolveExportDir(values.model) : "";
 const tmp = dir ? null : await Deno.makeTempDir();
 if (tmp) {
   dir = tmp;
@@ -129,7 +144,7 @@ async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecod
 }
 
 const results: EngineResult[] = [];
-const engines = (values.ep ?? values.engines).split(",") as Engine[];
+const engines = values.engines.split(",") as Engine[];
 const hasGpu = !!(await navigator.gpu?.requestAdapter().catch(() => null));
 try {
   for (const e of engines) {
@@ -138,8 +153,8 @@ try {
       continue;
     }
     const r = e === "ours-webgpu"
-      ? await benchOurs(dir, messages, image, Number(values.decode))
-      : await benchOrtModel(dir, e, messages, { decodeTokens: Number(values.decode) }).then((o) => ({
+      ? await benchOurs(dir, messages, image, values.decode)
+      : await benchOrtModel(dir, e, messages, { decodeTokens: values.decode }).then((o) => ({
         ...o,
         engine: `onnxruntime-web-${o.executionProvider}`,
       }));
@@ -164,7 +179,7 @@ for (const r of results) {
   );
 }
 await writeFileAtomic(
-  resolve(values.out),
+  resolve(values.json),
   JSON.stringify({ adapter: adapter?.info?.description ?? null, results }, null, 2) + "\n",
 );
-console.log(`wrote ${resolve(values.out)}`);
+console.log(`wrote ${resolve(values.json)}`);

@@ -1,5 +1,5 @@
 /**
- * deno task bench:train [--tokens T] [--steps N] [--warmup W]
+ * deno task bench:train (`--help` lists the flags)
  * Training-step throughput of the tiny model, ours (core runtime, WebGPU) vs tfjs (tfjs-backend-webgpu), in one run.
  *
  * The compared step (same on both sides): a text-only decoder step of the tiny Qwen2.5-VL LLM (TINY_CONFIG: 4
@@ -10,7 +10,7 @@
  * RoPE and tf.train.adam (tfjs has no AdamW). The tfjs step was written only for this comparison.
  * Ours alone is also timed on the real GASP step (3 frames as images + 1 QA item, LoRA + heads on all layers).
  */
-import { parseArgs } from "node:util";
+import { defineCommand, flag, parseFlagsOrExit } from "../core/cli.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { backward, initGpu, Rng, tidyAsync, zeroGrad } from "../core/runtime.ts";
@@ -19,16 +19,17 @@ import { TINY_CONFIG } from "../core/model/config.ts";
 import { initParameters } from "../core/model/init.ts";
 import { VlmModel } from "../core/model/vlm.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    tokens: { type: "string", default: "256" },
-    steps: { type: "string", default: "5" },
-    warmup: { type: "string", default: "2" },
+const cmd = defineCommand({
+  name: "bench:train",
+  summary: "Training-step throughput: ours against tfjs-webgpu on the same decoder step, plus our GASP step.",
+  flags: {
+    tokens: flag.int("tokens in the decoder step", { default: 256, min: 2 }),
+    maxSteps: flag.int("timed steps per engine (after the warm-up)", { default: 5, min: 1 }),
+    warmup: flag.int("untimed warm-up steps per engine", { default: 2, min: 0 }),
   },
-  strict: true,
 });
-const T = Number(values.tokens), STEPS = Number(values.steps), WARMUP = Number(values.warmup);
+const values = parseFlagsOrExit(cmd, Deno.args);
+const T = values.tokens, STEPS = values.maxSteps, WARMUP = values.warmup;
 const c = TINY_CONFIG;
 const H = c.hidden_size, Hq = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = H / Hq, V = c.vocab_size;
 const rng = new Rng(0);

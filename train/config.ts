@@ -5,7 +5,6 @@
  * unknown key or a wrong type anywhere is a ConfigError naming its path. The resolved config is saved in every
  * checkpoint and at the top of metrics.jsonl.
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import corrOnlyPreset from "./presets/corr-only.json" with { type: "json" };
@@ -232,7 +231,7 @@ export interface ResolveOptions {
   preset?: string;
   /** Parsed JSON of --config FILE (a partial TrainConfig). */
   configFile?: unknown;
-  /** CLI overrides (a partial TrainConfig, as produced by parseTrainArgs). */
+  /** CLI overrides (a partial TrainConfig, as produced by trainOverrides in train/command.ts). */
   overrides?: Record<string, unknown>;
 }
 
@@ -262,83 +261,6 @@ export function resolveHeadLayers(spec: string, numLayers: number): number[] {
     throw new ConfigError("head.layers", `range ${spec} must satisfy 0 ≤ A ≤ B < ${numLayers} (the model's layers)`);
   }
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-}
-
-export interface TrainArgs {
-  preset?: string;
-  /** Path given by --config (read it and pass the JSON to resolveTrainConfig). */
-  configPath?: string;
-  out?: string;
-  resume?: string;
-  /** Partial config from the override flags, validated only by resolveTrainConfig. */
-  overrides: Record<string, unknown>;
-}
-
-/** A flag value as a number if it is one, else the raw string (so zod reports "expected number"). */
-function num(v: string): number | string {
-  const n = Number(v);
-  return v.trim() !== "" && Number.isFinite(n) ? n : v;
-}
-
-/**
- * Parses `deno task train` flags. Unknown flags are rejected here; values are validated by resolveTrainConfig.
- *   --preset P  --config FILE  --out DIR  --resume DIR  --stage gasp|base  --max-steps N  --lora-rank R
- *   --layers all|A-B  --head app-b|sec-4  --seed S  --set path.to.key=JSON (repeatable, e.g. --set optim.lr=3e-4)
- */
-export function parseTrainArgs(args: string[]): TrainArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        preset: { type: "string" },
-        config: { type: "string" },
-        out: { type: "string" },
-        resume: { type: "string" },
-        stage: { type: "string" },
-        "max-steps": { type: "string" },
-        "lora-rank": { type: "string" },
-        layers: { type: "string" },
-        head: { type: "string" },
-        seed: { type: "string" },
-        set: { type: "string", multiple: true },
-      },
-    });
-  } catch (e) {
-    throw new ConfigError("command line", (e as Error).message);
-  }
-  const v = parsed.values;
-  let overrides: Record<string, unknown> = {};
-  const put = (path: string[], value: unknown) => {
-    const obj: Record<string, unknown> = {};
-    let cur = obj;
-    path.forEach((k, i) => {
-      if (i === path.length - 1) cur[k] = value;
-      else cur = (cur[k] = {}) as Record<string, unknown>;
-    });
-    overrides = deepMerge(overrides, obj) as Record<string, unknown>;
-  };
-  if (v.stage !== undefined) put(["stage"], v.stage);
-  if (v["max-steps"] !== undefined) put(["steps"], num(v["max-steps"]));
-  if (v["lora-rank"] !== undefined) put(["lora", "rank"], num(v["lora-rank"]));
-  if (v.layers !== undefined) put(["head", "layers"], v.layers);
-  if (v.head !== undefined) put(["head", "shape"], v.head);
-  if (v.seed !== undefined) put(["seed"], num(v.seed));
-  for (const s of v.set ?? []) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) throw new ConfigError("--set", `expected path.to.key=value, got "${s}"`);
-    const raw = s.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw; // bare strings: --set head.shape=sec-4
-    }
-    put(s.slice(0, eq).split("."), value);
-  }
-  return { preset: v.preset, configPath: v.config, out: v.out, resume: v.resume, overrides };
 }
 
 /**

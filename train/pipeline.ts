@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
+import { ConfigError } from "../core/errors.ts";
 import { analyzeCorrespondenceMany, peakLayerPck } from "../core/analysis/analyze.ts";
 import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
@@ -24,6 +25,8 @@ import { modelFeatureSources } from "./feature_source.ts";
 
 export interface PipelineOptions {
   dataDir: string;
+  /** dataDir was named by the user (then it must hold a dataset; only the default folder is ever generated). */
+  dataGiven?: boolean;
   baseDir: string;
   out: string;
   /** Held-out sequences scored for the before/after PCK. */
@@ -31,9 +34,18 @@ export interface PipelineOptions {
   log: (line: string) => void;
 }
 
-/** Generates the default dataset into dataDir unless it already has a manifest. */
-export async function ensureData(dir: string, log: (l: string) => void): Promise<void> {
+/**
+ * Generates the default dataset into dataDir unless it already has a manifest. A folder the user named (`given`)
+ * is never generated into: a mistyped path or a deleted manifest is an error, not 400 MB of new shards.
+ */
+export async function ensureData(dir: string, log: (l: string) => void, given = false): Promise<void> {
   if (existsSync(join(dir, "manifest.json"))) return;
+  if (given) {
+    throw new ConfigError(
+      "--data",
+      `${dir} has no manifest.json (create a dataset with \`deno task data --out ${dir}\`)`,
+    );
+  }
   log(`no dataset in ${dir}: generating the default one (as \`deno task data\`)`);
   let last = 0;
   await generateDataset(dir, DEFAULT_DATASET, (p) => {
@@ -131,7 +143,7 @@ function pckLine(r: PckReport): string {
 
 /** The no-flag run: data → base → GASP (config) → PCK before/after. */
 export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
-  await ensureData(o.dataDir, o.log);
+  await ensureData(o.dataDir, o.log, o.dataGiven);
   await ensureBase(o.baseDir, o.dataDir, o.log);
   await initGpu();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).

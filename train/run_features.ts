@@ -1,6 +1,6 @@
 /**
  * A trained run (or any head-free export) as a correspondence-analysis feature source, for `deno task eval
- * --checkpoint DIR`: the merged head-free model that training exported (DIR/export, or DIR itself if it is an
+ * --model DIR`: the merged head-free model that training exported (DIR/export, or DIR itself if it is an
  * export dir) is loaded onto the GPU and analysed exactly as App. C does (Q/K of the visual tokens per layer,
  * pre-RoPE, heads averaged). Head embeddings are a training-time quantity (the export has no heads); `deno task
  * train` reports their PCK itself.
@@ -21,7 +21,7 @@ export function exportDirOf(dir: string): string {
   if (existsSync(join(abs, "export", "decoder.onnx"))) return join(abs, "export");
   if (existsSync(join(abs, "decoder.onnx"))) return abs;
   throw new ConfigError(
-    "--checkpoint",
+    "--model",
     `${abs} is neither a training run with an export/ folder nor an export dir (no decoder.onnx); ` +
       "run `deno task train` (or `deno task export`) first",
   );

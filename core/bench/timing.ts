@@ -34,13 +34,3 @@ export async function timeMedian(
 export function checkRepeat(n: number): void {
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--repeat must be a positive integer (got ${n})`);
 }
-
-/** Parses a `--repeat` flag value: undefined → 1; anything but a positive integer written in decimal → an error. */
-export function parseRepeat(value: string | undefined): number {
-  if (value === undefined) return 1;
-  const s = value.trim();
-  if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s))) {
-    throw new Error(`--repeat must be a positive integer (got "${value}")`);
-  }
-  return Number(s);
-}

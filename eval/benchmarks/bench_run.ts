@@ -117,7 +117,7 @@ function diff(a: Record<string, number>, b: Record<string, number>): Record<stri
 }
 
 export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; markdown: string }> {
-  if (o.checkpoints.length === 0) throw new ConfigError("--checkpoint", "no checkpoints to benchmark");
+  if (o.checkpoints.length === 0) throw new ConfigError("--model", "no models to benchmark");
   const suites = await loadSuites(o);
   const resolver = new VisualResolver();
   const results: CheckpointScores[] = [];

@@ -60,7 +60,7 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
   const threshold = o.threshold ?? DEFAULT_PCK_THRESHOLD;
   const seed = o.seed ?? 0;
   if (o.features.length + o.checkpoints.length === 0) {
-    throw new ConfigError("eval", "nothing to evaluate: give --checkpoint DIR or --features oracle|random");
+    throw new ConfigError("eval", "nothing to evaluate: give --model DIR or --features oracle|random");
   }
   if (o.checkpoints.length > 0 && !o.loadCheckpoint) {
     throw new ConfigError("--checkpoint", "no checkpoint feature loader is wired into this build");

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { UsageError } from "../../core/cli.ts";
 import { ConfigError } from "../../core/errors.ts";
+import { parseTrainArgs, trainOverrides } from "../../train/command.ts";
 import {
   DEFAULT_TRAIN_CONFIG,
-  parseTrainArgs,
   parseTrainConfig,
   PRESET_NAMES,
   resolveHeadLayers,
@@ -52,7 +53,7 @@ Deno.test("CLI overrides (--lora-rank, --layers, --head, --max-steps, --set) win
   const c = resolveTrainConfig({
     preset: args.preset,
     configFile: { steps: 99, lora: { alpha: 8 } },
-    overrides: args.overrides,
+    overrides: trainOverrides(args),
   });
   assert.equal(c.preset, "corr-only");
   assert.equal(c.lora.rank, 4);
@@ -69,13 +70,16 @@ Deno.test("unknown keys, unknown flags and wrong types are rejected with the off
     assert.throws(f, (e: unknown) => e instanceof ConfigError && re.test(e.message));
   bad(() => resolveTrainConfig({ configFile: { optim: { lrr: 1 } } }), /optim.*lrr/);
   bad(() => resolveTrainConfig({ configFile: { banana: 1 } }), /banana/);
-  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--max-steps", "ten"]).overrides }), /steps/);
-  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--head", "mlp"]).overrides }), /head\.shape/);
-  bad(() => resolveTrainConfig({ overrides: parseTrainArgs(["--layers", "2"]).overrides }), /head\.layers/);
+  bad(() => resolveTrainConfig({ overrides: trainOverrides(parseTrainArgs(["--layers", "2"])) }), /head\.layers/);
+  bad(() => resolveTrainConfig({ overrides: trainOverrides(parseTrainArgs(["--set", 'steps="ten"'])) }), /steps/);
   bad(() => resolveTrainConfig({ overrides: { lora: { rank: 2.5 } } }), /lora\.rank/);
   bad(() => resolveTrainConfig({ preset: "nope" }), /unknown preset/);
-  bad(() => parseTrainArgs(["--lora-rnk", "4"]), /lora-rnk/);
-  bad(() => parseTrainArgs(["stray"]), /command line/);
+  const usage = (argv: string[], re: RegExp) =>
+    assert.throws(() => parseTrainArgs(argv), (e: unknown) => e instanceof UsageError && re.test(e.message));
+  usage(["--lora-rnk", "4"], /unknown flag --lora-rnk/);
+  usage(["stray"], /unexpected argument "stray"/);
+  usage(["--max-steps", "ten"], /--max-steps: expected an integer/);
+  usage(["--head", "mlp"], /--head: expected one of app-b, sec-4/);
   // Consistency: the text-VQA baseline has no heads, so geometric loss weights must be 0.
   bad(() => resolveTrainConfig({ preset: "sft-fair", overrides: { loss: { lambdaC: 0.3 } } }), /lambdaC/);
 });

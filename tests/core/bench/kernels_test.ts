@@ -1,20 +1,11 @@
 /**
- * The kernel benchmark's `--repeat` plumbing: flag parsing, timeMedian's per-call division, every engine receiving the
+ * The kernel benchmark's `--repeat` plumbing: timeMedian's per-call division, every engine receiving the
  * repeat count (warm-up included), and a real tiny run (matmul 16³, repeat 3) of ours and ORT WASM reporting finite ms.
  */
 import assert from "node:assert/strict";
 import { type BenchCase, formatTable, runKernelBenchmark } from "../../../core/bench/kernels.ts";
 import { ortPeer, peerGraphs } from "../../../core/bench/onnx_peers.ts";
-import { parseRepeat, timeMedian } from "../../../core/bench/timing.ts";
-
-Deno.test("parseRepeat: default 1, positive integers, a clear error naming --repeat otherwise", () => {
-  assert.equal(parseRepeat(undefined), 1);
-  assert.equal(parseRepeat("1"), 1);
-  assert.equal(parseRepeat("50"), 50);
-  for (const bad of ["0", "-3", "1.5", "abc", "", "3x", "1e3", "99999999999999999999"]) {
-    assert.throws(() => parseRepeat(bad), /--repeat must be a positive integer/, bad);
-  }
-});
+import { timeMedian } from "../../../core/bench/timing.ts";
 
 Deno.test("timeMedian passes the repeat count to every call (warm-up too) and reports ms per call", async () => {
   const calls: number[] = [];
