@@ -25,6 +25,14 @@ export interface ServeLimits {
    * the decoder refuses more than MAX_DECODED_IMAGE_BYTES whatever this says.
    */
   maxImageDecodedBytes: number;
+  /**
+   * Prompt tokens per request, vision pads included (400 context_length_exceeded beyond; the model's context also
+   * applies). 4096: on the WASM EP of a 2-core CPU the tiny model's 4k prefill takes ~4 s and ~1 GB; 8k takes
+   * ~17 s and 3.3 GB; 16k fails in onnxruntime with std::bad_alloc.
+   */
+  maxPromptTokens: number;
+  /** Time to receive the whole body once the head arrived (408 beyond): slow uploads do not hold a handler. */
+  bodyTimeoutMs: number;
   /** Ceiling for max_tokens; requests above it get 400. */
   maxTokens: number;
   /** max_tokens used when the request gives none. */
@@ -44,6 +52,8 @@ export const defaultLimits: ServeLimits = {
   maxImagePixels: 4096 * 4096,
   maxImageSide: 8192,
   maxImageDecodedBytes: MAX_DECODED_IMAGE_BYTES, // 4096² RGBA8; 16-bit 4096² RGB(A) is refused
+  maxPromptTokens: 4096,
+  bodyTimeoutMs: 60_000,
   maxTokens: 1024,
   defaultMaxTokens: 256,
   maxTextChars: 32_768,

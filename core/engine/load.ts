@@ -52,6 +52,10 @@ export interface CreateEngineOptions {
   runsDir?: string;
   /** Pixel ceiling per image for the vision preprocessing (default ENGINE_MAX_PIXELS). */
   maxPixels?: number;
+  /** Context to serve (default: the model's; see OrtEngine). */
+  contextTokens?: number;
+  /** See OrtEngineOptions.recreateOnAllocationFailure (default true). */
+  recreateOnAllocationFailure?: boolean;
   /** Load and progress messages (default console.error). */
   log?: (message: string) => void;
 }
@@ -159,6 +163,8 @@ export async function createEngine(
     executionProvider: options.executionProvider,
     modelName: options.modelName ?? defaultModelName(dir),
     maxPixels: options.maxPixels,
+    contextTokens: options.contextTokens,
+    recreateOnAllocationFailure: options.recreateOnAllocationFailure,
     log: (m) => epLine = m, // carried in the description, which every caller prints
   });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
