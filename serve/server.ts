@@ -11,8 +11,9 @@
 import { join } from "node:path";
 import { EngineQueue, type QueueOptions } from "../core/engine/queue.ts";
 import type { InferenceEngine } from "../core/engine/types.ts";
-import { type AppOptions, checkApiKey, createApp } from "./app.ts";
+import { type AppOptions, appState, checkApiKey, createApp } from "./app.ts";
 import { type GuardedListener, listenGuarded } from "./connection_guard.ts";
+import type { ServeMetrics } from "./metrics.ts";
 
 export interface ServerOptions extends Omit<AppOptions, "queue"> {
   hostname?: string;
@@ -32,6 +33,7 @@ export interface RunningServer {
   addr: Deno.NetAddr;
   url: string;
   queue: EngineQueue;
+  metrics: ServeMetrics;
   /** Connections the header deadline closed, by reason. */
   guard: GuardedListener;
   /** Graceful shutdown; safe to call more than once. Resolves when the sockets are closed and work has ended. */
@@ -82,5 +84,6 @@ export function startServer(engine: InferenceEngine, options: ServerOptions = {}
     })();
     return stopping;
   };
-  return { addr, url: `http://${host}:${addr.port}`, queue, guard, shutdown, finished };
+  const metrics = appState(app).metrics;
+  return { addr, url: `http://${host}:${addr.port}`, queue, metrics, guard, shutdown, finished };
 }

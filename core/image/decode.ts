@@ -40,8 +40,9 @@ export function decodeImage(bytes: Uint8Array, source = "image", limits: DecodeL
         useTArray: true,
         formatAsRGBA: false,
         maxResolutionInMP: Math.ceil((header.width * header.height) / 1e6),
-        // jpeg-js holds the component planes and the RGB output: about twice the raster
-        maxMemoryUsageInMB: Math.ceil((3 * maxBytes) / 2 ** 20),
+        // jpeg-js holds 16-bit coefficient blocks per component plus the planes and the output: ~5x a 3-channel
+        // raster (a 4096² RGB JPEG needs ~250 MB); 8x the raster limit leaves room and still bounds it
+        maxMemoryUsageInMB: Math.ceil((8 * maxBytes) / 2 ** 20),
       });
       image = {
         width: j.width,
