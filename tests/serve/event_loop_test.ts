@@ -14,7 +14,7 @@ import { Rng } from "../../core/random.ts";
 import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { percentile } from "../../serve/load_test.ts";
 import { startServer } from "../../serve/server.ts";
-import { buildPng } from "../core/image/png_builder.ts";
+import { buildPng } from "../../core/image/png_builder.ts";
 import { jsonPost, toBase64 } from "./fixtures.ts";
 
 Deno.test("/healthz p99 < 200 ms during a long prefill, eight large JPEGs and eight 16-bit PNG bombs", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiError } from "../../serve/errors.ts";
 import { checkImageRef, decodeBase64Strict, defaultLimits, readImageHeader } from "../../serve/limits.ts";
-import { buildPng } from "../core/image/png_builder.ts";
+import { buildPng } from "../../core/image/png_builder.ts";
 import { jpegBombHeader, makeJpeg, makePng, pngBombHeader, toBase64 } from "./fixtures.ts";
 
 function statusOf(f: () => unknown): number {

@@ -13,7 +13,7 @@ import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { TextTokenizer } from "../../core/text/tokenizer.ts";
 import { appState, createApp } from "../../serve/app.ts";
 import { startServer } from "../../serve/server.ts";
-import { buildPng, zeroStream } from "../core/image/png_builder.ts";
+import { buildPng, zeroStream } from "../../core/image/png_builder.ts";
 import { chatBody, errorOf, jsonPost, pngDataUrl, sseData, toBase64 } from "./fixtures.ts";
 
 async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {

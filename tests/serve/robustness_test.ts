@@ -17,7 +17,7 @@ import {
   vqaResponseSchema,
 } from "../../serve/openapi.ts";
 import { startServer } from "../../serve/server.ts";
-import { buildPng, zeroStream } from "../core/image/png_builder.ts";
+import { buildPng, zeroStream } from "../../core/image/png_builder.ts";
 import { chatBody, errorOf, jsonPost, pngDataUrl, sseData, toBase64 } from "./fixtures.ts";
 
 const quiet = { log: () => {} };

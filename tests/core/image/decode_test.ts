@@ -9,7 +9,7 @@ import jpeg from "jpeg-js";
 import { decodeEncodedImage, decodeImage } from "../../../core/image/decode.ts";
 import { decodedImageBytes, MAX_DECODED_IMAGE_BYTES, readImageHeader } from "../../../core/image/header.ts";
 import { DataFormatError } from "../../../core/errors.ts";
-import { buildPng, scanlines, zeroStream } from "./png_builder.ts";
+import { buildPng, scanlines, zeroStream } from "../../../core/image/png_builder.ts";
 
 Deno.test("the header gives channels, depth and the decoded size: 16-bit RGBA, palette, grey, JPEG", () => {
   const rgba16 = readImageHeader(buildPng({ width: 4096, height: 4096, colourType: 6, bitDepth: 16 }))!;

@@ -1,4 +1,8 @@
-/** Hand-built PNG files for decoder tests: any colour type, bit depth, palette and interlace flag, raw IDAT. */
+/**
+ * Hand-built PNG files: any colour type, bit depth, palette and interlace flag, and a raw IDAT stream, including ones
+ * no encoder would write (header-only "bombs", deflate bombs). For decoder tests and the hostile traffic of the
+ * server's fuzz and soak tests (serve/hostile_traffic.ts).
+ */
 import { zlibSync } from "fflate";
 
 function crc32(bytes: Uint8Array): number {
