@@ -55,7 +55,15 @@ export { resolveTrainConfig } from "./train/config.ts";
 export { svd } from "./train/svd.ts";
 
 // Serving and inference engines.
-export type { GenerationRequest, GenerationResult, InferenceEngine } from "./core/engine/types.ts";
+export type {
+  ChatMessage,
+  EngineStatus,
+  FinishReason,
+  GenerationRequest,
+  GenerationResult,
+  InferenceEngine,
+} from "./core/engine/types.ts";
 export { createEngine } from "./core/engine/load.ts";
+export { startEngineWorker, WorkerEngine } from "./core/engine/worker_engine.ts";
 export { createApp } from "./serve/app.ts";
 export { startServer } from "./serve/server.ts";

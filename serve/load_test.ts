@@ -52,7 +52,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, rank) - 1];
 }
 
-function summarize(values: number[]): Percentiles | null {
+/** p50/p95/p99/mean/max of `values`, rounded to 0.01; null when empty. */
+export function summarize(values: number[]): Percentiles | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;

@@ -9,7 +9,7 @@
  */
 import { Rng } from "../core/random.ts";
 import { hostileCase, makePng, toBase64 } from "./hostile_traffic.ts";
-import { percentile, type Percentiles } from "./load_test.ts";
+import { type Percentiles, summarize } from "./load_test.ts";
 
 export interface SoakOptions {
   /** Base URL of the server; must be loopback (127.0.0.1, ::1 or localhost). */
@@ -62,19 +62,6 @@ export interface SoakReport {
   status5xx: number;
   rss: { beforeBytes: number; afterBytes: number; peakBytes: number; growth: number };
   healthzMs: Percentiles | null;
-}
-
-function summarize(values: number[]): Percentiles | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  return {
-    p50: r(percentile(s, 50)),
-    p95: r(percentile(s, 95)),
-    p99: r(percentile(s, 99)),
-    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
-    max: r(s[s.length - 1]),
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
