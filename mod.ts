@@ -8,11 +8,10 @@ export * from "./core/runtime.ts";
 export * from "./core/errors.ts";
 export { writeFileAtomic, writeFileAtomicSync } from "./core/io/atomic.ts";
 
-// Model: config, parameters, GPU forward, f64 reference, text and image preprocessing, ONNX in and out.
+// Model: config, parameters, GPU forward, text and image preprocessing, ONNX in and out.
 export * from "./core/model/config.ts";
 export { initParameters, parameterShapes, type Weights } from "./core/model/init.ts";
 export { type ForwardOptions, type LinearHook, type VlmInput, VlmModel, type VlmOutput } from "./core/model/vlm.ts";
-export { referenceForward, type ReferenceInput, type ReferenceOutput } from "./core/model/reference.ts";
 export { getRopeIndex } from "./core/model/rope_index.ts";
 export { exportHeadFreeModel, loadExportDir } from "./core/model/export_onnx.ts";
 export { OrtVlmRunner } from "./core/model/ort_runner.ts";
@@ -50,7 +49,6 @@ export { calibrationGap, pearson } from "./core/analysis/calibration.ts";
 export { runCorrespondenceEval } from "./eval/correspondence/run.ts";
 
 // Training (paper Sec 4, App. B).
-export { infoNceLoss as infoNceLossReference } from "./train/losses_reference.ts";
 export { resolveTrainConfig } from "./train/config.ts";
 export { svd } from "./train/svd.ts";
 

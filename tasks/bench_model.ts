@@ -5,10 +5,11 @@
  * - wasm / webgpu: onnxruntime-web (WASM EP, WebGPU EP) running the exported graphs.
  * Every engine gets the same prompt tokens and pixels, one warm-up pass (shader compilation / JIT excluded), prefill
  * timed as the mean of 3 runs without the vision encoder (timed separately), and N greedy decode steps with the
- * cache. Without --model it exports the seeded random tiny model to a temp dir.
+ * cache. --model takes a training run, an export, a model folder or a step checkpoint (core/model/folder/resolve.ts)
+ * and prints which one it resolved; one without an export is exported to a temp dir first. Without --model it
+ * exports the seeded random tiny model to a temp dir.
  */
 import { defineCommand, flag, parseFlagsOrExit } from "../core/cli.ts";
-import { resolveExportDir } from "../core/engine/load.ts";
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import { TINY_CONFIG } from "../core/model/config.ts";
@@ -21,41 +22,51 @@ import { loadExportDir } from "../core/model/export_onnx.ts";
 import { type VlmKvCache, VlmModel } from "../core/model/vlm.ts";
 import { argmax } from "../core/model/sampling.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
-import { type ChatMessage, encodeChat, visionTokenCount } from "../core/text/chat_template.ts";
-import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts";
-import type { RgbImage } from "../core/image/types.ts";
-import { initGpu, type Tensor, tidy } from "../core/runtime.ts";
+import type { ChatMessage } from "../core/text/chat_template.ts";
+import { encodePrompt } from "../core/model/processing.ts";
+import { exportOf, type ModelExport } from "../core/model/folder/export_of.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
+import { type Device, type Tensor, tidy } from "../core/runtime.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 
 const cmd = defineCommand({
   name: "bench:model",
   summary: "Prefill and decode tokens/s of the model: our forward with its KV cache beside onnxruntime-web.",
   description: "Every engine gets the same prompt tokens and pixels (one 224² image), one warm-up pass (shader " +
     "compilation / JIT excluded), prefill timed as the mean of 3 runs without the vision encoder (timed " +
-    "separately), and N greedy decode steps with the cache. Without --model it exports the seeded random tiny " +
-    "model to a temp folder.",
+    "separately), and N greedy decode steps with the cache. --model takes a training run, an export, a model " +
+    "folder or a step checkpoint (one without an export is exported to a temp folder first). Without --model it " +
+    "exports the seeded random tiny model to a temp folder.",
   flags: {
-    model: flag.string("model or training run folder (its export/ is used)", { placeholder: "DIR" }),
-    engines: flag.string("engines to compare, comma-separated: ours-webgpu, wasm, webgpu", {
-      default: "ours-webgpu,wasm,webgpu",
+    model: flag.string("training run, export, model folder or step checkpoint", { placeholder: "DIR" }),
+    engines: flag.string("engines to compare, comma-separated: ours-wasm, ours-webgpu, wasm, webgpu", {
+      default: "ours-wasm,ours-webgpu,wasm,webgpu",
       placeholder: "LIST",
     }),
     decode: flag.int("greedy decode steps timed per engine", { default: 16, min: 1 }),
     json: flag.string("where to write the results", { default: "runs/bench_model.json", placeholder: "FILE" }),
+    threads: deviceFlags.threads,
   },
   check: (v) => {
     for (const e of v.engines.split(",")) {
-      if (!["ours-webgpu", "wasm", "webgpu"].includes(e)) {
-        throw new Error(`--engines: unknown engine "${e}" (expected ours-webgpu, wasm, webgpu)`);
+      if (!["ours-wasm", "ours-webgpu", "wasm", "webgpu"].includes(e)) {
+        throw new Error(`--engines: unknown engine "${e}" (expected ours-wasm, ours-webgpu, wasm, webgpu)`);
       }
     }
   },
 });
 const values = parseFlagsOrExit(cmd, Deno.args);
 
-let dir = values.model ? resolveExportDir(values.model) : "";
-const tmp = dir ? null : await Deno.makeTempDir();
-if (tmp) {
-  dir = tmp;
+let modelExport: ModelExport | null = null;
+let tmp: string | null = null;
+let dir: string;
+if (values.model) {
+  const resolved = resolveModelDir(values.model);
+  console.log(`model: ${resolved.description}`);
+  modelExport = await exportOf(resolved, (l) => console.log(l));
+  dir = modelExport.dir;
+} else {
+  dir = tmp = await Deno.makeTempDir();
   await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 0), buildTinyTokenizerJson(), dir);
   console.log(`exported the seeded random tiny model to ${dir}`);
 }
@@ -69,7 +80,7 @@ const messages = [{
   }],
 }];
 
-type Engine = "ours-webgpu" | "wasm" | "webgpu";
+type Engine = "ours-wasm" | "ours-webgpu" | "wasm" | "webgpu";
 interface EngineResult extends Omit<OrtBenchResult, "executionProvider" | "sessionMs"> {
   engine: string;
   /** Model load: ORT session creation, or weights read from the ONNX files + upload (ours). */
@@ -85,19 +96,17 @@ async function timedLogits(step: () => Tensor): Promise<{ logits: Float32Array; 
   return { logits, ms: performance.now() - t0 };
 }
 
-/** Our WebGPU forward on the export dir's weights: the prompt as OrtVlmRunner.prepare builds it (same tokens, pixels). */
-async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecode: number): Promise<EngineResult> {
+/** Our forward on the export dir's weights: the prompt as OrtVlmRunner.prepare builds it (same tokens, pixels). */
+async function benchOurs(device: Device, dir: string, msgs: ChatMessage[], nDecode: number): Promise<EngineResult> {
   const reps = 3;
-  await initGpu();
+  await initDevice({ device, threads: values.threads, log: null });
   const t0 = performance.now();
   const loaded = await loadExportDir(dir);
   const model = new VlmModel(loaded.config, loaded.weights);
   const sessionMs = performance.now() - t0;
   const tok = TextTokenizer.fromJson(loaded.tokenizerJson);
-  const pv = preprocessImage(img, preprocessOptions(loaded.config));
-  const M = loaded.config.vision_config.spatial_merge_size;
-  const inputIds = encodeChat(tok, msgs, { imageTokens: [visionTokenCount(pv.gridThw, M)] });
-  const input = { inputIds, images: [{ gridThw: pv.gridThw, pixelValues: pv.pixelValues }] };
+  const input = encodePrompt(loaded.config, tok, msgs);
+  const pv = input.images[0];
   try {
     const run = async () => {
       const vision = await timedLogits(() => model.vision(pv.pixelValues, [pv.gridThw]));
@@ -129,7 +138,7 @@ async function benchOurs(dir: string, msgs: ChatMessage[], img: RgbImage, nDecod
     last.cache.dispose();
     const T = input.inputIds.length;
     return {
-      engine: "ours-webgpu",
+      engine: `ours-${device}`,
       sessionMs,
       promptTokens: T,
       visionMs,
@@ -148,13 +157,13 @@ const engines = values.engines.split(",") as Engine[];
 const hasGpu = !!(await navigator.gpu?.requestAdapter().catch(() => null));
 try {
   for (const e of engines) {
-    if (e !== "wasm" && !hasGpu) {
+    if (e.endsWith("webgpu") && !hasGpu) {
       console.log(`${e}: no WebGPU adapter, skipped`);
       continue;
     }
-    const r = e === "ours-webgpu"
-      ? await benchOurs(dir, messages, image, values.decode)
-      : await benchOrtModel(dir, e, messages, { decodeTokens: values.decode }).then((o) => ({
+    const r = e.startsWith("ours-")
+      ? await benchOurs(e === "ours-wasm" ? "wasm" : "webgpu", dir, messages, values.decode)
+      : await benchOrtModel(dir, e as "wasm" | "webgpu", messages, { decodeTokens: values.decode }).then((o) => ({
         ...o,
         engine: `onnxruntime-web-${o.executionProvider}`,
       }));
@@ -168,6 +177,7 @@ try {
   }
 } finally {
   if (tmp) await Deno.remove(tmp, { recursive: true });
+  await modelExport?.dispose();
 }
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 console.log("\n| engine | prompt tok | vision ms | prefill tok/s | decode tok/s |\n|---|---|---|---|---|");

@@ -5,25 +5,26 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { cpuMatcher } from "../core/analysis/match.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
-import { loadRunFeatureSource } from "../train/run_features.ts";
 
 const REFERENCE_FEATURES = ["oracle", "random"] as const;
 
 const cmd = defineCommand({
   name: "eval",
   summary: "Correspondence analysis: per-layer PCK, calibration, temporal robustness and the Figure 3 plots.",
-  description: "--model takes a training run folder (runs/base, runs/gasp: its export/ is analysed) or an export " +
-    "folder. With no --model and no --features it analyses runs/base and runs/gasp when they exist, plus the " +
+  description: "--model takes a training run folder (runs/base, runs/gasp), an export folder, a model folder or a " +
+    "step checkpoint, and the log says which one it resolved. With no --model and no --features it analyses " +
+    "runs/base and runs/gasp when they exist, plus the " +
     "oracle and random reference features. With no --data it uses runs/data and generates the default dataset " +
     "there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax run on " +
-    "WebGPU (llvmpipe works) unless --matcher cpu picks the f64 reference.",
+    "the --device (auto: WebGPU on a hardware GPU, else WASM) unless --matcher cpu picks the f64 reference.",
   flags: {
     model: flag.list("model or training run folder to analyse", { placeholder: "DIR" }),
     features: flag.list("reference feature source", { choices: REFERENCE_FEATURES }),
@@ -39,6 +40,7 @@ const cmd = defineCommand({
     seed: flag.int("seed of the random reference features", { default: 0, min: 0 }),
     matcher: flag.choice(["gpu", "cpu"] as const, "where similarities are computed", { default: "gpu" }),
     noPng: flag.boolean("write SVG plots only"),
+    ...deviceFlags,
   },
 });
 
@@ -46,7 +48,9 @@ await runCommand(cmd, Deno.args, async (a) => {
   const defaultRuns = ["runs/base", "runs/gasp"].filter((d) => existsSync(join(d, "export", "decoder.onnx")));
   const checkpoints = (a.model.length ? a.model : a.features.length ? [] : defaultRuns).map((d) => resolve(d));
   const features = (a.features.length ? a.features : a.model.length ? [] : ["oracle", "random"]) as ReferenceFeatures[];
+  for (const c of checkpoints) resolveModelDir(c); // a path that holds no model fails here, before any work
   const data = resolve(a.data ?? "runs/data");
+  await initDevice({ device: a.device, threads: a.threads });
   if (!existsSync(join(data, "manifest.json"))) {
     if (a.data !== undefined) {
       throw new ConfigError("--data", `${data} has no manifest.json (create it with \`deno task data --out ${data}\`)`);
@@ -73,7 +77,6 @@ await runCommand(cmd, Deno.args, async (a) => {
     json: a.json === undefined ? undefined : resolve(a.json),
     features,
     checkpoints,
-    loadCheckpoint: (dir: string): Promise<LayerFeatureSource> => loadRunFeatureSource(dir),
     threshold: { delta: a.delta, inclusive: a.inclusive },
     maxDeltaT: a.maxDt,
     limit: a.limit,

@@ -1,37 +1,40 @@
 /**
  * Training checkpoints, written so that a crash at any moment never leaves a half-written checkpoint as `latest`.
- *
- * Layout of a run directory:
- *   latest                       one line: the name of the newest complete checkpoint ("step-000200")
- *   step-000200/
- *     adapters.safetensors       LoRA (PEFT names under HF module paths) + correspondence heads
- *     optimizer.safetensors      "<param>.exp_avg", "<param>.exp_avg_sq"; metadata {"step": t}
- *     config.json                the resolved TrainConfig
- *     state.json                 step, named RNG states (core/random.ts Rng.state()), base model reference, extra
- *     manifest.json              format, version, step, and per-file byte size + sha256 (written last)
+ * The layout of a run directory and its step checkpoints is core/model/folder/checkpoint_files.ts (RNG states are
+ * core/random.ts Rng.state()). Beside the step checkpoints, the run folder's top level holds the latest LoRA adapter as
+ * PEFT writes it (adapter_config.json + adapter_model.safetensors, train/peft_adapter.ts) and the latest
+ * correspondence heads (heads.safetensors), where PEFT and the exporters look for them.
  *
  * Commit protocol: write everything into "step-000200.tmp-<random>", fsync each file, rename the directory to
  * "step-000200" (atomic on one filesystem), fsync the run directory, and only then replace `latest` atomically.
  * A process killed before the rename leaves only a *.tmp-* directory, which the loader never reads; killed between
  * the rename and `latest`, the previous checkpoint stays latest.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DataFormatError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/io/atomic.ts";
+import { withPath, writeFileAtomic } from "../core/io/atomic.ts";
+import {
+  CHECKPOINT_FILES,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  checkpointName,
+  readCheckpointFiles,
+  sha256Hex,
+} from "../core/model/folder/checkpoint_files.ts";
 import type { RngState } from "../core/random.ts";
 import { parseTrainConfig, type TrainConfig } from "./config.ts";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.ts";
-
-export const CHECKPOINT_FORMAT = "gasp-ts-checkpoint";
-export const CHECKPOINT_VERSION = 1;
-const FILES = ["adapters.safetensors", "optimizer.safetensors", "config.json", "state.json"] as const;
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../core/io/safetensors.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
+import { PEFT_FILES, peftAdapterConfig, splitAdapters } from "./peft_adapter.ts";
 
 export interface TrainCheckpoint {
   step: number;
   config: TrainConfig;
-  /** The frozen base the adapters apply to: "tiny" or a model path, and the sha256 of its weights if known. */
-  base: { model: string; sha256?: string };
+  /**
+   * The frozen base the adapters apply to: "tiny" or a model path, the sha256 of its weights if known, and its
+   * checkpoint's key layout (the PEFT adapter's keys follow it; default "original").
+   */
+  base: { model: string; sha256?: string; keyLayout?: KeyLayout };
   /** Named RNG streams (e.g. data order, dropout), each Rng.state(). */
   rng: Record<string, RngState>;
   /** LoRA and head weights by name. */
@@ -47,23 +50,18 @@ export interface SaveHooks {
   afterFile?: (name: string) => void | Promise<void>;
 }
 
-export function checkpointName(step: number): string {
-  return `step-${String(step).padStart(6, "0")}`;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
+/** Writes and fsyncs one file; a failure (disk full, permission denied) is an IoError naming the file. */
 async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
+  await withPath(path, "write checkpoint file", async () => {
+    const f = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  });
 }
 
 async function syncDir(path: string): Promise<void> {
@@ -88,13 +86,12 @@ function encodeOptimizer(o: TrainCheckpoint["optimizer"]): Uint8Array {
 
 /** Writes checkpoint `ck` under runDir and makes it latest; returns its directory. */
 export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks: SaveHooks = {}): Promise<string> {
-  await Deno.mkdir(runDir, { recursive: true });
   const name = checkpointName(ck.step);
   const finalDir = join(runDir, name);
   const tmpDir = join(runDir, `${name}.tmp-${crypto.randomUUID().slice(0, 8)}`);
-  await Deno.mkdir(tmpDir);
+  await withPath(tmpDir, "create checkpoint folder", () => Deno.mkdir(tmpDir, { recursive: true }));
   const enc = new TextEncoder();
-  const contents: Record<(typeof FILES)[number], Uint8Array> = {
+  const contents: Record<(typeof CHECKPOINT_FILES)[number], Uint8Array> = {
     "adapters.safetensors": encodeSafetensors(ck.adapters, { format: "pt" }),
     "optimizer.safetensors": encodeOptimizer(ck.optimizer),
     "config.json": enc.encode(JSON.stringify(ck.config, null, 2) + "\n"),
@@ -104,9 +101,9 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
   };
   try {
     const files: Record<string, { bytes: number; sha256: string }> = {};
-    for (const f of FILES) {
+    for (const f of CHECKPOINT_FILES) {
       await writeSynced(join(tmpDir, f), contents[f]);
-      files[f] = { bytes: contents[f].length, sha256: sha256(contents[f]) };
+      files[f] = { bytes: contents[f].length, sha256: sha256Hex(contents[f]) };
       await hooks.afterFile?.(f);
     }
     const manifest = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: ck.step, files };
@@ -117,17 +114,28 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
     let old: string | null = null;
     if (await exists(finalDir)) {
       old = `${finalDir}.old-${crypto.randomUUID().slice(0, 8)}`;
-      await Deno.rename(finalDir, old);
+      await withPath(finalDir, `move aside to ${old}`, () => Deno.rename(finalDir, old!));
     }
-    await Deno.rename(tmpDir, finalDir);
+    await withPath(finalDir, `rename ${tmpDir} to`, () => Deno.rename(tmpDir, finalDir));
     await syncDir(runDir);
     await writeFileAtomic(join(runDir, "latest"), name + "\n");
     if (old) await Deno.remove(old, { recursive: true });
+    await writePeftFiles(runDir, ck);
   } catch (e) {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     throw e;
   }
   return finalDir;
+}
+
+/** The run's top-level PEFT adapter and heads files, for a run with LoRA (a base run trains no adapter). */
+async function writePeftFiles(runDir: string, ck: TrainCheckpoint): Promise<void> {
+  const { lora, heads } = splitAdapters(ck.adapters, ck.base.keyLayout ?? "original");
+  if (lora.size === 0) return;
+  const config = peftAdapterConfig(ck.config.lora, ck.base.model);
+  await writeFileAtomic(join(runDir, PEFT_FILES.weights), encodeSafetensors(lora, { format: "pt" }));
+  await writeFileAtomic(join(runDir, PEFT_FILES.heads), encodeSafetensors(heads, { format: "pt" }));
+  await writeFileAtomic(join(runDir, PEFT_FILES.config), JSON.stringify(config, null, 2) + "\n");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -140,59 +148,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The directory `latest` points to, or null if the run has no complete checkpoint yet. */
-export async function latestCheckpointDir(runDir: string): Promise<string | null> {
-  let name: string;
-  try {
-    name = (await Deno.readTextFile(join(runDir, "latest"))).trim();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  if (!/^step-\d+$/.test(name)) {
-    throw new DataFormatError(join(runDir, "latest"), "(contents)", 'a checkpoint name like "step-000200"', name);
-  }
-  return join(runDir, name);
-}
-
 /**
  * Loads and validates a checkpoint: `path` is a run directory (follows `latest`) or a step directory.
  * Every problem is a DataFormatError naming the file and field (or ConfigError for the config's content).
  */
 export async function loadCheckpoint(path: string): Promise<TrainCheckpoint> {
-  let dir = path;
-  if (await exists(join(path, "latest"))) dir = (await latestCheckpointDir(path))!;
-  const manifestPath = join(dir, "manifest.json");
-  if (!(await exists(manifestPath))) {
-    throw new DataFormatError(manifestPath, "(file)", "a manifest.json (is this a checkpoint directory?)", "missing");
-  }
-  const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  if (manifest.format !== CHECKPOINT_FORMAT) {
-    throw new DataFormatError(manifestPath, "format", CHECKPOINT_FORMAT, String(manifest.format));
-  }
-  if (manifest.version !== CHECKPOINT_VERSION) {
-    throw new DataFormatError(manifestPath, "version", String(CHECKPOINT_VERSION), String(manifest.version));
-  }
-  const bytes: Record<string, Uint8Array> = {};
-  for (const f of FILES) {
-    const p = join(dir, f);
-    const want = manifest.files?.[f];
-    if (!want) throw new DataFormatError(manifestPath, `files.${f}`, "an entry with bytes and sha256", "missing");
-    let b: Uint8Array;
-    try {
-      b = await Deno.readFile(p);
-    } catch {
-      throw new DataFormatError(p, "(file)", `${want.bytes} bytes`, "missing or unreadable");
-    }
-    if (b.length !== want.bytes) throw new DataFormatError(p, "(size)", `${want.bytes} bytes`, `got ${b.length}`);
-    if (sha256(b) !== want.sha256) throw new DataFormatError(p, "(sha256)", want.sha256, "contents changed");
-    bytes[f] = b;
-  }
+  const { dir, step, files: bytes } = await readCheckpointFiles(path);
   const dec = new TextDecoder();
   const statePath = join(dir, "state.json");
   const state = JSON.parse(dec.decode(bytes["state.json"]));
-  if (!Number.isInteger(state.step) || state.step !== manifest.step) {
-    throw new DataFormatError(statePath, "step", `integer equal to manifest step ${manifest.step}`, String(state.step));
+  if (!Number.isInteger(state.step) || state.step !== step) {
+    throw new DataFormatError(statePath, "step", `integer equal to manifest step ${step}`, String(state.step));
   }
   for (const [k, s] of Object.entries(state.rng ?? {})) {
     if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) {

@@ -82,6 +82,13 @@ export const TrainConfigSchema = z.strictObject({
       message: 'heads with lambdaC = lambdaD = 0 train nothing; use preset "sft-general" instead',
     });
   }
+  if (c.stage === "base" && c.data.correspondence !== "none") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "correspondence"],
+      message: 'must be "none" for stage "base" (the base trains on general QA only; GASP runs add the rest)',
+    });
+  }
   if (c.data.correspondence === "none" && c.data.generalQaFraction !== 1) {
     ctx.addIssue({
       code: "custom",
@@ -138,7 +145,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     lambdaC: 0.3,
     // App. B: λ_d = 1.0.
     lambdaD: 1.0,
-    // Not given by the paper; 0.07 is the MoCo/CLIP InfoNCE temperature (see losses_reference.ts).
+    // Not given by the paper; 0.07 is the MoCo/CLIP InfoNCE temperature (see train/reference/losses.ts).
     tau: 0.07,
     // Eq 8's ε: only guards d + d̂ = 0; depths are metres ≥ ~0.1, so 1e-6 never changes a real term.
     eps: 1e-6,

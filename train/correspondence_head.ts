@@ -1,7 +1,8 @@
 /**
- * The correspondence head H_c (Eq 4): a 2-layer MLP on one LLM layer's visual tokens, E = H_c(V^(l)).
- * Parameters, SVD initialisation from the same layer's W_Q, and an f64 reference forward/backward that the GPU
- * version is tested against.
+ * The correspondence heads H_c (Eq 4): one 2-layer MLP per supervised LLM layer on its visual tokens,
+ * E = H_c(V^(l)) = fc2(GELU(fc1(V^(l)))), as trainable tensors named `correspondence_heads.{l}.fc{1,2}.{weight,bias}`,
+ * initialised on the host (f64) by SVD of the same layer's W_Q. The f64 forward/backward they are tested against is
+ * train/reference/correspondence_head.ts.
  *
  * Dimension letters: N visual tokens, d model width (hidden_size), h head hidden width, o head output width,
  * k number of singular directions kept, q rows of q_proj (= d for Qwen2.5-VL).
@@ -38,11 +39,12 @@
  * Hidden units beyond 2k (h odd) or directions beyond rank(W_Q) get fc1 rows ~ N(0, 0.02²) and fc2 columns 0:
  * they change nothing at init and are not dead (their fc2 column gets gradient GELU(z) ≠ 0).
  */
+import { type Rng, Tensor } from "../core/runtime.ts";
+import * as op from "../core/ops/mod.ts";
 import { ConfigError, ShapeMismatchError } from "../core/errors.ts";
-import { erf } from "../core/model/reference_ops.ts";
-import type { Rng } from "../core/random.ts";
-import { addRowVector, type MatF64, matmul, matmulTransA, matmulTransB, sumRows, zeros } from "./dense_f64.ts";
-import { svd } from "./svd.ts";
+import { type MatF64, zeros } from "./mat_f64.ts";
+import { topSingularTriplets } from "./head_svd.ts";
+import type { LayerEmbedder } from "../core/analysis/model_features.ts";
 
 export type HeadShape = "app-b" | "sec-4";
 /** GELU form: "erf" is exact (torch nn.GELU() default, core/ops gelu default); "tanh" its approximation. */
@@ -98,14 +100,16 @@ export function initCorrespondenceHeadFromQuery(wq: MatF64, opts: HeadInitOption
   if (opts.qBias && opts.qBias.length !== wq.rows) {
     throw new ShapeMismatchError("initCorrespondenceHeadFromQuery", `q bias ${opts.qBias.length} vs ${wq.rows} rows`);
   }
-  const { U, S, V } = svd(wq);
-  const r = S.length; // min(q, d)
   const { hidden: h, out: o } = dims;
   const k = Math.floor(h / 2);
-  const kept = Math.min(k, r);
+  const rankBound = Math.min(wq.rows, d);
+  const kept = Math.min(k, rankBound);
   if (opts.shape === "sec-4" && kept < o) {
-    throw new ConfigError("head.dEmb", `sec-4 dEmb ${o} exceeds rank bound min(q, d) = ${r} of W_Q`);
+    throw new ConfigError("head.dEmb", `sec-4 dEmb ${o} exceeds rank bound min(q, d) = ${rankBound} of W_Q`);
   }
+  // Only the kept top-k triplets: exact Jacobi at small widths, randomized at real ones (train/head_svd.ts).
+  const { U, S, V } = topSingularTriplets(wq, kept);
+  const r = kept; // columns of U (q, r) and V (d, r)
   const fc1Weight = zeros(h, d);
   const fc2Weight = zeros(o, h);
   for (let j = 0; j < kept; j++) {
@@ -153,69 +157,6 @@ export function initCorrespondenceHeadFromQuery(wq: MatF64, opts: HeadInitOption
   };
 }
 
-// GELU. erf form: gelu(z) = z Φ(z) = ½ z (1 + erf(z/√2)),  gelu'(z) = Φ(z) + z φ(z).
-// tanh form: gelu(z) = ½ z (1 + tanh(u)), u = √(2/π) (z + 0.044715 z³),
-//            gelu'(z) = ½ (1 + t) + ½ z (1 − t²) √(2/π) (1 + 3·0.044715 z²), t = tanh(u).
-const GELU_C = Math.sqrt(2 / Math.PI);
-
-export function gelu(z: number, form: GeluForm = "erf"): number {
-  if (form === "erf") return 0.5 * z * (1 + erf(z / Math.SQRT2));
-  return 0.5 * z * (1 + Math.tanh(GELU_C * (z + 0.044715 * z * z * z)));
-}
-
-export function geluGrad(z: number, form: GeluForm = "erf"): number {
-  if (form === "erf") return 0.5 * (1 + erf(z / Math.SQRT2)) + (z * Math.exp(-0.5 * z * z)) / Math.sqrt(2 * Math.PI);
-  const t = Math.tanh(GELU_C * (z + 0.044715 * z * z * z));
-  return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * z * z);
-}
-
-export interface HeadForwardCache {
-  x: MatF64; // (N, d)
-  preAct: MatF64; // (N, h)
-  act: MatF64; // (N, h)
-}
-
-/** E = fc2(GELU(fc1(X))). X (N, d) → E (N, o). */
-export function correspondenceHeadForward(
-  p: CorrespondenceHeadParams,
-  x: MatF64,
-): { out: MatF64; cache: HeadForwardCache } {
-  if (x.cols !== p.dims.dModel) {
-    throw new ShapeMismatchError("correspondenceHeadForward", `input width ${x.cols} vs d = ${p.dims.dModel}`);
-  }
-  const preAct = addRowVector(matmulTransB(x, p.fc1Weight), p.fc1Bias); // (N, h)
-  const act = zeros(preAct.rows, preAct.cols); // (N, h)
-  for (let i = 0; i < act.data.length; i++) act.data[i] = gelu(preAct.data[i], p.gelu);
-  const out = addRowVector(matmulTransB(act, p.fc2Weight), p.fc2Bias); // (N, o)
-  return { out, cache: { x, preAct, act } };
-}
-
-export interface HeadGrads {
-  dX: MatF64; // (N, d)
-  fc1Weight: MatF64; // (h, d)
-  fc1Bias: Float64Array; // (h)
-  fc2Weight: MatF64; // (o, h)
-  fc2Bias: Float64Array; // (o)
-}
-
-/** Backward of correspondenceHeadForward given dL/dE (N, o). */
-export function correspondenceHeadBackward(
-  p: CorrespondenceHeadParams,
-  cache: HeadForwardCache,
-  dOut: MatF64,
-): HeadGrads {
-  // fwd: E = A W2ᵀ + b2, A = gelu(Z), Z = X W1ᵀ + b1
-  const fc2Weight = matmulTransA(dOut, cache.act); // dW2 = dEᵀ A          (o, h)
-  const fc2Bias = sumRows(dOut); // db2 = Σ_n dE                          (o)
-  const dAct = matmul(dOut, p.fc2Weight); // dA = dE W2                   (N, h)
-  const dPre = zeros(dAct.rows, dAct.cols); // dZ = dA ⊙ gelu'(Z)          (N, h)
-  for (let i = 0; i < dPre.data.length; i++) dPre.data[i] = dAct.data[i] * geluGrad(cache.preAct.data[i], p.gelu);
-  const fc1Weight = matmulTransA(dPre, cache.x); // dW1 = dZᵀ X           (h, d)
-  const fc1Bias = sumRows(dPre); // db1 = Σ_n dZ                          (h)
-  const dX = matmul(dPre, p.fc1Weight); // dX = dZ W1                     (N, d)
-  return { dX, fc1Weight, fc1Bias, fc2Weight, fc2Bias };
-}
-
 /** Checkpoint key names of layer l's head (our own module, named like an HF MLP). */
 export function headParamNames(
   layer: number,
@@ -227,20 +168,6 @@ export function headParamNames(
     fc2Weight: `${p}.fc2.weight`,
     fc2Bias: `${p}.fc2.bias`,
   };
-}
-
-/** Named tensors of one head for a checkpoint (shape + f64 data). */
-export function headTensors(
-  layer: number,
-  p: CorrespondenceHeadParams,
-): Map<string, { shape: number[]; data: Float64Array }> {
-  const n = headParamNames(layer);
-  return new Map([
-    [n.fc1Weight, { shape: [p.dims.hidden, p.dims.dModel], data: p.fc1Weight.data }],
-    [n.fc1Bias, { shape: [p.dims.hidden], data: p.fc1Bias }],
-    [n.fc2Weight, { shape: [p.dims.out, p.dims.hidden], data: p.fc2Weight.data }],
-    [n.fc2Bias, { shape: [p.dims.out], data: p.fc2Bias }],
-  ]);
 }
 
 /**
@@ -266,4 +193,84 @@ export function initHeadsFromWeights(
     heads.set(l, initCorrespondenceHeadFromQuery(wq, { ...o, qBias: b ? Float64Array.from(b) : undefined }));
   }
   return heads;
+}
+
+/** One layer's head on the device. */
+export interface CorrespondenceHead {
+  layer: number;
+  gelu: GeluForm;
+  fc1Weight: Tensor; // (h, d)
+  fc1Bias: Tensor; // (h)
+  fc2Weight: Tensor; // (o, h)
+  fc2Bias: Tensor; // (o)
+}
+
+export interface HeadSetup {
+  shape: HeadShape;
+  dEmb: number;
+  gelu: GeluForm;
+}
+
+/**
+ * SVD-initialised heads for `layers`, from HF base weights (q_proj of each layer); one Rng for all layers. With
+ * `restoring` (a resumed run, whose checkpoint holds the heads) the SVD is not computed: the tensors start at zero
+ * and the checkpoint's values are written over them.
+ */
+export function createHeads(
+  weights: Map<string, Float32Array>,
+  hiddenSize: number,
+  layers: number[],
+  setup: HeadSetup,
+  rng: Rng,
+  restoring = false,
+): Map<number, CorrespondenceHead> {
+  const ref = restoring
+    ? new Map(layers.map((l) => [l, zeroHead(setup, hiddenSize)]))
+    : initHeadsFromWeights(weights, hiddenSize, layers, { shape: setup.shape, dEmb: setup.dEmb, rng });
+  const out = new Map<number, CorrespondenceHead>();
+  for (const [l, p] of ref) {
+    const n = headParamNames(l);
+    const { hidden: h, dModel: d, out: o } = p.dims;
+    out.set(l, {
+      layer: l,
+      gelu: setup.gelu,
+      fc1Weight: Tensor.param(Float32Array.from(p.fc1Weight.data), [h, d], n.fc1Weight),
+      fc1Bias: Tensor.param(Float32Array.from(p.fc1Bias), [h], n.fc1Bias),
+      fc2Weight: Tensor.param(Float32Array.from(p.fc2Weight.data), [o, h], n.fc2Weight),
+      fc2Bias: Tensor.param(Float32Array.from(p.fc2Bias), [o], n.fc2Bias),
+    });
+  }
+  return out;
+}
+
+function zeroHead(setup: HeadSetup, hiddenSize: number): CorrespondenceHeadParams {
+  const dims = headDims(setup.shape, hiddenSize, setup.dEmb);
+  return {
+    shape: setup.shape,
+    gelu: setup.gelu,
+    dims,
+    fc1Weight: zeros(dims.hidden, dims.dModel),
+    fc1Bias: new Float64Array(dims.hidden),
+    fc2Weight: zeros(dims.out, dims.hidden),
+    fc2Bias: new Float64Array(dims.out),
+  };
+}
+
+/** E = fc2(GELU(fc1(x))): x (N, d) → (N, o). */
+export function headForward(head: CorrespondenceHead, x: Tensor): Tensor {
+  const z = op.matmul(x, head.fc1Weight, { transB: true, bias: head.fc1Bias }); // (N, h)
+  const a = op.gelu(z, head.gelu === "erf" ? "none" : "tanh"); // (N, h)
+  return op.matmul(a, head.fc2Weight, { transB: true, bias: head.fc2Bias }); // (N, o)
+}
+
+/** All head tensors, in layer order then fc1.weight, fc1.bias, fc2.weight, fc2.bias. */
+export function headParams(heads: Map<number, CorrespondenceHead>): Tensor[] {
+  return [...heads.values()].sort((a, b) => a.layer - b.layer).flatMap((
+    h,
+  ) => [h.fc1Weight, h.fc1Bias, h.fc2Weight, h.fc2Bias]);
+}
+
+/** The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states → H_c^(l). */
+export function headEmbedder(heads: Map<number, CorrespondenceHead>): LayerEmbedder {
+  return { layers: [...heads.keys()].sort((a, b) => a - b), embed: (l, x) => headForward(heads.get(l)!, x) };
 }

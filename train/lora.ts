@@ -1,15 +1,20 @@
 /**
- * LoRA (Hu et al. 2021) on the attention projections W_Q, W_K, W_V, W_O (App. B), as a wrapper of a linear:
- *   y = x Wᵀ + b + (α/r) · dropout(x) Aᵀ Bᵀ          W (out, in) frozen, A (r, in), B (out, r) trained
- * and its merge for export: W' = W + (α/r) · B · A (then the model is a plain linear again).
- * Init as PEFT: A ~ U(−1/√in, 1/√in) (kaiming_uniform with a = √5), B = 0, so the adapted model starts equal to
- * the base. Names follow PEFT under the HF module path: model.layers.{l}.self_attn.q_proj.lora_A.weight.
+ * LoRA (Hu et al. 2021) on the attention projections (App. B: W_Q, W_K, W_V, W_O of every LLM layer): adapters
+ * A (r, in) and B (out, r) as trainable tensors with PEFT names (`model.layers.{l}.self_attn.q_proj.lora_A.weight`),
+ * and the VlmModel LinearHook that adds them to the frozen base projection:  y = x Wᵀ + b + (α/r) · (mask ⊙ x) Aᵀ Bᵀ.
+ * Init as PEFT: A ~ U(−1/√in, 1/√in) (kaiming_uniform with a = √5), B = 0, so the adapted model starts equal to the
+ * base. Dropout masks come from a seeded Rng and are cached per (module name) for the current micro-step, so
+ * activation checkpointing's recompute of a layer sees exactly the masks of its first forward. Merge for export:
+ * W + (α/r)·B·A in f64 on the host (core/model/lora_merge.ts). The f64 reference is train/reference/lora.ts.
  *
- * Dimension letters: N tokens, I in features, O out features, R rank.
+ * Letters: N rows (tokens), I in features, O out features, R rank.
  */
+import { keep, type Rng, Tensor } from "../core/runtime.ts";
+import * as op from "../core/ops/mod.ts";
 import { ShapeMismatchError } from "../core/errors.ts";
-import type { Rng } from "../core/random.ts";
-import { addRowVector, type MatF64, matmul, matmulTransA, matmulTransB, zeros } from "./dense_f64.ts";
+import type { LinearHook } from "../core/model/vlm.ts";
+import type { Weights } from "../core/model/init.ts";
+import { mergeLoraWeights } from "../core/model/lora_merge.ts";
 
 export type LoraTarget = "q" | "k" | "v" | "o";
 
@@ -32,118 +37,113 @@ export function loraParamNames(layer: number, target: LoraTarget): { A: string; 
   return { A: `${m}.lora_A.weight`, B: `${m}.lora_B.weight` };
 }
 
-export interface LoraOptions {
+/** One adapted linear on the device. */
+export interface LoraAdapter {
+  /** HF module name (e.g. model.layers.0.self_attn.q_proj). */
+  module: string;
+  A: Tensor; // (R, I)
+  B: Tensor; // (O, R)
+}
+
+export interface LoraSetup {
   rank: number;
   alpha: number;
-  /** Dropout probability on the adapter's input (base path never dropped). */
   dropout: number;
+  targets: LoraTarget[];
 }
 
-export interface LoraAdapter extends LoraOptions {
-  A: MatF64; // (R, I)
-  B: MatF64; // (O, R)
-}
-
-export function loraScaling(a: LoraOptions): number {
-  return a.alpha / a.rank;
-}
-
-export function initLoraAdapter(inFeatures: number, outFeatures: number, o: LoraOptions, rng: Rng): LoraAdapter {
-  const A = zeros(o.rank, inFeatures);
-  const bound = 1 / Math.sqrt(inFeatures);
-  for (let i = 0; i < A.data.length; i++) A.data[i] = rng.uniform(-bound, bound);
-  return { ...o, A, B: zeros(outFeatures, o.rank) };
-}
-
-/** Inverted-dropout mask (N·I): 0 with probability p, else 1/(1 − p); null when p = 0 (eval or no dropout). */
-export function dropoutMask(rows: number, cols: number, p: number, rng: Rng): Float64Array | null {
-  if (p <= 0) return null;
-  const m = new Float64Array(rows * cols);
-  for (let i = 0; i < m.length; i++) m[i] = rng.next() < p ? 0 : 1 / (1 - p);
-  return m;
-}
-
-export interface LoraForwardCache {
-  x: MatF64; // (N, I)
-  xDrop: MatF64; // (N, I)
-  h: MatF64; // (N, R)  h = xDrop Aᵀ
-  mask: Float64Array | null;
-}
-
-/** y = x Wᵀ + b + s · (mask ⊙ x) Aᵀ Bᵀ, s = α/r. */
-export function loraLinearForward(
-  x: MatF64,
-  W: MatF64,
-  bias: Float64Array | null,
-  ad: LoraAdapter,
-  mask: Float64Array | null,
-): { y: MatF64; cache: LoraForwardCache } {
-  if (x.cols !== W.cols || ad.A.cols !== W.cols || ad.B.rows !== W.rows) {
-    throw new ShapeMismatchError(
-      "loraLinearForward",
-      `x (${x.rows}, ${x.cols}), W (${W.rows}, ${W.cols}), A (${ad.A.rows}, ${ad.A.cols}), B (${ad.B.rows}, ${ad.B.cols})`,
-    );
-  }
-  const y = matmulTransB(x, W); // (N, O)
-  if (bias) addRowVector(y, bias);
-  const xDrop = mask ? { ...x, data: x.data.map((v, i) => v * mask[i]) } : x; // (N, I)
-  const h = matmulTransB(xDrop, ad.A); // (N, R)
-  const delta = matmulTransB(h, ad.B); // (N, O)
-  const s = loraScaling(ad);
-  for (let i = 0; i < y.data.length; i++) y.data[i] += s * delta.data[i];
-  return { y, cache: { x, xDrop, h, mask } };
-}
-
-/** Gradients of loraLinearForward for dL/dy (N, O); W and b are frozen. */
-export function loraLinearBackward(
-  W: MatF64,
-  ad: LoraAdapter,
-  cache: LoraForwardCache,
-  dY: MatF64,
-): { dX: MatF64; dA: MatF64; dB: MatF64 } {
-  const s = loraScaling(ad);
-  // fwd: y = x Wᵀ + s · h Bᵀ, h = xDrop Aᵀ, xDrop = mask ⊙ x
-  const dB = matmulTransA(dY, cache.h); // dB = s · dYᵀ h             (O, R)
-  for (let i = 0; i < dB.data.length; i++) dB.data[i] *= s;
-  const dH = matmul(dY, ad.B); // dh = s · dY B                        (N, R)
-  for (let i = 0; i < dH.data.length; i++) dH.data[i] *= s;
-  const dA = matmulTransA(dH, cache.xDrop); // dA = dhᵀ xDrop          (R, I)
-  const dXDrop = matmul(dH, ad.A); // dxDrop = dh A                    (N, I)
-  const dX = matmul(dY, W); // base path: dY W                          (N, I)
-  for (let i = 0; i < dX.data.length; i++) dX.data[i] += cache.mask ? cache.mask[i] * dXDrop.data[i] : dXDrop.data[i];
-  return { dX, dA, dB };
-}
-
-/** W' = W + (α/r) B A: the adapter folded into the base weight (O, I), for export. */
-export function mergeLora(W: MatF64, ad: LoraAdapter): MatF64 {
-  const BA = matmul(ad.B, ad.A); // (O, I)
-  const s = loraScaling(ad);
-  return { rows: W.rows, cols: W.cols, data: W.data.map((w, i) => w + s * BA.data[i]) };
-}
-
-/**
- * Fresh adapters for every (layer, target), keyed by the HF base weight name; shapes come from the base weights
- * (e.g. k_proj is (kv_heads · head_dim, d) under grouped-query attention). One Rng, in layer then q, k, v, o order.
- */
-export function initLoraAdapters(
-  weights: Map<string, Float32Array>,
+/** Fresh adapters (A uniform ±1/√I, B = 0, as PEFT) for every layer and target, keyed by module name. */
+export function createLoraAdapters(
+  weights: Weights,
   shapes: Map<string, number[]>,
   layers: number[],
-  targets: LoraTarget[],
-  o: LoraOptions,
+  setup: LoraSetup,
   rng: Rng,
 ): Map<string, LoraAdapter> {
   const out = new Map<string, LoraAdapter>();
-  const order: LoraTarget[] = (["q", "k", "v", "o"] as const).filter((t) => targets.includes(t));
+  // One Rng, in layer then q, k, v, o order; shapes come from the base (k_proj is (kv_heads · head_dim, d) under GQA).
+  const order: LoraTarget[] = (["q", "k", "v", "o"] as const).filter((t) => setup.targets.includes(t));
   for (const l of [...layers].sort((a, b) => a - b)) {
     for (const t of order) {
       const name = baseWeightName(l, t);
       const shape = shapes.get(name);
       if (!weights.has(name) || !shape || shape.length !== 2) {
-        throw new ShapeMismatchError("initLoraAdapters", `missing 2-D base weight ${name}`);
+        throw new ShapeMismatchError("createLoraAdapters", `missing 2-D base weight ${name}`);
       }
-      out.set(name, initLoraAdapter(shape[1], shape[0], o, rng));
+      const [O, I] = shape, R = setup.rank;
+      const A = new Float32Array(R * I);
+      const bound = 1 / Math.sqrt(I);
+      for (let i = 0; i < A.length; i++) A[i] = rng.uniform(-bound, bound);
+      const names = loraParamNames(l, t);
+      const module = name.replace(/\.weight$/, "");
+      out.set(module, {
+        module,
+        A: Tensor.param(A, [R, I], names.A),
+        B: Tensor.param(new Float32Array(O * R), [O, R], names.B),
+      });
     }
   }
   return out;
+}
+
+export function loraParams(adapters: Map<string, LoraAdapter>): Tensor[] {
+  return [...adapters.values()].flatMap((a) => [a.A, a.B]);
+}
+
+/**
+ * The LinearHook for VlmModel.forward. `dropoutRng` null (or dropout 0) means no dropout (evaluation).
+ * Call `nextStep()` between micro-steps so fresh masks are drawn (and the cached ones disposed).
+ */
+export class LoraHook {
+  readonly #masks = new Map<string, Tensor>();
+  readonly scale: number;
+  constructor(
+    readonly adapters: Map<string, LoraAdapter>,
+    readonly setup: LoraSetup,
+    public dropoutRng: Rng | null,
+  ) {
+    this.scale = setup.alpha / setup.rank;
+  }
+
+  readonly hook: LinearHook = (name, x, y) => {
+    const ad = this.adapters.get(name);
+    if (!ad) return y;
+    const xd = this.#dropped(name, x); // (N, I)
+    const h = op.matmul(xd, ad.A, { transB: true }); // (N, R)
+    const delta = op.matmul(h, ad.B, { transB: true }); // (N, O)
+    return op.add(y, op.mulScalar(delta, this.scale));
+  };
+
+  #dropped(name: string, x: Tensor): Tensor {
+    const p = this.setup.dropout;
+    if (!this.dropoutRng || p <= 0) return x;
+    let mask = this.#masks.get(name);
+    if (!mask || mask.size !== x.size) {
+      const m = new Float32Array(x.size);
+      for (let i = 0; i < m.length; i++) m[i] = this.dropoutRng.next() < p ? 0 : 1 / (1 - p);
+      mask = Tensor.from(m, x.shape);
+      // Masks live until nextStep(): activation checkpointing re-runs the hook during backward.
+      this.#masks.get(name)?.dispose();
+      this.#masks.set(name, keep(mask));
+    }
+    return op.mul(x, mask);
+  }
+
+  nextStep(): void {
+    for (const m of this.#masks.values()) m.dispose();
+    this.#masks.clear();
+  }
+}
+
+/** Base weights with every adapter folded in (W + (α/r)·B·A, f64 on the host), for the head-free export. */
+export async function mergeLoraIntoWeights(
+  base: Weights,
+  adapters: Map<string, LoraAdapter>,
+  setup: LoraSetup,
+): Promise<Weights> {
+  const host = [];
+  for (const ad of adapters.values()) {
+    host.push({ module: ad.module, rank: ad.A.shape[0], A: await ad.A.toArray(), B: await ad.B.toArray() });
+  }
+  return mergeLoraWeights(base, host, setup.alpha / setup.rank);
 }

@@ -1,6 +1,6 @@
 /**
  * The training losses of Sec 4 on GPU tensors, built from runtime ops (autograd gives the gradients). Each mirrors
- * its f64 reference in train/losses_reference.ts (tests/train/losses_test.ts checks values and gradients).
+ * its f64 reference in train/reference/losses.ts (tests/train/losses_test.ts checks values and gradients).
  *
  * Letters: F frames, P patches per frame, D embedding width, M correspondence pairs (anchor point, target frame),
  * T tokens, V vocabulary.
@@ -12,7 +12,10 @@
 import { Tensor } from "../core/runtime.ts";
 import * as op from "../core/ops/mod.ts";
 import { ShapeMismatchError } from "../core/errors.ts";
-import { type CorrespondencePair, IGNORE_INDEX, type NegativeSet } from "./losses_reference.ts";
+import type { CorrespondencePair, NegativeSet } from "./correspondence_pairs.ts";
+
+/** Label value skipped by the LM loss (PyTorch / HF convention). */
+export const IGNORE_INDEX = -100;
 
 /** Host-side tensors describing the pairs of one sequence (built once, shared by every layer). */
 export interface PairTensors {
@@ -99,6 +102,18 @@ export function depthConsistencyLoss(sim: Tensor, pt: PairTensors, tau: number, 
   const num = op.abs(op.sub(pt.targetDepth, dHat)); // (M, 1)
   const den = op.addScalar(op.add(pt.targetDepth, dHat), eps); // (M, 1)
   return op.sum(op.mul(op.div(num, den), pt.depthWeight)); // ()
+}
+
+/**
+ * The positions an LM loss reads (target ≠ IGNORE_INDEX) and their targets: the forward computes logits for these
+ * rows only (VlmModel.forward `logits: rows`), and lmLoss over them equals lmLoss over all T rows.
+ */
+export function lmLossRows(targets: Int32Array): { rows: Int32Array; targets: Int32Array } {
+  const rows: number[] = [];
+  targets.forEach((t, i) => {
+    if (t !== IGNORE_INDEX) rows.push(i);
+  });
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(rows, (i) => targets[i]) };
 }
 
 /** L_LM: mean cross-entropy over positions whose target is not IGNORE_INDEX. logits (T, V), targets (T). */

@@ -12,12 +12,15 @@
  */
 import type { VlmConfig } from "../core/model/config.ts";
 import type { VisionInput } from "../core/model/vlm.ts";
-import { preprocessImage, preprocessOptions } from "../core/image/preprocess.ts";
-import { type ChatPart, encodeChat, visionTokenCount } from "../core/text/chat_template.ts";
+import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../core/model/processing.ts";
+import type { RgbImage } from "../core/image/types.ts";
 import type { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { Rng } from "../core/random.ts";
+import { DataFormatError } from "../core/errors.ts";
+import type { TrainConfig } from "./config.ts";
 import type { CorrespondenceSequence, Frame } from "../core/scene/types.ts";
-import { type CorrespondencePair, correspondencePairs, IGNORE_INDEX } from "./losses_reference.ts";
+import { type CorrespondencePair, correspondencePairs } from "./correspondence_pairs.ts";
+import { IGNORE_INDEX } from "./losses.ts";
 import { generalQa } from "./qa.ts";
 import { drawPointMarks, fairCorrespondenceQa } from "./fair_qa.ts";
 
@@ -31,32 +34,31 @@ export interface ModelSample {
   corr: { pairs: CorrespondencePair[]; frames: number; patches: number; patchDepth: Float32Array } | null;
 }
 
-/** The question GASP's correspondence items carry (no answer: they train the heads, not the LM). */
-export const CORRESPONDENCE_PROMPT = "These are views of one scene from a moving camera.";
-
-export function frameImage(config: VlmConfig, rgb: Uint8Array, width: number, height: number): VisionInput {
-  const pv = preprocessImage({ width, height, data: rgb }, preprocessOptions(config));
-  return { pixelValues: pv.pixelValues, gridThw: pv.gridThw as [number, number, number] };
+/** A frame's pixels as the processor takes them. */
+export function frameRgb(f: Frame): RgbImage {
+  return { width: f.width, height: f.height, data: f.rgb };
 }
 
-/** Token ids and LM targets of a user turn with `images` then `question`, and an optional assistant answer. */
-export function chatTokens(
+/**
+ * Token ids, images and LM targets of a user turn with `images` then `question` (core/model/processing.ts), and an
+ * optional assistant answer: the answer is tokenised on its own after the generation prompt, and L_LM's targets are
+ * its tokens and the closing <|im_end|>.
+ */
+export function chatSample(
   config: VlmConfig,
   tok: TextTokenizer,
-  images: VisionInput[],
+  images: RgbImage[],
   question: string,
   answer: string | null,
-): { inputIds: Int32Array; targets: Int32Array | null } {
-  const parts: ChatPart[] = [...images.map(() => ({ type: "image" as const })), { type: "text", text: question }];
-  const M = config.vision_config.spatial_merge_size;
-  const imageTokens = images.map((i) => visionTokenCount(i.gridThw, M));
-  const promptIds = encodeChat(tok, [{ role: "user", content: parts }], { imageTokens });
-  if (answer === null) return { inputIds: Int32Array.from(promptIds), targets: null };
+): Omit<ModelSample, "corr"> {
+  const prompt = encodePrompt(config, tok, imagesThenText(images, question));
+  if (answer === null) return { inputIds: prompt.inputIds, images: prompt.images, targets: null };
+  // the answer is text; only the closing <|im_end|> is a control token
   const answerIds = [...tok.encode(answer), tok.tokenId("<|im_end|>")];
-  const ids = Int32Array.from([...promptIds, ...answerIds]);
+  const ids = Int32Array.from([...prompt.inputIds, ...answerIds]);
   const targets = new Int32Array(ids.length).fill(IGNORE_INDEX);
-  for (let t = promptIds.length - 1; t + 1 < ids.length; t++) targets[t] = ids[t + 1];
-  return { inputIds: ids, targets };
+  for (let t = prompt.inputIds.length - 1; t + 1 < ids.length; t++) targets[t] = ids[t + 1];
+  return { inputIds: ids, images: prompt.images, targets };
 }
 
 /** Frames chosen for one training item: frame 0 (the anchor) plus k − 1 others, ascending. */
@@ -99,13 +101,9 @@ export function correspondenceSample(
   frames: number[],
 ): ModelSample {
   const sub = subSequence(seq, frames);
-  const images = sub.frames.map((f) => frameImage(config, f.rgb, f.width, f.height));
-  const { inputIds } = chatTokens(config, tok, images, CORRESPONDENCE_PROMPT, null);
   const patches = seq.grid.rows * seq.grid.cols;
   return {
-    inputIds,
-    images,
-    targets: null,
+    ...chatSample(config, tok, sub.frames.map(frameRgb), SCENE_FRAMES_PROMPT, null),
     corr: { pairs: correspondencePairs(sub), frames: frames.length, patches, patchDepth: sub.patchDepth },
   };
 }
@@ -122,10 +120,8 @@ export function generalQaSample(
   const frame: Frame = seq.frames[f];
   const [rec] = generalQa(seq.scene, { frame, frameIndex: f, rng, max: 1 });
   if (!rec) return null;
-  const image = frameImage(config, frame.rgb, frame.width, frame.height);
   const question = rec.conversations[0].value.replace(/^<image>\n?/, "");
-  const { inputIds, targets } = chatTokens(config, tok, [image], question, rec.conversations[1].value);
-  return { inputIds, images: [image], targets, corr: null };
+  return { ...chatSample(config, tok, [frameRgb(frame)], question, rec.conversations[1].value), corr: null };
 }
 
 /** An sft-fair item: one correspondence question posed as text VQA on two marked frames (train/fair_qa.ts). */
@@ -140,9 +136,37 @@ export function fairQaSample(
   const images = rec.images.map((fi, k) => {
     const f = seq.frames[fi];
     const marks = rec.marks.filter((m) => m.image === k);
-    return frameImage(config, drawPointMarks(f.rgb, f.width, f.height, marks), f.width, f.height);
+    return { width: f.width, height: f.height, data: drawPointMarks(f.rgb, f.width, f.height, marks) };
   });
   const question = rec.conversations[0].value.replace(/<image>\n?/g, "");
-  const { inputIds, targets } = chatTokens(config, tok, images, question, rec.conversations[1].value);
-  return { inputIds, images, targets, corr: null };
+  return { ...chatSample(config, tok, images, question, rec.conversations[1].value), corr: null };
+}
+
+/**
+ * Draws training items from `sequences` with `rng`: general QA ("qa", and every item when the preset has no
+ * correspondence data), or the preset's correspondence item (GASP: framesPerItem frames and their pairs; sft-fair:
+ * one correspondence question as text VQA). A sequence that yields nothing (no QA, no visible pair) is redrawn.
+ */
+export function itemSampler(
+  config: TrainConfig,
+  modelConfig: VlmConfig,
+  tok: TextTokenizer,
+  sequences: CorrespondenceSequence[],
+  rng: Rng,
+): (kind: "qa" | "corr") => ModelSample {
+  const corr = config.data.correspondence;
+  return (kind) => {
+    for (let tries = 0; tries < 100; tries++) {
+      const seq = sequences[rng.int(sequences.length)];
+      let s: ModelSample | null = null;
+      if (kind === "qa" || corr === "none") s = generalQaSample(modelConfig, tok, seq, rng);
+      else if (corr === "text-vqa") s = fairQaSample(modelConfig, tok, seq, rng);
+      else {
+        s = correspondenceSample(modelConfig, tok, seq, chooseFrames(seq, config.data.framesPerItem, rng));
+        if (s.corr!.pairs.length === 0) s = null;
+      }
+      if (s) return s;
+    }
+    throw new DataFormatError("training data", kind, "sequences that yield items (scenes with QA, visible tracks)");
+  };
 }

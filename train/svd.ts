@@ -10,8 +10,7 @@
  * so U stays orthonormal for rank-deficient inputs. Signs are fixed so that each column of U has its largest-|·|
  * entry positive, which makes the result (and hence head init) deterministic.
  */
-import type { MatF64 } from "./dense_f64.ts";
-import { transpose, zeros } from "./dense_f64.ts";
+import { type MatF64, transpose, zeros } from "./mat_f64.ts";
 
 export interface SvdResult {
   /** (m, k) left singular vectors as columns. */

@@ -4,20 +4,20 @@
  * "onnxruntime-web" import resolves to ort's node build in Deno (WASM only), so the WebGPU path loads
  * "onnxruntime-web/webgpu" (which also carries the WASM EP).
  *
- * Flow: chat messages -> template + vision preprocessing -> vision.onnx per image/video -> pad expansion ->
- * M-RoPE ids -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
+ * Flow: chat messages -> encodePrompt (template, vision preprocessing, pad expansion, M-RoPE ids) ->
+ * vision.onnx per image/video -> decoder.onnx prefill -> decode steps with the KV cache -> sampling with stop strings.
  */
 import * as ortWasm from "onnxruntime-web";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
-import { type ChatMessage, encodeChat, visionTokenCount } from "../text/chat_template.ts";
-import { isEncodedImage } from "../text/chat.ts";
-import { decodeEncodedImage } from "../image/decode.ts";
-import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
-import { decodePositionIds, getRopeIndex } from "./rope_index.ts";
+import type { ChatMessage } from "../text/chat_template.ts";
+import type { PixelValues } from "../image/preprocess.ts";
+import { decodePositionIds } from "./rope_index.ts";
+import { encodePrompt } from "./processing.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
 import { decodeLoop, type FinishReason, yieldToEventLoop } from "./streaming.ts";
@@ -121,10 +121,22 @@ export class OrtVlmRunner {
     ort.env.logLevel = "error";
     const create = async (file: string) => {
       const bytes = await Deno.readFile(join(dir, file));
-      // external-data exports (> 1.5 GB) keep tensors in <file>.data, referenced by that file name
-      const data = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
-      const externalData = data ? [{ path: file + ".data", data }] : undefined;
-      return await ort.InferenceSession.create(bytes, { executionProviders: [choice], externalData });
+      // External-data exports (> 1.5 GB) keep each tensor in <file>_data/<name> (core/onnx/write.ts); older ones
+      // kept all of them in <file>.data. ort takes them as (location, bytes) pairs.
+      const externalData: { path: string; data: Uint8Array }[] = [];
+      const single = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
+      if (single) externalData.push({ path: file + ".data", data: single });
+      const perTensor = join(dir, file + "_data");
+      if (existsSync(perTensor)) {
+        for (const e of [...Deno.readDirSync(perTensor)].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          if (!e.isFile) continue;
+          externalData.push({ path: `${file}_data/${e.name}`, data: await Deno.readFile(join(perTensor, e.name)) });
+        }
+      }
+      return await ort.InferenceSession.create(bytes, {
+        executionProviders: [choice],
+        externalData: externalData.length ? externalData : undefined,
+      });
     };
     const vision = await create("vision.onnx");
     const decoder = await create("decoder.onnx");
@@ -149,36 +161,16 @@ export class OrtVlmRunner {
     return out.image_features.data as Float32Array;
   }
 
-  /** Chat template, vision preprocessing + encoding, pad expansion, tokenisation and M-RoPE ids. */
+  /** The processor's prompt (core/model/processing.ts), then each image / video through vision.onnx. */
   async prepare(messages: ChatMessage[]): Promise<PreparedPrompt> {
-    const popts = preprocessOptions(this.config, this.#limits);
-    const images: PixelValues[] = [], videos: PixelValues[] = [];
-    for (const m of messages) {
-      if (typeof m.content === "string") continue;
-      for (const p of m.content) {
-        if (p.type === "image") {
-          if (!p.image) throw new DataFormatError("messages", "content.image", "RGB pixels or an encoded image");
-          // encoded files are decoded one at a time, so only one full-size raster is alive at once
-          const where = `image ${images.length}`;
-          const rgb = isEncodedImage(p.image) ? decodeEncodedImage(p.image, where) : p.image;
-          images.push(preprocessImage(rgb, popts));
-        } else if (p.type === "video") {
-          if (!p.video) throw new DataFormatError("messages", "content.video", "decoded RGB video frames");
-          videos.push(preprocessVideo(p.video, popts));
-        }
-      }
-    }
-    const M = this.config.vision_config.spatial_merge_size;
-    const inputIds = encodeChat(this.tokenizer, messages, {
-      imageTokens: images.map((i) => visionTokenCount(i.gridThw, M)),
-      videoTokens: videos.map((v) => visionTokenCount(v.gridThw, M)),
-    });
+    const { minPixels, maxPixels } = this.#limits;
+    const p = encodePrompt(this.config, this.tokenizer, messages, { minPixels, maxPixels });
+    const inputIds = Array.from(p.inputIds);
     const imgF: Float32Array[] = [], vidF: Float32Array[] = [];
-    for (const i of images) imgF.push(await this.encodeVision(i));
-    for (const v of videos) vidF.push(await this.encodeVision(v));
+    for (const i of p.images) imgF.push(await this.encodeVision(i));
+    for (const v of p.videos) vidF.push(await this.encodeVision(v));
     const visualEmbeds = fillVisualEmbeds(this.config, inputIds, imgF, vidF);
-    const { positionIds, ropeDelta } = getRopeIndex(this.config, inputIds, images, videos);
-    return { inputIds, visualEmbeds, positionIds, ropeDelta };
+    return { inputIds, visualEmbeds, positionIds: p.positionIds, ropeDelta: p.ropeDelta };
   }
 
   /** One decoder call on new tokens given an optional cache; returns (T, V) logits and the grown cache. */

@@ -10,6 +10,8 @@
  *   Unknown categories are accepted (reported as their own group), not rejected.
  * - [U, unverified] `pair_idx` type (we accept string or number), exact `sourced_dataset` strings, whether `answer` is
  *   always a letter (we require a letter among the options and fail naming the row otherwise).
+ * - `--data` is the dataset folder as the Hugging Face snapshot lays it out (`data.json` beside the scene folders) or
+ *   data.json itself. Every `image_path` must stay inside that folder (data_root.ts), or the row is refused.
  * - Ego-Exo4D images are not shipped; a missing image file is a DataFormatError naming the row (rebuild them with the
  *   authors' `data/process_egoexo4d.py`).
  *
@@ -23,6 +25,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
+import { insideRoot } from "./data_root.ts";
 import { canInfer } from "./harness_extraction.ts";
 import { groupMeans, mean } from "./metrics.ts";
 import { describe } from "./parquet_table.ts";
@@ -107,7 +110,7 @@ async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> 
     if (seen.has(id)) throw new DataFormatError(file, `row ${i}: index`, "a unique index", `duplicate ${id}`);
     seen.add(id);
     const images = rec.image_path.map((p, j) => {
-      const full = join(root, p);
+      const full = insideRoot(root, [p], file, `row ${i}: image_path[${j}]`);
       try {
         Deno.statSync(full);
       } catch {

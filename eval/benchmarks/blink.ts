@@ -75,7 +75,13 @@ export function blinkPrompt(choices: readonly string[], prompt: string): string 
 
 /** Parquet files under `path` (a file, or a folder searched recursively for `{split}-*.parquet` / `*.parquet`). */
 export function findParquetFiles(path: string, prefix: string): string[] {
-  if (Deno.statSync(path).isFile) return [path];
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(path);
+  } catch (e) {
+    throw new DataFormatError(path, "(path)", "the dataset folder or a parquet file", (e as Error).message);
+  }
+  if (st.isFile) return [path];
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {

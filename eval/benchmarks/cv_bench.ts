@@ -11,9 +11,12 @@
  * - Columns idx, type ("2D"/"3D"), task, image (HF Image struct {bytes, path}), choices, answer "(A)", prompt, source
  *   — benchmark-formats.md [V]. [U] exact task strings beyond Count/Relation/Depth (we accept any string) and the
  *   type of `idx` (we accept int or string).
- * - Files: `test_2d.parquet` + `test_3d.parquet` (current main), or older `test.parquet`; pass a file or the folder.
+ * - Files: `test_2d.parquet` + `test_3d.parquet` (current main), or older `test.parquet`; pass a file or the dataset
+ *   folder as the Hugging Face snapshot lays it out (cvBenchParquetFiles).
  *   The official score needs all three sources; with one missing it is reported as NaN ("n/a").
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
 import { checkImageBytes } from "./images.ts";
@@ -39,10 +42,26 @@ export function cvBenchPrompt(choices: readonly string[], prompt: string): strin
   return lmmsMcPrePrompt(choices.length) + "\n" + prompt;
 }
 
+/**
+ * The parquet files of `path`: the file itself, or in the dataset folder as the Hugging Face snapshot lays it out,
+ * `test_2d.parquet` + `test_3d.parquet` (current main) when present, else the older single `test.parquet`, else any
+ * `test*.parquet` below the folder. A snapshot holding both layouts is read once, not twice.
+ */
+export function cvBenchParquetFiles(path: string): string[] {
+  if (!existsSync(path)) {
+    throw new DataFormatError(path, "(path)", "the CV-Bench dataset folder or a parquet file", "it does not exist");
+  }
+  if (Deno.statSync(path).isFile) return [path];
+  const split = ["test_2d.parquet", "test_3d.parquet"].map((n) => join(path, n)).filter((p) => existsSync(p));
+  if (split.length) return split;
+  if (existsSync(join(path, "test.parquet"))) return [join(path, "test.parquet")];
+  return findParquetFiles(path, "test");
+}
+
 async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> {
   const items: BenchItem[] = [];
   const seen = new Set<string>();
-  for (const file of findParquetFiles(path, "test")) {
+  for (const file of cvBenchParquetFiles(path)) {
     const rows = await readParquetRows(file, ["idx", "type", "task", "image", "choices", "answer", "prompt", "source"]);
     for (const [i, row] of rows.entries()) {
       if (opts.limit !== undefined && items.length >= opts.limit) return items;

@@ -34,7 +34,8 @@ export function checkImageBytes(
       file,
       where,
       "PNG or JPEG image bytes",
-      `got ${bytes.length} bytes starting ${hex(bytes)}`,
+      // Only the length: the bytes may be any file's content, and messages never print content.
+      `got ${bytes.length} bytes without a PNG or JPEG signature`,
     );
   }
   return { bytes, mime };
@@ -75,8 +76,4 @@ export function decodeImage(bytes: Uint8Array, file: string, where: string): Rgb
 
 export function encodeRgbPng(img: RgbImage): Uint8Array {
   return encodePng({ width: img.width, height: img.height, data: img.rgb, channels: 3, depth: 8 });
-}
-
-function hex(b: Uint8Array): string {
-  return [...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, "0")).join(" ") || "(empty)";
 }

@@ -1,26 +1,30 @@
 /**
  * Runs one benchmark's items through an inference engine: greedy generation (batched where the engine offers
- * `generateBatch`), progress with ETA, and resumable predictions in a JSONL file (one line per finished item,
- * written whole; a rerun skips ids already there; a line cut off by a crash is dropped and redone).
+ * `generateBatch`), progress with ETA, and the content-keyed answer cache (answer_cache.ts): each item's request
+ * (prompt, image bytes, generation settings) is hashed, a cached answer of the same model for the same hash is
+ * reused, and every new answer is appended to the cache as it finishes (so a crashed run resumes where it stopped).
  */
-import { dirname } from "node:path";
-import { DataFormatError } from "../../core/errors.ts";
-import type { BenchEngine, BenchItem, GenerationRequest, PredictionRecord } from "./types.ts";
+import type { AnswerCache } from "./answer_cache.ts";
+import { requestHash } from "./answer_cache.ts";
+import type { BenchEngine, BenchItem, GenerationRequest, GenerationResult } from "./types.ts";
 import { VisualResolver } from "./visuals.ts";
 
 export interface Progress {
   suite: string;
   done: number;
   total: number;
-  resumed: number;
+  /** Answers taken from the cache. */
+  reused: number;
   etaSeconds: number;
 }
 
 export interface RunOptions {
   engine: BenchEngine;
   items: readonly BenchItem[];
-  /** JSONL file for this checkpoint × suite. */
-  predictionsPath: string;
+  /** This engine's model's answer cache; absent: nothing is reused or recorded. */
+  cache?: AnswerCache;
+  /** Reuse cached answers (default true); false (`--no-cache`) generates every item and records the fresh answers. */
+  reuse?: boolean;
   suite?: string;
   resolver?: VisualResolver;
   batchSize?: number;
@@ -31,35 +35,24 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** Reads finished predictions; a torn last line (no trailing newline) is cut off the file so appends stay valid. */
-export async function readPredictions(path: string): Promise<Map<string, PredictionRecord>> {
-  const out = new Map<string, PredictionRecord>();
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return out;
-    throw e;
-  }
-  const end = text.lastIndexOf("\n") + 1;
-  if (end < text.length) {
-    await Deno.truncate(path, new TextEncoder().encode(text.slice(0, end)).length);
-    text = text.slice(0, end);
-  }
-  for (const [i, line] of text.split("\n").entries()) {
-    if (line.trim() === "") continue;
-    let rec: PredictionRecord;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new DataFormatError(path, `line ${i + 1}`, "one JSON prediction record", (e as Error).message);
-    }
-    if (typeof rec.id !== "string" || typeof rec.output !== "string") {
-      throw new DataFormatError(path, `line ${i + 1}`, "{id: string, output: string, …}", line.slice(0, 80));
-    }
-    out.set(rec.id, rec);
-  }
-  return out;
+/** One item's answer in this run. */
+export interface Prediction {
+  id: string;
+  /** sha256 of the request (answer_cache.ts requestHash). */
+  itemHash: string;
+  output: string;
+  promptTokens: number;
+  completionTokens: number;
+  timingMs: number;
+  /** Taken from the answer cache rather than generated in this run. */
+  cached: boolean;
+}
+
+export interface RunResult {
+  /** By item id, in item order. */
+  predictions: Map<string, Prediction>;
+  reused: number;
+  generated: number;
 }
 
 export async function buildRequest(
@@ -87,61 +80,72 @@ export async function buildRequest(
   };
 }
 
-/** Generates every item not yet in the JSONL; returns id → output for all items (old and new). */
-export async function runPredictions(o: RunOptions): Promise<Map<string, string>> {
-  await Deno.mkdir(dirname(o.predictionsPath), { recursive: true });
-  const prior = await readPredictions(o.predictionsPath);
-  const outputs = new Map<string, string>();
-  for (const it of o.items) {
-    const p = prior.get(it.id);
-    if (p) outputs.set(it.id, p.output);
-  }
-  const pending = o.items.filter((it) => !outputs.has(it.id));
-  const resumed = o.items.length - pending.length;
+/** Answers every item: from the cache when `reuse` and the same request was answered before, else by the engine. */
+export async function runPredictions(o: RunOptions): Promise<RunResult> {
+  const reuse = o.reuse ?? true;
   const resolver = o.resolver ?? new VisualResolver();
   const batch = Math.max(1, o.engine.generateBatch ? (o.batchSize ?? 4) : 1);
-  const file = await Deno.open(o.predictionsPath, { append: true, create: true });
-  const enc = new TextEncoder();
+  const predictions = new Map<string, Prediction>();
   const t0 = performance.now();
-  let doneHere = 0;
-  try {
-    for (let s = 0; s < pending.length; s += batch) {
-      o.signal?.throwIfAborted();
-      const chunk = pending.slice(s, s + batch);
-      const reqs = await Promise.all(chunk.map((it) => buildRequest(it, resolver, o)));
-      const results = batch > 1 && o.engine.generateBatch
-        ? await o.engine.generateBatch(reqs, o.signal)
-        : [await o.engine.generate(reqs[0], undefined, o.signal)];
-      for (const [k, it] of chunk.entries()) {
-        const r = results[k];
-        const rec: PredictionRecord = {
-          id: it.id,
-          output: r.text,
-          promptTokens: r.promptTokens,
-          completionTokens: r.completionTokens,
-          timingMs: r.timingMs,
-        };
-        await file.write(enc.encode(JSON.stringify(rec) + "\n"));
-        outputs.set(it.id, r.text);
-      }
-      doneHere += chunk.length;
-      const elapsed = (performance.now() - t0) / 1000;
-      o.onProgress?.({
-        suite: o.suite ?? o.items[0]?.benchmark ?? "",
-        done: resumed + doneHere,
-        total: o.items.length,
-        resumed,
-        etaSeconds: (elapsed / doneHere) * (pending.length - doneHere),
-      });
+  let reused = 0, generated = 0, pendingTotal = 0;
+  let pending: { item: BenchItem; req: GenerationRequest; hash: string }[] = [];
+  const report = () => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const left = o.items.length - predictions.size;
+    o.onProgress?.({
+      suite: o.suite ?? o.items[0]?.benchmark ?? "",
+      done: predictions.size,
+      total: o.items.length,
+      reused,
+      etaSeconds: generated ? (elapsed / generated) * left : left ? Infinity : 0,
+    });
+  };
+  const flush = async () => {
+    if (pending.length === 0) return;
+    o.signal?.throwIfAborted();
+    const reqs = pending.map((p) => p.req);
+    const results: GenerationResult[] = batch > 1 && o.engine.generateBatch
+      ? await o.engine.generateBatch(reqs, o.signal)
+      : [await o.engine.generate(reqs[0], undefined, o.signal)];
+    for (const [k, p] of pending.entries()) {
+      const r = results[k];
+      const rec = {
+        item: p.hash,
+        output: r.text,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        timingMs: r.timingMs,
+      };
+      await o.cache?.put(rec);
+      predictions.set(p.item.id, { id: p.item.id, itemHash: p.hash, ...rec, cached: false });
+      generated++;
     }
-  } finally {
-    file.close();
+    pending = [];
+    report();
+  };
+  for (const item of o.items) {
+    const req = await buildRequest(item, resolver, o);
+    const hash = requestHash(req);
+    const hit = reuse ? o.cache?.get(hash) : undefined;
+    if (hit) {
+      const { item: _h, ...rest } = hit;
+      predictions.set(item.id, { id: item.id, itemHash: hash, ...rest, cached: true });
+      reused++;
+      continue;
+    }
+    pending.push({ item, req, hash });
+    pendingTotal++;
+    if (pending.length >= batch) await flush();
   }
-  return outputs;
+  await flush();
+  if (pendingTotal === 0) report();
+  // Back in item order (cached and generated items interleave above).
+  const ordered = new Map(o.items.map((it) => [it.id, predictions.get(it.id)!]));
+  return { predictions: ordered, reused, generated };
 }
 
 export function formatProgress(p: Progress): string {
   const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : "100";
   const eta = Number.isFinite(p.etaSeconds) ? `${Math.round(p.etaSeconds)}s` : "?";
-  return `[${p.suite}] ${p.done}/${p.total} (${pct}%)${p.resumed ? `, ${p.resumed} resumed` : ""}, ETA ${eta}`;
+  return `[${p.suite}] ${p.done}/${p.total} (${pct}%)${p.reused ? `, ${p.reused} reused` : ""}, ETA ${eta}`;
 }

@@ -39,6 +39,20 @@ export function majorityOutputs(items: readonly BenchItem[]): Map<string, string
   return new Map(items.map((it) => [it.id, best.get(it.category)!]));
 }
 
+/**
+ * The chance level: each metric when every item is answered uniformly at random, i.e. scored with its expected value
+ * 1/(number of options). Every aggregate is a mean (of means), so aggregating the expectations gives the exact
+ * expected score. Numeric items have no chance level: they score NaN, and so does every metric that includes them.
+ */
+export function chanceScores(mod: BenchmarkModule, items: readonly BenchItem[]): Record<string, number> {
+  const expected = items.map((it): ItemScore => {
+    const k = Object.keys(it.choices).length;
+    const v = it.answerKind === "choice" && k > 0 ? 1 / k : NaN;
+    return { id: it.id, category: it.category, strict: v, robust: v, parsedStrict: "", parsedRobust: "" };
+  });
+  return mod.aggregate(items, expected).strict;
+}
+
 /** Scores a benchmark given outputs by id; adds the majority-answer baseline. */
 export function scoreSuite(
   mod: BenchmarkModule,

@@ -62,15 +62,6 @@ export interface ItemScore {
   parsedRobust: string;
 }
 
-/** One row of the predictions JSONL (one file per checkpoint × suite). */
-export interface PredictionRecord {
-  id: string;
-  output: string;
-  promptTokens: number;
-  completionTokens: number;
-  timingMs: number;
-}
-
 /** A benchmark's scores: named metrics (0–1), each under strict and robust extraction. */
 export interface SuiteScores {
   suite: string;

@@ -6,6 +6,9 @@
  *   `ground_truth` (strings), `options` list<string> (null for numeric questions) — benchmark-formats.md [V, HF copy's
  *   feature list + a real row]. Videos at `{videoDir}/{dataset}/{scene_name}.mp4` as lmms-eval
  *   `vsibench_doc_to_visual` builds the path (read in lmms-eval `tasks/vsibench/utils.py`, 2026-11-26).
+ * - `--data` is the dataset folder as the Hugging Face snapshot lays it out (the parquet beside `arkitscenes/`,
+ *   `scannet/`, `scannetpp/`, unzipped from the shipped zips) or the parquet file; `dataset` and `scene_name` must
+ *   not lead out of the video (or frames) folder (data_root.ts).
  * - Question types, prompt, `fuzzy_matching`, `exact_match`, `to_float`, MRA and `vsibench_aggregate_results` were read
  *   in lmms-eval `tasks/vsibench/utils.py` (same date): MCA prompt
  *   `"\n".join([pre, question, "Options:\n" + "\n".join(options), post])`, NA prompt `pre + "\n" + question + "\n" + post`,
@@ -16,9 +19,11 @@
  * - Frame sampling is model-specific in lmms-eval (e.g. 32 or 64 frames); ours is `--frames` (default 8), evenly
  *   spaced. Generation: `max_new_tokens: 16`, greedy (vsibench.yaml).
  */
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
+import { insideRoot } from "./data_root.ts";
 import { pythonFloat, vsiFuzzyMatching } from "./harness_extraction.ts";
 import { groupMeans, mean, meanRelativeAccuracy } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
@@ -77,90 +82,145 @@ function parseOption(o: string): [string, string] | null {
   return m ? [m[1], m[2]] : null;
 }
 
-/** `path` is the parquet file. */
+/** Where VSI-Bench's videos are unpacked, by `dataset` (the snapshot ships them as `{dataset}.zip`). */
+export const VSI_VIDEO_FOLDERS = ["arkitscenes", "scannet", "scannetpp"] as const;
+
+/**
+ * The annotation parquet files of `path`: the file itself, or in a dataset folder as the Hugging Face snapshot lays
+ * it out, `test-*.parquet` (today `test-00000-of-00001.parquet`, beside `arkitscenes/`, `scannet/`, `scannetpp/`),
+ * else `test.parquet`, else `data/test-*.parquet` (the layout `datasets` uses for other repos).
+ */
+export function vsiParquetFiles(path: string): string[] {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(path);
+  } catch (e) {
+    throw new DataFormatError(path, "(path)", "the VSI-Bench dataset folder or its parquet file", (e as Error).message);
+  }
+  if (st.isFile) return [path];
+  const list = (dir: string) => {
+    try {
+      return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => e.name).sort();
+    } catch {
+      return [];
+    }
+  };
+  const top = list(path);
+  const shards = top.filter((n) => /^test-\d+-of-\d+\.parquet$/.test(n));
+  if (shards.length) return shards.map((n) => join(path, n));
+  if (top.includes("test.parquet")) return [join(path, "test.parquet")];
+  const nested = list(join(path, "data")).filter((n) => /^test-.*\.parquet$/.test(n));
+  if (nested.length) return nested.map((n) => join(path, "data", n));
+  throw new DataFormatError(
+    path,
+    "(folder)",
+    "the VSI-Bench dataset folder: test-00000-of-00001.parquet (or test.parquet) beside arkitscenes/, scannet/, scannetpp/",
+    `no test parquet found; the folder holds ${top.length ? top.slice(0, 8).join(", ") : "no files"}`,
+  );
+}
+
+/**
+ * `path` is the dataset folder (Hugging Face snapshot layout, see vsiParquetFiles) or a parquet file; videos are
+ * looked up at `{videoDir}/{dataset}/{scene_name}.mp4` with videoDir defaulting to that folder, and both parts must
+ * stay inside it (data_root.ts).
+ */
 async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> {
-  const rows = await readParquetRows(path, VSI_COLUMNS);
+  const files = vsiParquetFiles(path);
   const frames = opts.frames ?? 8;
-  const videoDir = opts.videoDir ?? dirname(path);
-  const take = opts.limit !== undefined ? rows.slice(0, opts.limit) : rows;
+  const root = Deno.statSync(path).isDirectory ? path : dirname(path);
+  const videoDir = opts.videoDir ?? root;
   const seen = new Set<string>();
-  return take.map((row, i) => {
-    const r = parseRow(VsiRow, row, path, i);
-    const numeric = isVsiNumeric(r.question_type);
-    const choices: Record<string, string> = {};
-    if (numeric) {
-      const gt = pythonFloat(r.ground_truth);
-      if (gt === null || !Number.isFinite(gt)) {
-        throw new DataFormatError(
-          path,
-          `row ${i}: ground_truth`,
-          "a number (numeric question)",
-          describe(r.ground_truth),
-        );
-      }
-    } else {
-      if (!r.options || r.options.length < 2) {
-        throw new DataFormatError(
-          path,
-          `row ${i}: options`,
-          "a list of ≥ 2 options (multiple-choice question)",
-          describe(r.options),
-        );
-      }
-      for (const [j, o] of r.options.entries()) {
-        const p = parseOption(o);
-        if (!p) throw new DataFormatError(path, `row ${i}: options[${j}]`, 'an option like "A. text"', describe(o));
-        choices[p[0]] = p[1];
-      }
-      if (!(r.ground_truth.trim() in choices)) {
-        throw new DataFormatError(
-          path,
-          `row ${i}: ground_truth`,
-          `an option letter (${Object.keys(choices).join("/")})`,
-          describe(r.ground_truth),
-        );
-      }
+  const items: BenchItem[] = [];
+  for (const file of files) {
+    const rows = await readParquetRows(file, VSI_COLUMNS);
+    for (const [i, row] of rows.entries()) {
+      if (opts.limit !== undefined && items.length >= opts.limit) return items;
+      items.push(vsiItem(parseRow(VsiRow, row, file, i), file, i, { ...opts, frames, videoDir }, seen));
     }
-    const id = String(r.id);
-    if (seen.has(id)) throw new DataFormatError(path, `row ${i}: id`, "a unique id", `duplicate ${id}`);
-    seen.add(id);
-    let image: ImageSource;
-    if (opts.framesDir) {
-      image = {
-        kind: "frames-dir",
-        path: join(opts.framesDir, r.dataset, r.scene_name),
-        frames,
-        file: path,
-        row: i,
-        field: "scene_name",
-      };
-    } else {
-      const video = join(videoDir, r.dataset, `${r.scene_name}.mp4`);
-      try {
-        Deno.statSync(video);
-      } catch {
-        throw new DataFormatError(
-          path,
-          `row ${i}: scene_name`,
-          `a video at ${video}`,
-          "not found (unzip arkitscenes.zip / scannet.zip / scannetpp.zip there, or pass --video-dir / --frames-dir)",
-        );
-      }
-      image = { kind: "video", path: video, frames, file: path, row: i, field: "scene_name" };
+  }
+  return items;
+}
+
+function vsiItem(
+  r: VsiRow,
+  path: string,
+  i: number,
+  opts: LoadOptions & { frames: number; videoDir: string },
+  seen: Set<string>,
+): BenchItem {
+  const frames = opts.frames;
+  const numeric = isVsiNumeric(r.question_type);
+  const choices: Record<string, string> = {};
+  if (numeric) {
+    const gt = pythonFloat(r.ground_truth);
+    if (gt === null || !Number.isFinite(gt)) {
+      throw new DataFormatError(
+        path,
+        `row ${i}: ground_truth`,
+        "a number (numeric question)",
+        describe(r.ground_truth),
+      );
     }
-    return {
-      id,
-      benchmark: "vsi",
-      category: r.question_type,
-      images: [image],
-      prompt: vsiPrompt(r),
-      answerKind: numeric ? "number" : "choice",
-      gold: r.ground_truth.trim(),
-      choices,
-      maxTokens: 16,
-      meta: { dataset: r.dataset, scene_name: r.scene_name, question: r.question, options: JSON.stringify(r.options) },
-    } satisfies BenchItem;
-  });
+  } else {
+    if (!r.options || r.options.length < 2) {
+      throw new DataFormatError(
+        path,
+        `row ${i}: options`,
+        "a list of ≥ 2 options (multiple-choice question)",
+        describe(r.options),
+      );
+    }
+    for (const [j, o] of r.options.entries()) {
+      const p = parseOption(o);
+      if (!p) throw new DataFormatError(path, `row ${i}: options[${j}]`, 'an option like "A. text"', describe(o));
+      choices[p[0]] = p[1];
+    }
+    if (!(r.ground_truth.trim() in choices)) {
+      throw new DataFormatError(
+        path,
+        `row ${i}: ground_truth`,
+        `an option letter (${Object.keys(choices).join("/")})`,
+        describe(r.ground_truth),
+      );
+    }
+  }
+  const id = String(r.id);
+  if (seen.has(id)) throw new DataFormatError(path, `row ${i}: id`, "a unique id", `duplicate ${id}`);
+  seen.add(id);
+  let image: ImageSource;
+  const where = `row ${i}: dataset/scene_name`;
+  if (opts.framesDir) {
+    const dir = insideRoot(opts.framesDir, [r.dataset, r.scene_name], path, where);
+    image = { kind: "frames-dir", path: dir, frames, file: path, row: i, field: "scene_name" };
+  } else {
+    const video = insideRoot(opts.videoDir, [r.dataset, `${r.scene_name}.mp4`], path, where);
+    try {
+      Deno.statSync(video);
+    } catch {
+      const zip = join(opts.videoDir, `${r.dataset}.zip`);
+      throw new DataFormatError(
+        path,
+        where,
+        `a video at ${video}`,
+        existsSync(zip)
+          ? `not found: unzip ${zip} in ${opts.videoDir} (the snapshot ships the videos zipped)`
+          : "not found (unzip arkitscenes.zip / scannet.zip / scannetpp.zip there, or pass --video-dir / --frames-dir)",
+      );
+    }
+    image = { kind: "video", path: video, frames, file: path, row: i, field: "scene_name" };
+  }
+  return {
+    id,
+    benchmark: "vsi",
+    category: r.question_type,
+    images: [image],
+    prompt: vsiPrompt(r),
+    answerKind: numeric ? "number" : "choice",
+    gold: r.ground_truth.trim(),
+    choices,
+    maxTokens: 16,
+    meta: { dataset: r.dataset, scene_name: r.scene_name, question: r.question, options: JSON.stringify(r.options) },
+  };
 }
 
 function score(item: BenchItem, output: string): ItemScore {

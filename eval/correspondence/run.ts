@@ -1,18 +1,20 @@
 /**
- * One correspondence evaluation run (what `deno task eval` calls): every feature source (reference features and
- * checkpoints) is analysed on the held-out split (PCK, ρ, gap per layer) and, where the data has one, on the
+ * One correspondence evaluation run (what `deno task eval` calls): every feature source (reference features, models
+ * on disk, models in memory) is analysed on the held-out split (PCK, ρ, gap per layer) and, where the data has one, on the
  * robustness split (Δt = 1…24 curves); then report.json, summary.md and the Figure 3 plots are written to `out`.
  */
 import { join } from "node:path";
 import { analyzeCorrespondenceMany, type CorrespondenceAnalysis } from "../../core/analysis/analyze.ts";
 import type { FeatureMatcher, LayerFeatureSource } from "../../core/analysis/features.ts";
+import { loadModelFeatureSource } from "../../core/analysis/load_model_features.ts";
 import { cpuMatcher } from "../../core/analysis/match.ts";
 import { DEFAULT_PCK_THRESHOLD, type PckThreshold } from "../../core/analysis/pck.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../core/io/atomic.ts";
+import { resolveModelDir } from "../../core/model/folder/resolve.ts";
 import { readManifest, readShards, type Split } from "../../core/scene/shards.ts";
 import { figure3Specs } from "../plots/figure3.ts";
-import { renderSvg, svgToPng } from "../plots/render.ts";
+import { renderSvg, svgToPng } from "../../core/plot/render.ts";
 import { oracleFeatureSource } from "./oracle.ts";
 import { randomFeatureSource } from "./random.ts";
 import {
@@ -33,9 +35,10 @@ export interface CorrespondenceEvalOptions {
   /** Extra copy of report.json. */
   json?: string;
   features: ReferenceFeatures[];
+  /** Models on disk: training runs, exports, model folders or step checkpoints (core/model/folder/resolve.ts). */
   checkpoints: string[];
-  /** The seam for checkpoints: train/ (via tasks/eval.ts) turns a checkpoint directory into a feature source. */
-  loadCheckpoint?: (dir: string) => Promise<LayerFeatureSource>;
+  /** Feature sources already built (a model in memory, e.g. right after train()), reported like the models. */
+  sources?: LayerFeatureSource[];
   threshold?: PckThreshold;
   maxDeltaT?: number;
   /** Sequences per split at most. */
@@ -59,12 +62,11 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
   const log = o.log ?? (() => {});
   const threshold = o.threshold ?? DEFAULT_PCK_THRESHOLD;
   const seed = o.seed ?? 0;
-  if (o.features.length + o.checkpoints.length === 0) {
+  if (o.features.length + o.checkpoints.length + (o.sources?.length ?? 0) === 0) {
     throw new ConfigError("eval", "nothing to evaluate: give --model DIR or --features oracle|random");
   }
-  if (o.checkpoints.length > 0 && !o.loadCheckpoint) {
-    throw new ConfigError("--checkpoint", "no checkpoint feature loader is wired into this build");
-  }
+  const models = o.checkpoints.map((p) => resolveModelDir(p));
+  for (const m of models) log(`model ${m.label}: ${m.description}`);
   const manifest = await readManifest(o.data);
   const count = (s: Split) => manifest.splits[s]?.sequences ?? 0;
   if (count("heldout") === 0) {
@@ -97,7 +99,8 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
       kind: f,
       make: () => Promise.resolve(f === "oracle" ? oracleFeatureSource() : randomFeatureSource({ seed })),
     })),
-    ...o.checkpoints.map((dir) => ({ kind: "checkpoint" as const, path: dir, make: () => o.loadCheckpoint!(dir) })),
+    ...models.map((m) => ({ kind: "checkpoint" as const, path: m.path, make: () => loadModelFeatureSource(m) })),
+    ...(o.sources ?? []).map((src) => ({ kind: "checkpoint" as const, make: () => Promise.resolve(src) })),
   ];
   const sources: LayerFeatureSource[] = [];
   const entries: CheckpointReport[] = [];

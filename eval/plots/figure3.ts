@@ -5,10 +5,8 @@
  * Undefined values (null in report.json) are left out of the plotted rows.
  */
 import type { TopLevelSpec } from "vega-lite";
+import { PLOT_FONT } from "../../core/plot/render.ts";
 import type { CorrespondenceReport, Num } from "../correspondence/report.ts";
-
-/** Font family every panel uses; render.ts loads a TTF of it for the PNGs. */
-export const PLOT_FONT = "DejaVu Sans";
 
 export interface LayerRow {
   checkpoint: string;

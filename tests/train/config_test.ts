@@ -6,6 +6,7 @@ import {
   DEFAULT_TRAIN_CONFIG,
   parseTrainConfig,
   PRESET_NAMES,
+  resolveBaseConfig,
   resolveHeadLayers,
   resolveTrainConfig,
 } from "../../train/config.ts";
@@ -89,4 +90,12 @@ Deno.test("resolveHeadLayers expands 'all' and inclusive ranges, and rejects ran
   assert.deepEqual(resolveHeadLayers("1-2", 4), [1, 2]);
   assert.throws(() => resolveHeadLayers("2-4", 4), ConfigError);
   assert.throws(() => resolveHeadLayers("3-1", 4), ConfigError);
+});
+
+Deno.test("stage base trains on general QA only: correspondence data with it is a ConfigError", () => {
+  assert.equal(resolveBaseConfig().data.correspondence, "none");
+  assert.throws(
+    () => resolveBaseConfig({ data: { correspondence: "text-vqa", generalQaFraction: 0.5 } }),
+    (e: unknown) => e instanceof ConfigError && e.message.includes("data.correspondence"),
+  );
 });

@@ -2,28 +2,22 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../core/errors.ts";
 import { TINY_CONFIG } from "../../core/model/config.ts";
 import { initParameters } from "../../core/model/init.ts";
-import { Rng } from "../../core/random.ts";
+import { initGpu, noGrad, Rng, Tensor } from "../../core/runtime.ts";
 import {
-  correspondenceHeadBackward,
-  correspondenceHeadForward,
-  type CorrespondenceHeadParams,
-  gelu,
-  geluGrad,
+  createHeads,
   headDims,
-  headTensors,
+  headForward,
+  headParams,
   initCorrespondenceHeadFromQuery,
   initHeadsFromWeights,
 } from "../../train/correspondence_head.ts";
-import {
-  addRowVector,
-  type MatF64,
-  matmul,
-  matmulTransB,
-  maxAbsDiff,
-  randomNormal,
-  zeros,
-} from "../../train/dense_f64.ts";
+import { type MatF64, zeros } from "../../train/mat_f64.ts";
 import { svd } from "../../train/svd.ts";
+import { correspondenceHeadForward } from "../../train/reference/correspondence_head.ts";
+import { addRowVector, matmul, matmulTransB, maxAbsDiff, randomNormal } from "../../train/reference/dense.ts";
+import { assertClose } from "../core/ops/_check.ts";
+
+await initGpu();
 
 function firstCols(m: MatF64, k: number): MatF64 {
   const out = zeros(m.rows, k);
@@ -99,91 +93,6 @@ Deno.test("odd hidden width: the spare unit is live (random fc1 row) but silent 
   assert(maxAbsDiff(correspondenceHeadForward(head, x).out, expected) < 1e-10);
 });
 
-Deno.test("gelu (erf and tanh forms) gradient matches central differences and GELU(z) − GELU(−z) = z", () => {
-  for (const form of ["erf", "tanh"] as const) {
-    for (const z of [-6, -2.9, -1.3, -0.2, 0, 0.4, 2.1, 3.2, 7]) {
-      const h = 1e-6;
-      assert(Math.abs((gelu(z + h, form) - gelu(z - h, form)) / (2 * h) - geluGrad(z, form)) < 1e-8, `${form} ${z}`);
-      assert(Math.abs(gelu(z, form) - gelu(-z, form) - z) < 1e-14, `${form} ${z}`);
-    }
-  }
-  assert(Math.abs(gelu(1) - 0.8413447460685429) < 1e-15); // 1 · Φ(1)
-  assert(Math.abs(gelu(1, "tanh") - gelu(1)) < 1e-3);
-});
-
-function randomHead(
-  rng: Rng,
-  shape: "app-b" | "sec-4",
-  d: number,
-  dEmb: number,
-  gelu: "erf" | "tanh",
-): CorrespondenceHeadParams {
-  const dims = headDims(shape, d, dEmb);
-  return {
-    shape,
-    gelu,
-    dims,
-    fc1Weight: randomNormal(dims.hidden, d, rng, 0.5),
-    fc1Bias: Float64Array.from({ length: dims.hidden }, () => rng.normal() * 0.3),
-    fc2Weight: randomNormal(dims.out, dims.hidden, rng, 0.5),
-    fc2Bias: Float64Array.from({ length: dims.out }, () => rng.normal() * 0.3),
-  };
-}
-
-Deno.test("head backward matches central finite differences for inputs and all four parameters (both shapes)", () => {
-  const rng = new Rng(13);
-  for (const [shape, d, dEmb, form] of [["app-b", 7, 0, "erf"], ["sec-4", 9, 3, "tanh"]] as const) {
-    const p = randomHead(rng, shape, d, dEmb, form);
-    const x = randomNormal(4, d, rng);
-    const g = randomNormal(4, p.dims.out, rng); // L = Σ g ⊙ E
-    const loss = () => {
-      const e = correspondenceHeadForward(p, x).out;
-      let s = 0;
-      for (let i = 0; i < e.data.length; i++) s += e.data[i] * g.data[i];
-      return s;
-    };
-    const { cache } = correspondenceHeadForward(p, x);
-    const grads = correspondenceHeadBackward(p, cache, g);
-    const checks: [Float64Array, Float64Array, string][] = [
-      [x.data, grads.dX.data, "dX"],
-      [p.fc1Weight.data, grads.fc1Weight.data, "fc1.weight"],
-      [p.fc1Bias, grads.fc1Bias, "fc1.bias"],
-      [p.fc2Weight.data, grads.fc2Weight.data, "fc2.weight"],
-      [p.fc2Bias, grads.fc2Bias, "fc2.bias"],
-    ];
-    for (const [param, grad, name] of checks) {
-      for (let i = 0; i < param.length; i++) {
-        const h = 1e-6;
-        const old = param[i];
-        param[i] = old + h;
-        const lp = loss();
-        param[i] = old - h;
-        const lm = loss();
-        param[i] = old;
-        const fd = (lp - lm) / (2 * h);
-        assert(
-          Math.abs(fd - grad[i]) < 1e-6 * Math.max(1, Math.abs(fd)),
-          `${shape} ${name}[${i}]: ${fd} vs ${grad[i]}`,
-        );
-      }
-    }
-  }
-});
-
-Deno.test("headTensors names a layer's head like an HF MLP with [out, in] shapes", () => {
-  const rng = new Rng(14);
-  const head = initCorrespondenceHeadFromQuery(randomNormal(8, 8, rng), { shape: "sec-4", dEmb: 2, rng });
-  const t = headTensors(3, head);
-  assert.deepEqual([...t.keys()], [
-    "correspondence_heads.3.fc1.weight",
-    "correspondence_heads.3.fc1.bias",
-    "correspondence_heads.3.fc2.weight",
-    "correspondence_heads.3.fc2.bias",
-  ]);
-  assert.deepEqual(t.get("correspondence_heads.3.fc1.weight")!.shape, [4, 8]);
-  assert.deepEqual(t.get("correspondence_heads.3.fc2.weight")!.shape, [2, 4]);
-});
-
 Deno.test("initHeadsFromWeights reads HF q_proj weight and bias of the tiny model's layers", () => {
   const w = initParameters(TINY_CONFIG, 3);
   const heads = initHeadsFromWeights(w, TINY_CONFIG.hidden_size, [2], { shape: "sec-4", dEmb: 8, rng: new Rng(1) });
@@ -198,4 +107,34 @@ Deno.test("initHeadsFromWeights reads HF q_proj weight and bias of the tiny mode
   const got = correspondenceHeadForward(h, zeros(1, 128)).out;
   assert(maxAbsDiff(got, expected) < 1e-10);
   assert.throws(() => initHeadsFromWeights(w, 128, [9], { shape: "app-b", dEmb: 0, rng: new Rng(1) }), /missing/);
+});
+
+for (const shape of ["app-b", "sec-4"] as const) {
+  Deno.test(`GPU ${shape} head is SVD-initialised like the f64 reference and its forward matches it`, async () => {
+    const w = initParameters(TINY_CONFIG, 3);
+    const d = TINY_CONFIG.hidden_size;
+    const gpu = createHeads(w, d, [1, 2], { shape, dEmb: 32, gelu: "erf" }, new Rng(5));
+    const ref = initHeadsFromWeights(w, d, [1, 2], { shape, dEmb: 32, rng: new Rng(5) });
+    assert.deepEqual([...gpu.keys()], [1, 2]);
+    assert.equal(headParams(gpu)[0].name, "correspondence_heads.1.fc1.weight");
+    const rng = new Rng(9);
+    const x = Float64Array.from({ length: 10 * d }, () => 3 * rng.normal());
+    for (const l of [1, 2]) {
+      const want = correspondenceHeadForward(ref.get(l)!, { rows: 10, cols: d, data: x }).out;
+      const got = await noGrad(() => headForward(gpu.get(l)!, Tensor.from(Float32Array.from(x), [10, d]))).toArray();
+      assertClose(`layer ${l} head output`, got, want.data, 1e-4, 1e-4);
+    }
+  });
+}
+
+Deno.test("head tensors are named like an HF MLP under correspondence_heads.{l} with [out, in] shapes", () => {
+  const w = initParameters(TINY_CONFIG, 3);
+  const heads = createHeads(w, TINY_CONFIG.hidden_size, [3], { shape: "sec-4", dEmb: 8, gelu: "erf" }, new Rng(1));
+  assert.deepEqual(headParams(heads).map((t) => [t.name, t.shape]), [
+    ["correspondence_heads.3.fc1.weight", [16, 128]],
+    ["correspondence_heads.3.fc1.bias", [16]],
+    ["correspondence_heads.3.fc2.weight", [8, 16]],
+    ["correspondence_heads.3.fc2.bias", [8]],
+  ]);
+  for (const t of headParams(heads)) t.dispose();
 });

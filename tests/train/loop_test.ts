@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { initParameters } from "../../core/model/init.ts";
 import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../train/config.ts";
-import { saveBaseModel, train } from "../../train/loop.ts";
+import { train } from "../../train/loop.ts";
+import { writeModelFolder } from "../../core/model/folder/model_folder.ts";
 import { readMetrics } from "../../train/metrics_log.ts";
-import { latestCheckpointDir } from "../../train/checkpoint.ts";
+import { latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { TOY_CONFIG, toySequences } from "./_toy.ts";
 
 const tokenizerJson = buildTinyTokenizerJson(0);
@@ -15,7 +16,7 @@ async function withBase<T>(fn: (dir: string, baseDir: string) => Promise<T>): Pr
   const dir = await Deno.makeTempDir();
   try {
     const baseDir = join(dir, "base");
-    await saveBaseModel(baseDir, TOY_CONFIG, initParameters(TOY_CONFIG, 0), tokenizerJson);
+    await writeModelFolder(baseDir, { config: TOY_CONFIG, weights: initParameters(TOY_CONFIG, 0), tokenizerJson });
     return await fn(dir, baseDir);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -42,11 +43,21 @@ Deno.test("resume: 2k steps straight equals k steps, stop, resume k steps (loss 
     const k = 2;
     const config = toyConfig({ steps: 2 * k, batch: 2, checkpointEvery: k });
     const common = { sequences, baseDir, log: quiet, exportModel: false };
-    const straight = await train(config, { ...common, out: join(dir, "a") });
+    const straightLog: string[] = [], resumedLog: string[] = [];
+    const straight = await train(config, { ...common, out: join(dir, "a"), log: (l) => straightLog.push(l) });
     const first = await train(config, { ...common, out: join(dir, "b"), maxSteps: k });
     assert.equal(first.step, k);
     assert.ok(await latestCheckpointDir(join(dir, "b")));
-    const resumed = await train(config, { ...common, out: join(dir, "b"), resume: join(dir, "b") });
+    const resumed = await train(config, {
+      ...common,
+      out: join(dir, "b"),
+      resume: join(dir, "b"),
+      log: (l) => resumedLog.push(l),
+    });
+    // The heads' SVD init runs once, at the run's start; a resumed run takes the heads from its checkpoint.
+    assert.ok(straightLog.some((l) => /heads \(\d+ layers\): SVD init from W_Q/.test(l)), straightLog.join("\n"));
+    assert.ok(resumedLog.some((l) => /restored from the checkpoint, SVD of W_Q not recomputed/.test(l)));
+    assert.ok(!resumedLog.some((l) => /SVD init from W_Q/.test(l)));
     assert.equal(resumed.step, straight.step);
     assert.equal(resumed.history.length, k);
     const a = straight.history.at(-1)!.loss, b = resumed.history.at(-1)!.loss;
@@ -77,6 +88,7 @@ Deno.test("smoke: a few GASP steps on a 2-sequence toy dataset lower the loss an
     assert.ok(late < 0.8 * early, `L_total should drop by > 20 %: first steps ${early}, last steps ${late}`);
     assert.ok(h.every((m) => Number.isFinite(m.gradNorm) && m.gradNorm > 0));
     assert.ok((await Deno.stat(join(dir, "run", "export", "decoder.onnx"))).size > 0);
+    for (const f of ["loss.svg", "loss.png"]) assert.ok((await Deno.stat(join(dir, "run", f))).size > 0, f);
     r.model.dispose();
   });
 });

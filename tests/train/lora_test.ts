@@ -1,83 +1,55 @@
 import assert from "node:assert/strict";
-import { TINY_CONFIG } from "../../core/model/config.ts";
+import { initGpu, noGrad, Rng } from "../../core/runtime.ts";
 import { initParameters, parameterShapes } from "../../core/model/init.ts";
-import { Rng } from "../../core/random.ts";
-import { addRowVector, matmulTransB, maxAbsDiff, randomNormal } from "../../train/dense_f64.ts";
+import { VlmModel } from "../../core/model/vlm.ts";
+import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
+import { TextTokenizer } from "../../core/text/tokenizer.ts";
+import { TINY_CONFIG } from "../../core/model/config.ts";
 import {
   baseWeightName,
-  dropoutMask,
-  initLoraAdapter,
-  initLoraAdapters,
-  loraLinearBackward,
-  loraLinearForward,
+  createLoraAdapters,
+  LoraHook,
   loraParamNames,
-  mergeLora,
+  loraParams,
+  mergeLoraIntoWeights,
 } from "../../train/lora.ts";
+import { correspondenceSample } from "../../train/samples.ts";
+import { TOY_CONFIG, toySequences } from "./_toy.ts";
+import { GpuContext } from "../../core/gpu/context.ts";
 
-Deno.test("LoRA at init (B = 0) leaves the base linear unchanged", () => {
-  const rng = new Rng(30);
-  const W = randomNormal(6, 5, rng);
-  const bias = Float64Array.from({ length: 6 }, () => rng.normal());
-  const ad = initLoraAdapter(5, 6, { rank: 2, alpha: 4, dropout: 0 }, rng);
-  const x = randomNormal(3, 5, rng);
-  assert.equal(maxAbsDiff(loraLinearForward(x, W, bias, ad, null).y, addRowVector(matmulTransB(x, W), bias)), 0);
-  assert(ad.A.data.every((a) => Math.abs(a) <= 1 / Math.sqrt(5)) && ad.A.data.some((a) => a !== 0));
-});
+await initGpu();
 
-Deno.test("merged weights W + (α/r)·B·A give the same output as the unmerged adapter (≤ 1e-12)", () => {
-  const rng = new Rng(31);
-  for (const [I, O, r] of [[5, 6, 2], [16, 8, 4], [7, 7, 1]]) {
-    const W = randomNormal(O, I, rng);
-    const ad = initLoraAdapter(I, O, { rank: r, alpha: 2 * r + 1, dropout: 0.1 }, rng);
-    ad.B = randomNormal(O, r, rng); // as after training
-    const x = randomNormal(4, I, rng);
-    const unmerged = loraLinearForward(x, W, null, ad, null).y;
-    const merged = matmulTransB(x, mergeLora(W, ad));
-    assert(maxAbsDiff(merged, unmerged) < 1e-12, `${I}x${O} r${r}`);
+Deno.test("merged LoRA weights give the same logits as base + unmerged adapters (≤ 1e-4)", async () => {
+  const c = TOY_CONFIG;
+  const w = initParameters(c, 1);
+  const setup = { rank: 4, alpha: 8, dropout: 0.1, targets: ["q", "k", "v", "o"] as ("q" | "k" | "v" | "o")[] };
+  const adapters = createLoraAdapters(w, parameterShapes(c), [0, 1], setup, new Rng(2));
+  assert.equal(
+    adapters.get("model.layers.1.self_attn.o_proj")!.A.name,
+    "model.layers.1.self_attn.o_proj.lora_A.weight",
+  );
+  // B starts at 0 (PEFT); give it values so the adapters matter.
+  const rng = new Rng(3);
+  for (const ad of adapters.values()) {
+    GpuContext.current().write(ad.B.buffer, Float32Array.from({ length: ad.B.size }, () => 0.05 * rng.normal()));
   }
-});
-
-Deno.test("LoRA backward matches finite differences for x, A and B with a fixed dropout mask", () => {
-  const rng = new Rng(32);
-  const W = randomNormal(4, 5, rng);
-  const ad = initLoraAdapter(5, 4, { rank: 3, alpha: 6, dropout: 0.3 }, rng);
-  ad.B = randomNormal(4, 3, rng);
-  const x = randomNormal(3, 5, rng);
-  const mask = dropoutMask(3, 5, 0.3, new Rng(7));
-  const g = randomNormal(3, 4, rng);
-  const loss = () => {
-    const y = loraLinearForward(x, W, null, ad, mask).y;
-    return y.data.reduce((s, v, i) => s + v * g.data[i], 0);
-  };
-  const { cache } = loraLinearForward(x, W, null, ad, mask);
-  const grads = loraLinearBackward(W, ad, cache, g);
-  for (
-    const [p, gr, name] of [[x.data, grads.dX.data, "x"], [ad.A.data, grads.dA.data, "A"], [
-      ad.B.data,
-      grads.dB.data,
-      "B",
-    ]] as const
-  ) {
-    for (let i = 0; i < p.length; i++) {
-      const old = p[i];
-      p[i] = old + 1e-6;
-      const lp = loss();
-      p[i] = old - 1e-6;
-      const lm = loss();
-      p[i] = old;
-      assert(Math.abs((lp - lm) / 2e-6 - gr[i]) < 1e-7, `${name}[${i}]`);
-    }
+  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
+  const s = correspondenceSample(c, tok, toySequences(1)[0], [0, 1, 2]);
+  const base = new VlmModel(c, w);
+  const hook = new LoraHook(adapters, setup, null); // evaluation: no dropout
+  const unmerged = await noGrad(() => base.forward(s, { linearHook: hook.hook }).logits!).toArray();
+  const plain = await noGrad(() => base.forward(s).logits!).toArray();
+  const merged = new VlmModel(c, await mergeLoraIntoWeights(w, adapters, setup));
+  const got = await noGrad(() => merged.forward(s).logits!).toArray();
+  let maxErr = 0, maxDelta = 0;
+  for (let i = 0; i < got.length; i++) {
+    maxErr = Math.max(maxErr, Math.abs(got[i] - unmerged[i]));
+    maxDelta = Math.max(maxDelta, Math.abs(plain[i] - unmerged[i]));
   }
-});
-
-Deno.test("dropout masks are seeded, inverted (kept entries 1/(1−p)) and absent when p = 0", () => {
-  const a = dropoutMask(10, 10, 0.25, new Rng(5))!;
-  const b = dropoutMask(10, 10, 0.25, new Rng(5))!;
-  assert.deepEqual(Array.from(a), Array.from(b));
-  assert(a.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-15));
-  const dropped = a.filter((v) => v === 0).length;
-  assert(dropped > 10 && dropped < 45);
-  assert.equal(dropoutMask(3, 3, 0, new Rng(5)), null);
+  assert.ok(maxDelta > 1e-2, `adapters should change the logits (max change ${maxDelta})`);
+  assert.ok(maxErr <= 1e-4, `merged vs unmerged logits differ by ${maxErr}`);
+  base.dispose();
+  merged.dispose();
 });
 
 Deno.test("LoRA parameter names follow PEFT under the HF module path", () => {
@@ -88,12 +60,15 @@ Deno.test("LoRA parameter names follow PEFT under the HF module path", () => {
   });
 });
 
-Deno.test("initLoraAdapters makes one zero-output adapter per (layer, target) with the base weight's shape", () => {
-  const shapes = parameterShapes(TINY_CONFIG);
+Deno.test("createLoraAdapters makes one zero-output adapter per (layer, target) with the base weight's shape", async () => {
   const w = initParameters(TINY_CONFIG, 0);
-  const ads = initLoraAdapters(w, shapes, [0, 3], ["q", "k", "v", "o"], { rank: 4, alpha: 8, dropout: 0 }, new Rng(1));
+  const setup = { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o"] as ("q" | "k" | "v" | "o")[] };
+  const ads = createLoraAdapters(w, parameterShapes(TINY_CONFIG), [0, 3], setup, new Rng(1));
   assert.equal(ads.size, 8);
-  const k = ads.get("model.layers.3.self_attn.k_proj.weight")!;
-  assert.deepEqual([k.A.rows, k.A.cols, k.B.rows, k.B.cols], [4, 128, 64, 4]); // 2 kv heads × 32
-  assert(k.B.data.every((v) => v === 0));
+  const k = ads.get("model.layers.3.self_attn.k_proj")!;
+  assert.deepEqual([k.A.shape, k.B.shape], [[4, 128], [64, 4]]); // 2 kv heads × 32
+  assert((await k.B.toArray()).every((v) => v === 0));
+  const A = await k.A.toArray();
+  assert(A.every((a) => Math.abs(a) <= 1 / Math.sqrt(128)) && A.some((a) => a !== 0));
+  for (const t of loraParams(ads)) t.dispose();
 });

@@ -1,11 +1,13 @@
 import { backward, initGpu, Rng, Tensor, tidyAsync } from "../../core/runtime.ts";
 import type { Track } from "../../core/scene/types.ts";
 import { assertClose } from "../core/ops/_check.ts";
-import * as ref from "../../train/losses_reference.ts";
+import * as ref from "../../train/reference/losses.ts";
+import { correspondencePairs, type NegativeSet } from "../../train/correspondence_pairs.ts";
 import {
   buildPairTensors,
   depthConsistencyLoss,
   disposePairTensors,
+  IGNORE_INDEX,
   infoNceLoss,
   lmLoss,
   pairSimilarities,
@@ -29,16 +31,16 @@ function toySequence(rng: Rng, F: number, P: number, T: number) {
   const frames = Array.from({ length: F }, () => ({}));
   const patchDepth = Float32Array.from({ length: F * P }, (_, i) => (i % 7 === 0 ? 0 : 0.5 + 4 * rng.next()));
   return {
-    seq: { frames, tracks, targetPatch } as unknown as Parameters<typeof ref.correspondencePairs>[0],
+    seq: { frames, tracks, targetPatch } as unknown as Parameters<typeof correspondencePairs>[0],
     patchDepth,
   };
 }
 
-async function compare(negatives: ref.NegativeSet, seed: number) {
+async function compare(negatives: NegativeSet, seed: number) {
   const rng = new Rng(seed);
   const F = 3, P = 9, D = 6, tau = 0.2, eps = 1e-6;
   const { seq, patchDepth } = toySequence(rng, F, P, 10);
-  const pairs = ref.correspondencePairs(seq);
+  const pairs = correspondencePairs(seq);
   if (pairs.length < 5 || !pairs.some((p) => Number.isNaN(p.targetDepth))) throw new Error("toy case too small");
   const data = Float64Array.from({ length: F * P * D }, () => rng.normal());
   const e = { frames: F, patches: P, dim: D, data };
@@ -72,7 +74,7 @@ Deno.test("lmLoss matches the f64 reference on answer tokens only (ignored rows 
   const rng = new Rng(4);
   const T = 7, V = 11;
   const logits = Float64Array.from({ length: T * V }, () => 2 * rng.normal());
-  const targets = Int32Array.from([ref.IGNORE_INDEX, 3, ref.IGNORE_INDEX, 10, 0, ref.IGNORE_INDEX, 5]);
+  const targets = Int32Array.from([IGNORE_INDEX, 3, IGNORE_INDEX, 10, 0, IGNORE_INDEX, 5]);
   const want = ref.lmLoss({ rows: T, cols: V, data: logits }, targets);
   await tidyAsync(async () => {
     const x = Tensor.from(Float32Array.from(logits), [T, V], { requiresGrad: true });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../core/random.ts";
 import { buildTinyTokenizerJson } from "../../core/text/build_tokenizer.ts";
 import { TextTokenizer } from "../../core/text/tokenizer.ts";
-import { IGNORE_INDEX } from "../../train/losses_reference.ts";
+import { IGNORE_INDEX } from "../../train/losses.ts";
 import { chooseFrames, correspondenceSample, generalQaSample, subSequence } from "../../train/samples.ts";
 import { TOY_CONFIG, toySequences } from "./_toy.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../core/random.ts";
-import { fromRows, type MatF64, matmul, matmulTransA, maxAbsDiff, randomNormal, zeros } from "../../train/dense_f64.ts";
+import { type MatF64, zeros } from "../../train/mat_f64.ts";
+import { fromRows, matmul, matmulTransA, maxAbsDiff, randomNormal } from "../../train/reference/dense.ts";
 import { reconstruct, svd } from "../../train/svd.ts";
 
 function orthonormalityError(q: MatF64): number {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { initGpu, noGrad, Rng, tidyAsync } from "../../../core/runtime.ts";
 import { TINY_CONFIG, tinySpecialId } from "../../../core/model/config.ts";
 import { initParameters } from "../../../core/model/init.ts";
-import { referenceForward, type VisionItem } from "../../../core/model/reference.ts";
+import { referenceForward, type VisionItem } from "../../../core/model/reference/forward.ts";
 import { VlmModel } from "../../../core/model/vlm.ts";
 import { assertClose } from "../ops/_check.ts";
 

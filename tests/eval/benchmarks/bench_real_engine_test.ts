@@ -6,14 +6,13 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createEngine } from "../../../core/engine/load.ts";
 import { OrtEngine } from "../../../core/engine/ort_engine.ts";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
 import { initParameters } from "../../../core/model/init.ts";
 import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
-import { readPredictions } from "../../../eval/benchmarks/runner.ts";
 import { runBench } from "../../../eval/benchmarks/bench_run.ts";
+import { loadBenchModel } from "../../../eval/benchmarks/models.ts";
 import { withTempDir } from "./fixtures.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -22,40 +21,46 @@ Deno.test("bench on synthetic-depth-order with the real engine: predictions, sco
   await withTempDir(async (dir) => {
     const modelDir = join(dir, "base", "export");
     await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 3), buildTinyTokenizerJson(), modelDir);
-    const le = await createEngine(join(dir, "base"), { executionProvider: "wasm" });
-    const engine = le.engine as OrtEngine;
-    assert.ok(engine instanceof OrtEngine && !le.standIn);
+    const m = await loadBenchModel(join(dir, "base"), { executionProvider: "wasm" });
+    const engine = m.engine as OrtEngine;
+    assert.ok(engine instanceof OrtEngine);
+    assert.equal(m.name, "base");
+    assert.equal(m.model!.path, modelDir);
+    assert.match(m.model!.sha256, /^[0-9a-f]{64}$/);
     try {
       const o = {
         suites: ["synthetic-depth-order"],
         data: {},
-        // the same engine under two names: a real side-by-side run whose deltas must be exactly 0
-        checkpoints: [{ name: "base", engine }, { name: "gasp", engine }],
+        // the same engine under two names (and cache keys): a real side-by-side run whose deltas must be exactly 0
+        checkpoints: [m, { ...m, name: "gasp", cacheKey: "0".repeat(64) }],
         outDir: join(dir, "out"),
         synthetic: { seed: 9, perSuite: 2, imageSize: 56, frames: 2 },
         maxTokens: 4,
       };
-      const { report, markdown } = await runBench(o);
+      const { results, markdown } = await runBench(o);
       assert.equal(engine.calls, 4, "2 items x 2 checkpoints");
-      const preds = await readPredictions(join(dir, "out", "base", "synthetic-depth-order.predictions.jsonl"));
-      assert.equal(preds.size, 2);
-      for (const p of preds.values()) {
+      const read = async (ck: string) =>
+        (await Deno.readTextFile(join(dir, "out", ck, "synthetic-depth-order.predictions.jsonl"))).trim().split("\n")
+          .map((l) => JSON.parse(l));
+      const preds = await read("base");
+      assert.equal(preds.length, 2);
+      for (const p of preds) {
         assert.ok(p.promptTokens > 50, `prompt ${p.promptTokens} tokens holds the image's vision pads`);
         assert.ok(p.completionTokens >= 0 && p.completionTokens <= 4);
         assert.ok(p.timingMs > 0);
       }
-      const gasp = await readPredictions(join(dir, "out", "gasp", "synthetic-depth-order.predictions.jsonl"));
-      assert.deepEqual([...gasp.values()].map((p) => p.output), [...preds.values()].map((p) => p.output));
-      const overall = report.suites.find((s) => s.suite === "synthetic-depth-order")!.metrics
-        .find((m) => m.metric === "overall")!;
-      assert.equal(overall.deltas.gasp, 0);
-      assert.equal(overall.majority, 0.5);
-      assert.match(markdown, /\| metric \| majority \| base \| gasp \| Δ gasp \|/);
+      const gasp = await read("gasp");
+      assert.deepEqual(gasp.map((p) => p.output), preds.map((p) => p.output));
+      const suite = results.suites.find((s) => s.suite === "synthetic-depth-order")!;
+      assert.equal(suite.checkpoints.gasp.metrics.overall.strict, suite.checkpoints.base.metrics.overall.strict);
+      assert.equal(suite.majority.overall, 0.5);
+      assert.equal(suite.checkpoints.base.model!.sha256, m.model!.sha256);
+      assert.match(markdown, /\| metric \| chance \| majority \| base \| gasp \| Δ gasp \|/);
 
       await runBench(o);
-      assert.equal(engine.calls, 4, "a rerun resumes from the predictions and generates nothing");
+      assert.equal(engine.calls, 4, "a rerun takes every answer from the cache and generates nothing");
     } finally {
-      await engine.release();
+      await m.release();
     }
   });
 });
@@ -77,8 +82,12 @@ Deno.test("deno task bench with no flags and no trained models says to run deno 
       stderr: "piped",
     }).output();
     const err = new TextDecoder().decode(out.stderr);
-    assert.notEqual(out.code, 0);
-    assert.match(err, /no trained model at runs\/base\/export, runs\/gasp\/export/);
-    assert.match(err, /Run `deno task train` first/);
+    assert.equal(out.code, 2, err);
+    assert.match(err, /no trained model at runs\/base\/export, runs\/sft-general\/export, runs\/gasp\/export/);
+    assert.match(
+      err,
+      /Make the missing ones with `deno task train --stage base`, `deno task train --preset sft-general`/,
+    );
+    assert.doesNotMatch(err, /corr-only\/export/, "corr-only is optional");
   });
 });

@@ -78,3 +78,33 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/**
+ * A BLINK-format suite of two-choice questions "question i" whose gold letters are `golds[i]` ("A"/"B"), in the
+ * HF layout `{dir}/Visual_Correspondence/val-00000-of-00001.parquet`.
+ */
+export async function writeBlinkFixture(dir: string, golds: readonly string[], tag = ""): Promise<string> {
+  const { writeBlinkParquet } = await import("../../../eval/benchmarks/formats_write.ts");
+  await writeBlinkParquet(
+    join(dir, "Visual_Correspondence", "val-00000-of-00001.parquet"),
+    golds.map((g, i) => ({
+      idx: `val_Visual_Correspondence_${i}`,
+      question: `question ${i}${tag}`,
+      sub_task: "Visual_Correspondence",
+      image_1: { bytes: pngBytes(4, 4, [i % 256, 1, 2]), path: null },
+      image_2: null,
+      image_3: null,
+      image_4: null,
+      choices: ["left", "right"],
+      answer: `(${g})`,
+      prompt: `question ${i}${tag}\n(A) left\n(B) right`,
+      explanation: "",
+    })),
+  );
+  return dir;
+}
+
+/** The "question i" number of a request built from writeBlinkFixture. */
+export function questionNumber(req: GenerationRequest): number {
+  return Number(/question (\d+)/.exec(promptOf(req))![1]);
+}

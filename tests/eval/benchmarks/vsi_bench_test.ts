@@ -144,7 +144,10 @@ Deno.test("VSI names the row and field of a malformed file; a missing column or 
       return true;
     });
     await writeVsiParquet(p, rows());
-    await assert.rejects(vsiBench.load(p), /row 0: scene_name: expected a video at .*arkitscenes\/47430468\.mp4/);
+    await assert.rejects(
+      vsiBench.load(p),
+      /row 0: dataset\/scene_name: expected a video at .*arkitscenes\/47430468\.mp4/,
+    );
     // A parquet without the options column.
     const { parquetWriteBuffer } = await import("hyparquet-writer");
     await Deno.writeFile(

@@ -8,26 +8,27 @@ import { oracleFeatures } from "../../../eval/correspondence/oracle.ts";
 import type { CorrespondenceReport } from "../../../eval/correspondence/report.ts";
 import { runCorrespondenceEval } from "../../../eval/correspondence/run.ts";
 import { syntheticSequence, syntheticSequences } from "../../core/analysis/synthetic_sequences.ts";
+import { makeToyRuns } from "../../core/model/folder/_runs.ts";
+import { toySequences } from "../../train/_toy.ts";
 
 /**
- * A stand-in checkpoint: layer 0 = oracle features, layer 1 = all zeros (every argmax ties → patch 0, constant
+ * A stand-in model in memory: layer 0 = oracle features, layer 1 = all zeros (every argmax ties → patch 0, constant
  * confidence → ρ undefined), layer 2 = oracle keys with shuffled query rows (poor matching).
  */
-const fakeCheckpoint = (dir: string): Promise<LayerFeatureSource> =>
-  Promise.resolve({
-    name: dir.split("/").pop()!,
-    numLayers: 3,
-    features: (seq) => {
-      const o = oracleFeatures(seq);
-      const zeros = new Float32Array(o.q[0].length);
-      const shuffled = o.q[0].slice();
-      const P = seq.grid.rows * seq.grid.cols;
-      for (let p = 0; p < P; p++) {
-        shuffled.set(o.q[0].subarray(((p * 7 + 3) % P) * o.dim, ((p * 7 + 3) % P + 1) * o.dim), p * o.dim);
-      }
-      return Promise.resolve({ ...o, q: [o.q[0], zeros, shuffled], k: [o.k[0], zeros, o.k[0]] });
-    },
-  });
+const fakeModel = (name: string): LayerFeatureSource => ({
+  name,
+  numLayers: 3,
+  features: (seq) => {
+    const o = oracleFeatures(seq);
+    const zeros = new Float32Array(o.q[0].length);
+    const shuffled = o.q[0].slice();
+    const P = seq.grid.rows * seq.grid.cols;
+    for (let p = 0; p < P; p++) {
+      shuffled.set(o.q[0].subarray(((p * 7 + 3) % P) * o.dim, ((p * 7 + 3) % P + 1) * o.dim), p * o.dim);
+    }
+    return Promise.resolve({ ...o, q: [o.q[0], zeros, shuffled], k: [o.k[0], zeros, o.k[0]] });
+  },
+});
 
 async function fixture(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "gasp-eval-" });
@@ -55,8 +56,8 @@ Deno.test("eval run writes report.json, summary.md and Figure 3 SVG/PNG whose da
       out,
       json: join(dir, "copy.json"),
       features: ["oracle", "random"],
-      checkpoints: [join(dir, "ckpt-a")],
-      loadCheckpoint: fakeCheckpoint,
+      checkpoints: [],
+      sources: [fakeModel("ckpt-a")],
       seed: 5,
     });
     const text = await Deno.readTextFile(join(out, "report.json"));
@@ -129,13 +130,45 @@ Deno.test("eval run writes report.json, summary.md and Figure 3 SVG/PNG whose da
   }
 });
 
-Deno.test("eval run refuses checkpoints without a loader and empty source lists", async () => {
-  await assert.rejects(
-    () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: [], checkpoints: ["a"] }),
-    ConfigError,
-  );
+Deno.test("eval run refuses a model path that is no model (before reading data) and empty source lists", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: [], checkpoints: [dir] }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(`${dir} is not a model`),
+    );
+  } finally {
+    await Deno.remove(dir);
+  }
   await assert.rejects(
     () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: [], checkpoints: [] }),
     ConfigError,
   );
+});
+
+Deno.test("eval analyses models from disk (a step checkpoint, a model folder) with no injected loader", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gasp-eval-models-" });
+  try {
+    const runs = await makeToyRuns(dir);
+    for (const r of [runs.gaspResult, runs.baseRunResult]) r.model.dispose();
+    await writeShards(join(dir, "data"), { heldout: toySequences(2, 3, 4) }, { seed: 0, generator: { kind: "test" } });
+    const lines: string[] = [];
+    const { report } = await runCorrespondenceEval({
+      data: join(dir, "data"),
+      out: join(dir, "out"),
+      features: [],
+      checkpoints: [join(runs.gasp, "step-000001"), runs.base],
+      noPng: true,
+      log: (l) => lines.push(l),
+    });
+    assert.deepEqual(report.checkpoints.map((c) => [c.name, c.kind, c.numLayers]), [
+      ["gasp@step-000001 Q/K", "checkpoint", 2],
+      ["base Q/K", "checkpoint", 2],
+    ]);
+    assert.equal(report.checkpoints[1].path, runs.base);
+    assert.ok(lines.some((l) => l.includes(`step checkpoint ${join(runs.gasp, "step-000001")}`)), lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes(`model folder ${runs.base}`)), lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

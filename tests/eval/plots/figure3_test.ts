@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CheckpointReport, CorrespondenceReport } from "../../../eval/correspondence/report.ts";
 import { figure3Specs, layerRows, robustnessRows } from "../../../eval/plots/figure3.ts";
-import { loadPlotFont, renderSvg, svgToPng } from "../../../eval/plots/render.ts";
+import { loadPlotFont, renderSvg, svgToPng } from "../../../core/plot/render.ts";
 
 function checkpoint(name: string, pck: (number | null)[], rho: (number | null)[]): CheckpointReport {
   return {

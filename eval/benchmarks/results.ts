@@ -1,0 +1,373 @@
+/**
+ * `results.json`: every suite's scores per checkpoint, with the trivial baselines (chance, majority), a 95 % interval
+ * on the headline metric, paired tests against the control checkpoint, per-item scores (so later runs can be paired
+ * with these), and the full config of the run that produced each entry.
+ *
+ * Merging: a run replaces the (suite, checkpoint) entries it produced and keeps every other entry, so re-running one
+ * suite, or adding one checkpoint, leaves the rest of the multi-suite report in place. A kept entry of a suite is
+ * dropped (with a log line) when that suite's items changed: entries in one table are always scored on the same
+ * items, which is what makes their paired tests valid.
+ */
+import { DataFormatError } from "../../core/errors.ts";
+import { mean } from "./metrics.ts";
+import { bootstrapInterval, type Interval, mcnemarExact, pairedBootstrap, wilsonInterval } from "./statistics.ts";
+import { type BenchmarkModule, chanceScores, majorityOutputs } from "./suite.ts";
+import type { BenchItem, BenchmarkName, ItemScore } from "./types.ts";
+
+export const RESULTS_SCHEMA = "gasp-bench-results/1";
+/** Items per suite below which the report says the intervals are too wide for the README table (issue 13). */
+export const MIN_REPORT_ITEMS = 300;
+/** Bootstrap draws and seed for intervals and paired tests (fixed: the same scores give the same report). */
+export const BOOTSTRAP = { draws: 2000, seed: 0 };
+
+/** Which model an entry scored: the folder it came from and the sha256 of its files. */
+export interface ModelInfo {
+  /** The export folder loaded. */
+  path: string;
+  /** What the user passed (`--model`), when it differs from `path`. */
+  given?: string;
+  /** answer_cache.ts modelContentHash of `path`. */
+  sha256: string;
+  /** The engine that ran it (e.g. "ort-wasm"). */
+  engine: string;
+}
+
+/** The full configuration of one `deno task bench` run. */
+export interface RunConfig {
+  id: string;
+  startedAt: string;
+  finishedAt: string | null;
+  /** The command line, when run as a task. */
+  argv: string[] | null;
+  suites: string[];
+  data: Record<string, string>;
+  /** Every option is written out; null = not set (the suite's or engine's own default applies). */
+  limit: number | null;
+  load: Record<string, unknown>;
+  maxTokens: number | null;
+  batchSize: number | null;
+  seed: number;
+  synthetic: Record<string, unknown> | null;
+  /** false under `--no-cache`. */
+  reuseCache: boolean;
+  logSamples: boolean;
+  control: string | null;
+  models: ({ name: string } & Partial<ModelInfo>)[];
+  host: { os: string; arch: string; cpus: number; deno: string };
+  notes: string[];
+}
+
+export interface MetricValue {
+  strict: number | null;
+  robust: number | null;
+}
+
+export interface CheckpointResult {
+  model: ModelInfo | null;
+  /** `runs[run]` is the config that produced this entry. */
+  run: string;
+  n: number;
+  /** Metric name → strict (harness) and robust extraction score, 0–1. */
+  metrics: Record<string, MetricValue>;
+  /** 95 % interval of the headline metric (strict). */
+  ci95: (Interval & { method: "wilson" | "bootstrap" }) | null;
+  /** Metrics whose strict score is below the majority baseline. */
+  belowMajority: string[];
+  reused: number;
+  generated: number;
+  /** Wall time of answering this suite in its run (generation dominates; reused answers cost ~nothing). */
+  seconds: number;
+  /** Per-item strict and robust scores, aligned with the suite's `items`. */
+  strict: number[];
+  robust: number[];
+}
+
+/** checkpoint `a` − checkpoint `b` on the headline metric, over the same items. */
+export interface PairedComparison {
+  a: string;
+  b: string;
+  metric: string;
+  n: number;
+  diff: number | null;
+  ci95: Interval | null;
+  pValue: number | null;
+  test: "mcnemar-exact" | "paired-bootstrap";
+  /** McNemar's discordant counts: items only `a` got right, only `b` got right. */
+  discordant?: { aOnly: number; bOnly: number };
+}
+
+export interface SuiteResult {
+  suite: string;
+  benchmark: BenchmarkName;
+  /** The metric the intervals and tests are about: "official" where defined (CV-Bench), else "overall". */
+  headline: string;
+  n: number;
+  chance: Record<string, number | null>;
+  majority: Record<string, number | null>;
+  /** Item ids and request hashes (answer_cache.ts requestHash), in order. */
+  items: { id: string; hash: string }[];
+  /** Checkpoints in report order (insertion order of the keys). */
+  checkpoints: Record<string, CheckpointResult>;
+  /** The checkpoint every other one is tested against. */
+  control: string;
+  comparisons: PairedComparison[];
+  notes: string[];
+}
+
+export interface BenchResults {
+  schema: typeof RESULTS_SCHEMA;
+  updatedAt: string;
+  /** The latest run's config (also in `runs`). */
+  config: RunConfig;
+  runs: Record<string, RunConfig>;
+  suites: SuiteResult[];
+}
+
+/** One checkpoint's fresh scores on a suite. */
+export interface FreshEntry {
+  checkpoint: string;
+  model: ModelInfo | null;
+  /** Aligned with the suite's items. */
+  perItem: ItemScore[];
+  reused: number;
+  generated: number;
+  seconds: number;
+}
+
+/** A suite scored in this run. */
+export interface FreshSuite {
+  suite: string;
+  module: BenchmarkModule;
+  items: readonly BenchItem[];
+  itemHashes: readonly string[];
+  entries: FreshEntry[];
+}
+
+const fin = (x: number | undefined): number | null => (x === undefined || !Number.isFinite(x) ? null : x);
+const finite = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fin(v)]));
+
+/** "official" when the suite defines it (finite), else "overall". */
+export function headlineMetric(strict: Record<string, number>): string {
+  return Number.isFinite(strict.official) ? "official" : "overall";
+}
+
+interface EntryScores {
+  checkpoint: string;
+  model: ModelInfo | null;
+  run: string;
+  reused: number;
+  generated: number;
+  seconds: number;
+  strict: number[];
+  robust: number[];
+}
+
+function itemScores(items: readonly BenchItem[], e: EntryScores): ItemScore[] {
+  return items.map((it, i) => ({
+    id: it.id,
+    category: it.category,
+    strict: e.strict[i],
+    robust: e.robust[i],
+    parsedStrict: "",
+    parsedRobust: "",
+  }));
+}
+
+const isBinary = (xs: readonly number[]) => xs.every((x) => x === 0 || x === 1);
+
+/** Computes one suite's table from per-item scores: metrics, baselines, intervals, paired tests. */
+export function suiteResult(
+  suite: string,
+  mod: BenchmarkModule,
+  items: readonly BenchItem[],
+  itemHashes: readonly string[],
+  entries: readonly EntryScores[],
+  control?: string,
+): SuiteResult {
+  const n = items.length;
+  const aggOf = (idx: readonly number[], scores: readonly ItemScore[]) =>
+    mod.aggregate(idx.map((i) => items[i]), idx.map((i) => scores[i])).strict;
+  const maj = majorityOutputs(items);
+  const majority = mod.aggregate(items, items.map((it) => mod.score(it, maj.get(it.id)!))).strict;
+  const scored = entries.map((e) => {
+    const scores = itemScores(items, e);
+    return { e, scores, agg: mod.aggregate(items, scores) };
+  });
+  const headline = headlineMetric(scored[0]?.agg.strict ?? majority);
+  // Wilson is exact for a proportion: used when the headline is the plain share of right answers.
+  const isProportion = (xs: readonly number[], v: number) => isBinary(xs) && Math.abs(mean(xs) - v) < 1e-12;
+
+  const checkpoints: Record<string, CheckpointResult> = {};
+  for (const { e, scores, agg } of scored) {
+    const metrics: Record<string, MetricValue> = {};
+    for (const m of Object.keys(agg.strict)) metrics[m] = { strict: fin(agg.strict[m]), robust: fin(agg.robust[m]) };
+    const h = agg.strict[headline];
+    let ci95: CheckpointResult["ci95"] = null;
+    if (Number.isFinite(h) && n > 0) {
+      ci95 = isProportion(e.strict, h)
+        ? { ...wilsonInterval(e.strict.reduce((a, b) => a + b, 0), n), method: "wilson" }
+        : { ...bootstrapInterval(n, (idx) => aggOf(idx, scores)[headline], BOOTSTRAP), method: "bootstrap" };
+    }
+    const belowMajority = Object.keys(agg.strict).filter((m) =>
+      Number.isFinite(agg.strict[m]) && Number.isFinite(majority[m]) && agg.strict[m] < majority[m] - 1e-12
+    );
+    checkpoints[e.checkpoint] = {
+      model: e.model,
+      run: e.run,
+      n,
+      metrics,
+      ci95,
+      belowMajority,
+      reused: e.reused,
+      generated: e.generated,
+      seconds: e.seconds,
+      strict: e.strict,
+      robust: e.robust,
+    };
+  }
+
+  const names = entries.map((e) => e.checkpoint);
+  const ctrl = control && names.includes(control) ? control : names.includes("sft-general") ? "sft-general" : names[0];
+  const comparisons: PairedComparison[] = [];
+  const b = scored.find((s) => s.e.checkpoint === ctrl);
+  for (const a of scored) {
+    if (!b || a === b) continue;
+    const diffOf = (idx: readonly number[]) => aggOf(idx, a.scores)[headline] - aggOf(idx, b.scores)[headline];
+    const diff = fin(a.agg.strict[headline] - b.agg.strict[headline]);
+    const boot = diff === null ? null : pairedBootstrap(n, diffOf, BOOTSTRAP);
+    const ci95 = boot && { lo: boot.lo, hi: boot.hi };
+    if (isProportion(a.e.strict, a.agg.strict[headline]) && isProportion(b.e.strict, b.agg.strict[headline])) {
+      let aOnly = 0, bOnly = 0;
+      for (let i = 0; i < n; i++) {
+        if (a.e.strict[i] > b.e.strict[i]) aOnly++;
+        else if (a.e.strict[i] < b.e.strict[i]) bOnly++;
+      }
+      comparisons.push({
+        a: a.e.checkpoint,
+        b: ctrl,
+        metric: headline,
+        n,
+        diff,
+        ci95,
+        pValue: mcnemarExact(aOnly, bOnly),
+        test: "mcnemar-exact",
+        discordant: { aOnly, bOnly },
+      });
+    } else {
+      comparisons.push({
+        a: a.e.checkpoint,
+        b: ctrl,
+        metric: headline,
+        n,
+        diff,
+        ci95,
+        pValue: boot ? boot.pValue : null,
+        test: "paired-bootstrap",
+      });
+    }
+  }
+
+  const notes: string[] = [];
+  if (n < MIN_REPORT_ITEMS) {
+    const half = 100 * (wilsonInterval(n / 2, n).hi - 0.5);
+    notes.push(
+      `n = ${n} < ${MIN_REPORT_ITEMS} items: a 95 % interval near 50 % spans ±${half.toFixed(1)} points; ` +
+        `use at least ${MIN_REPORT_ITEMS} per suite for reported tables (--per-suite ${MIN_REPORT_ITEMS}).`,
+    );
+  }
+  return {
+    suite,
+    benchmark: mod.name,
+    headline,
+    n,
+    chance: finite(chanceScores(mod, items)),
+    majority: finite(majority),
+    items: items.map((it, i) => ({ id: it.id, hash: itemHashes[i] })),
+    checkpoints,
+    control: ctrl,
+    comparisons,
+    notes,
+  };
+}
+
+function sameItems(a: readonly { id: string; hash: string }[], ids: readonly BenchItem[], hashes: readonly string[]) {
+  return a.length === ids.length && a.every((x, i) => x.id === ids[i].id && x.hash === hashes[i]);
+}
+
+/**
+ * Merges this run's suites into the previous results (null: none). Entries this run produced replace the same
+ * (suite, checkpoint); other checkpoints of a re-run suite are kept when the suite's items are unchanged (and
+ * re-tested against the control), dropped with a log line otherwise; suites this run did not touch stay as they were.
+ */
+export function mergeResults(
+  prev: BenchResults | null,
+  fresh: readonly FreshSuite[],
+  run: RunConfig,
+  o: { control?: string; log?: (line: string) => void } = {},
+): BenchResults {
+  const suites = [...(prev?.suites ?? [])];
+  for (const f of fresh) {
+    const at = suites.findIndex((s) => s.suite === f.suite);
+    const old = at >= 0 ? suites[at] : undefined;
+    const freshNames = new Set(f.entries.map((e) => e.checkpoint));
+    const entries = new Map<string, EntryScores>();
+    if (old) {
+      const keep = sameItems(old.items, f.items, f.itemHashes);
+      for (const [name, c] of Object.entries(old.checkpoints)) {
+        if (freshNames.has(name)) entries.set(name, null as unknown as EntryScores); // keeps its place in the order
+        else if (keep) entries.set(name, { checkpoint: name, ...c });
+        else o.log?.(`bench: results: dropped ${name} on ${f.suite} (scored on other items or settings; re-run it)`);
+      }
+    }
+    for (const e of f.entries) {
+      entries.set(e.checkpoint, {
+        checkpoint: e.checkpoint,
+        model: e.model,
+        run: run.id,
+        reused: e.reused,
+        generated: e.generated,
+        seconds: e.seconds,
+        strict: e.perItem.map((s) => s.strict),
+        robust: e.perItem.map((s) => s.robust),
+      });
+    }
+    const table = suiteResult(f.suite, f.module, f.items, f.itemHashes, [...entries.values()], o.control);
+    if (at >= 0) suites[at] = table;
+    else suites.push(table);
+  }
+  const runs: Record<string, RunConfig> = { ...(prev?.runs ?? {}), [run.id]: run };
+  const used = new Set(suites.flatMap((s) => Object.values(s.checkpoints).map((c) => c.run)));
+  for (const id of Object.keys(runs)) if (!used.has(id) && id !== run.id) delete runs[id];
+  return { schema: RESULTS_SCHEMA, updatedAt: new Date().toISOString(), config: run, runs, suites };
+}
+
+/** Reads `results.json` (null when absent); a file of another format is an error naming it, never overwritten. */
+export async function readResults(path: string): Promise<BenchResults | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  let r: Partial<BenchResults>;
+  try {
+    r = JSON.parse(text);
+  } catch (e) {
+    throw new DataFormatError(path, "(file)", "a bench results.json", `${(e as Error).message}; move it away`);
+  }
+  if (r?.schema !== RESULTS_SCHEMA || !Array.isArray(r.suites) || typeof r.runs !== "object") {
+    throw new DataFormatError(
+      path,
+      "schema",
+      `"${RESULTS_SCHEMA}"`,
+      "another file format: move it away or choose another --out",
+    );
+  }
+  return r as BenchResults;
+}
+
+/** The checkpoint names over all suites, in first-seen order. */
+export function checkpointNames(r: BenchResults): string[] {
+  return [...new Set(r.suites.flatMap((s) => Object.keys(s.checkpoints)))];
+}

@@ -1,0 +1,75 @@
+/**
+ * Issue 17's stale-cache scenario through `deno task bench` itself: a different model written to the same folder
+ * (so the same checkpoint name) must get its own answers, not the old model's; the cache says what it reused.
+ * Real engine (onnxruntime-web WASM) over two tiny models with different seeded random weights.
+ */
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TINY_CONFIG } from "../../../core/model/config.ts";
+import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
+import { initParameters } from "../../../core/model/init.ts";
+import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
+import { withTempDir } from "./fixtures.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+async function bench(dir: string, model: string, out: string): Promise<{ outputs: string[]; log: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      join(ROOT, "deno.json"),
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      join(ROOT, "tasks", "bench.ts"),
+      "--model",
+      model,
+      "--suite",
+      "synthetic-depth-order",
+      "--per-suite",
+      "4",
+      "--image-size",
+      "56",
+      "--max-tokens",
+      "4",
+      "--ep",
+      "wasm",
+      "--out",
+      out,
+    ],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, log);
+  const lines = (await Deno.readTextFile(join(out, "base", "synthetic-depth-order.predictions.jsonl"))).trim();
+  return { outputs: lines.split("\n").map((l) => JSON.parse(l).output), log };
+}
+
+Deno.test("a different model in the same folder gets its own answers, not the cached ones of the old model", async () => {
+  await withTempDir(async (dir) => {
+    const model = join(dir, "base");
+    const write = (seed: number) =>
+      exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, seed), buildTinyTokenizerJson(), model);
+    await write(1);
+    const old = await bench(dir, model, join(dir, "out"));
+    await Deno.remove(model, { recursive: true });
+    await write(2);
+    const swapped = await bench(dir, model, join(dir, "out"));
+    const fresh = await bench(dir, model, join(dir, "fresh"));
+    assert.notDeepEqual(
+      fresh.outputs,
+      old.outputs,
+      "the two models must answer differently for this test to mean much",
+    );
+    assert.deepEqual(swapped.outputs, fresh.outputs, "the swapped model was served the old model's answers");
+    assert.match(swapped.log, /base · synthetic-depth-order: reused 0 answers, generated 4/);
+    // The same model again: every answer comes from the cache, and the log says so.
+    const again = await bench(dir, model, join(dir, "out"));
+    assert.deepEqual(again.outputs, fresh.outputs);
+    assert.match(again.log, /base · synthetic-depth-order: reused 4 answers, generated 0/);
+  });
+});
