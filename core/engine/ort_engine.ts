@@ -10,8 +10,10 @@
  *   not decode is a DataFormatError (HTTP 400).
  * - Images are resized by Qwen's smart resize into [minPixels, maxPixels] (default max 448² here, not Qwen's 12.8 M:
  *   the vision graph's attention is quadratic in patches, and the tiny model is trained on ~224² views).
- * - Context: config.json's max_position_embeddings, else DEFAULT_CONTEXT_TOKENS. generate() refuses a longer
- *   prompt with ContextLengthExceededError before any model work; countPromptTokens() gives the count up front.
+ * - Context: config.json's max_position_embeddings (HF's default 32768 when the file names none), or less when
+ *   `contextTokens` says so. generate() refuses a longer prompt with ContextLengthExceededError before any model
+ *   work; countPromptTokens() gives the count up front. What fits in memory is usually less: the server's
+ *   --max-prompt-tokens (serve/limits.ts) is the practical bound.
  * - One generation at a time (the runner is not re-entrant): concurrent calls wait their turn in arrival order.
  * - Event loop: the runner's decode loop (core/model/streaming.ts) yields between tokens, but vision encoding and
  *   prefill are single blocking calls (onnxruntime-web's WASM EP runs session.run synchronously). A server runs
@@ -30,10 +32,7 @@ import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
 export { ENGINE_MAX_PIXELS };
 import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
-/**
- * Context of a model whose config.json names none (the tiny model). Measured on the WASM EP of this 2-core machine:
- * a 4k-token prefill takes ~4 s and ~1 GB, 8k ~17 s and 3.3 GB, 16k fails with std::bad_alloc at 4.4 GB.
- */
+/** Context of a config without max_position_embeddings (parseVlmConfig fills HF's default, so rarely used). */
 export const DEFAULT_CONTEXT_TOKENS = 4096;
 
 export interface OrtEngineOptions {

@@ -50,7 +50,7 @@ Deno.test("OrtEngine on a random-init tiny export: streams, counts, cancels, ser
   let engine: OrtEngine | undefined;
   try {
     await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 5), buildTinyTokenizerJson(), dir);
-    engine = await OrtEngine.load(dir, { log: (m) => logs.push(m), modelName: "tiny-test" });
+    engine = await OrtEngine.load(dir, { log: (m) => logs.push(m), modelName: "tiny-test", contextTokens: 4096 });
     const eng = engine;
     const png = noisePng(56, 56, 1);
 
@@ -157,7 +157,9 @@ Deno.test("OrtEngine on a random-init tiny export: streams, counts, cancels, ser
     });
 
     await t.step("a prompt over the context is refused before any model work", async () => {
-      assert.equal(eng.contextTokens, 4096, "the tiny config names no max_position_embeddings: the default");
+      // the context served is the option, capped by config.json's max_position_embeddings (HF's default 32768)
+      assert.equal(TINY_CONFIG.max_position_embeddings, 32768);
+      assert.equal(eng.contextTokens, 4096);
       const long = request(png, { messages: [{ role: "user", content: "cube ".repeat(5000) }] });
       const t0 = performance.now();
       await assert.rejects(
