@@ -123,6 +123,7 @@ export class FolderLockedError extends GaspError {
 
 /** The prompt, or prompt plus requested completion, does not fit the model's context (HTTP 400). */
 export class ContextLengthExceededError extends GaspError {
+  /** `what` names the limit ("context length", "prompt length on this server (--max-prompt-tokens)"). */
   constructor(readonly promptTokens: number, readonly completionTokens: number, readonly limit: number, what: string) {
     super(
       `This model's maximum ${what} is ${limit} tokens. However, your messages resulted in ` +
@@ -138,6 +139,7 @@ export class ContextLengthExceededError extends GaspError {
  * failure). It recreates its session; retry after a moment (HTTP 503 with Retry-After).
  */
 export class EngineOutOfMemoryError extends GaspError {
+  /** `detail`: the allocator's own message (e.g. "std::bad_alloc"). */
   constructor(readonly detail: string) {
     super(
       `The inference engine ran out of memory on this request (${detail}); it is recreating its session. ` +

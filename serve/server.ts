@@ -45,6 +45,7 @@ export interface RunningServer {
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 
+/** Starts `engine` behind createApp on a guarded TCP socket; see the module comment for shutdown. */
 export function startServer(engine: InferenceEngine, options: ServerOptions = {}): RunningServer {
   checkApiKey(options.apiKey);
   const queue = new EngineQueue(engine, options.queue);

@@ -136,6 +136,11 @@ export async function defaultModelDir(
   };
 }
 
+/**
+ * The engine for `modelDir` (an export dir, or a training run holding export/), in this thread: the real model over
+ * onnxruntime-web by default, our runtime with `{engine: "ours"}`, the stand-in only with `{standIn: true}`; no
+ * modelDir gives the default model (see defaultModelDir). startEngineWorker (worker_engine.ts) runs it in a Worker.
+ */
 export async function createEngine(
   modelDir: string | undefined,
   options: CreateEngineOptions = {},

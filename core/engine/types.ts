@@ -13,7 +13,9 @@ import type { FinishReason } from "../model/streaming.ts";
 export type { ChatMessage, ChatPart, ChatRole, EncodedImage, ImageMime } from "../text/chat.ts";
 export type { FinishReason } from "../model/streaming.ts";
 
+/** One generation to run: the chat so far and the sampling settings. */
 export interface GenerationRequest {
+  /** The conversation, ending with the turn to answer. */
   messages: ChatMessage[];
   /** Upper bound on generated tokens; generation ends with finishReason "length" when reached. */
   maxTokens: number;
@@ -27,11 +29,17 @@ export interface GenerationRequest {
   stop: string[];
 }
 
+/** What a generation produced. */
 export interface GenerationResult {
+  /** The reply, without any stop string. */
   text: string;
+  /** Prompt length in tokens, vision pads included. */
   promptTokens: number;
+  /** Tokens generated. */
   completionTokens: number;
+  /** Why it ended: stop token or string, max tokens, or cancellation. */
   finishReason: FinishReason;
+  /** Wall time of the generation in ms. */
   timingMs: number;
 }
 
@@ -41,6 +49,7 @@ export interface GenerationResult {
  */
 export type EngineStatus = "loading" | "ok" | "degraded" | "failed";
 
+/** An inference engine: the server, the benchmarks and the library talk to the model through this. */
 export interface InferenceEngine {
   /** Short stable identifier of the implementation, e.g. "stand-in" or "ort-webgpu". */
   readonly id: string;
@@ -50,6 +59,7 @@ export interface InferenceEngine {
   readonly contextTokens: number;
   /** True when status() is "ok": generate() may be called. */
   ready(): boolean;
+  /** Whether the engine serves now, and if not why (loading, recovering, failed). */
   status(): EngineStatus;
   /**
    * Tokens the prompt of `messages` will take, vision pads included (images counted from their sizes, never

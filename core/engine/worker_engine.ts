@@ -51,6 +51,15 @@ interface Spawned {
   info: WorkerReady;
 }
 
+/**
+ * An InferenceEngine whose model and token counter run in Workers (see the module comment).
+ *
+ * @example
+ * const engine = await WorkerEngine.start({ standIn: true });
+ * const r = await engine.generate({ messages: [{ role: "user", content: "hi" }], maxTokens: 8, temperature: 0,
+ *   topP: 1, seed: 0, stop: [] });
+ * await engine.close();
+ */
 export class WorkerEngine implements InferenceEngine {
   readonly id: string;
   readonly modelName: string;
@@ -59,6 +68,7 @@ export class WorkerEngine implements InferenceEngine {
   readonly info: WorkerReady;
   /** Model Worker restarts so far, and why. */
   restarts = 0;
+  /** Why each restart happened. */
   readonly restartReasons: string[] = [];
   readonly #options: WorkerEngineOptions;
   readonly #log: (m: string) => void;
@@ -103,6 +113,7 @@ export class WorkerEngine implements InferenceEngine {
     return this.#status === "ok";
   }
 
+  /** "ok", "degraded" while a restart runs, "failed" when closed or a restart failed. */
   status(): EngineStatus {
     return this.#status;
   }

@@ -9,25 +9,35 @@
  */
 import type { RgbImage, RgbVideo } from "../image/types.ts";
 
+/** The encoded image formats accepted. */
 export type ImageMime = "image/png" | "image/jpeg";
 
 /** An encoded image file, already format-checked; `width` and `height` come from its header. */
 export interface EncodedImage {
+  /** The file's bytes. */
   bytes: Uint8Array;
+  /** Its format, from its signature. */
   mime: ImageMime;
+  /** Width in pixels, from its header. */
   width: number;
+  /** Height in pixels, from its header. */
   height: number;
 }
 
+/** A text, image or video part of a message. */
 export type ChatPart =
   | { type: "text"; text: string }
   | { type: "image"; image?: RgbImage | EncodedImage }
   | { type: "video"; video?: RgbVideo };
 
+/** Who speaks in a chat turn. */
 export type ChatRole = "system" | "user" | "assistant";
 
+/** One turn of a chat: who speaks, and what (text, or parts of text, images and videos). */
 export interface ChatMessage {
+  /** The speaker. */
   role: ChatRole;
+  /** A string, or parts in order. */
   content: string | ChatPart[];
 }
 

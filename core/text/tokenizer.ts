@@ -17,6 +17,7 @@ interface AddedToken {
   special?: boolean;
 }
 
+/** A Hugging Face tokenizer.json (byte-level BPE) that encodes text as text; see the module comment. */
 export class TextTokenizer {
   /** Encoder and decoder for everything but the special tokens (they are not in its added tokens). */
   readonly #text: Tokenizer;
@@ -57,6 +58,7 @@ export class TextTokenizer {
     return new TextTokenizer(text, vocab, special);
   }
 
+  /** Loads a tokenizer.json file. */
   static async fromFile(path: string): Promise<TextTokenizer> {
     return TextTokenizer.fromJson(await Deno.readTextFile(path), path);
   }
