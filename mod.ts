@@ -70,7 +70,13 @@ export {
 } from "./core/model/ort_runner.ts";
 export { TextTokenizer } from "./core/text/tokenizer.ts";
 export { buildTinyTokenizerJson } from "./core/text/build_tokenizer.ts";
-export { type ChatMessage, type ChatTemplateOptions, renderChatTemplate } from "./core/text/chat_template.ts";
+export {
+  type ChatTemplateOptions,
+  encodeChat,
+  type EncodeChatOptions,
+  renderChatTemplate,
+} from "./core/text/chat_template.ts";
+export type { ChatMessage, ChatPart, ChatRole, EncodedImage, ImageMime } from "./core/text/chat.ts";
 export {
   type PixelValues,
   preprocessImage,
@@ -80,7 +86,7 @@ export {
   type VisionPreprocessOptions,
 } from "./core/image/preprocess.ts";
 export type { RgbImage, RgbVideo } from "./core/image/types.ts";
-export { decodeImage } from "./core/image/decode.ts";
+export { decodeImage, type DecodeLimits } from "./core/image/decode.ts";
 export { loadOnnxWeights, type NameMap, type OnnxTensor, readOnnxInitializers } from "./core/onnx/read.ts";
 
 // ── Data: geometry, scenes, App. A annotation, shards, exports and DL3DV ingest ─────────────────────────────────────
@@ -236,7 +242,20 @@ export { RESULTS_SCHEMA } from "./eval/benchmarks/results.ts";
 export type { Interval } from "./eval/benchmarks/statistics.ts";
 
 // ── Serving and inference engines ──────────────────────────────────────────────────────────────────────────────────
-export type { FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./core/engine/types.ts";
+export type {
+  EngineStatus,
+  FinishReason,
+  GenerationRequest,
+  GenerationResult,
+  InferenceEngine,
+} from "./core/engine/types.ts";
+export { EngineQueue, type QueueOptions, type QueueStats, type SubmitOptions } from "./core/engine/queue.ts";
+export { StandInEngine, type StandInOptions } from "./core/engine/stand_in.ts";
+export { startEngineWorker, WorkerEngine, type WorkerEngineOptions } from "./core/engine/worker_engine.ts";
+export type { WorkerInit, WorkerReady } from "./core/engine/worker_protocol.ts";
 export { createEngine, type CreateEngineOptions, type LoadedEngine } from "./core/engine/load.ts";
 export { type AppOptions, createApp } from "./serve/app.ts";
 export { type RunningServer, type ServerOptions, startServer } from "./serve/server.ts";
+export type { ServeLimits } from "./serve/limits.ts";
+export { ServeMetrics } from "./serve/metrics.ts";
+export type { GuardedListener } from "./serve/connection_guard.ts";

@@ -28,7 +28,16 @@ class Histogram {
   }
 }
 
-export const KNOWN_ROUTES = ["/", "/healthz", "/metrics", "/v1/models", "/v1/vqa", "/v1/chat/completions"];
+export const KNOWN_ROUTES = [
+  "/",
+  "/healthz",
+  "/metrics",
+  "/openapi.json",
+  "/docs",
+  "/v1/models",
+  "/v1/vqa",
+  "/v1/chat/completions",
+];
 
 export function routeLabel(path: string): string {
   if (KNOWN_ROUTES.includes(path)) return path;
@@ -36,15 +45,19 @@ export function routeLabel(path: string): string {
   return "other";
 }
 
+/** The server's Prometheus counters and histograms (GET /metrics renders them). */
 export class ServeMetrics {
   #requests = new Map<string, number>(); // key: route\tmethod\tstatus
   #latency = new Map<string, Histogram>(); // key: route
   #generation = new Histogram();
   #ttft = new Histogram();
   #finish = new Map<FinishReason | "error", number>();
+  /** Prompt tokens of every finished generation. */
   promptTokens = 0;
+  /** Generated tokens of every finished generation. */
   completionTokens = 0;
 
+  /** Counts one HTTP request and observes its latency. */
   recordRequest(route: string, method: string, status: number, seconds: number): void {
     const key = `${route}\t${method}\t${status}`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
@@ -53,6 +66,7 @@ export class ServeMetrics {
     h.observe(seconds);
   }
 
+  /** Counts one finished generation by finish reason, with its duration and tokens. */
   recordGeneration(
     finish: FinishReason | "error",
     seconds: number,
@@ -65,6 +79,7 @@ export class ServeMetrics {
     this.completionTokens += completionTokens;
   }
 
+  /** Observes one time to first token. */
   recordFirstToken(seconds: number): void {
     this.#ttft.observe(seconds);
   }
@@ -79,6 +94,7 @@ export class ServeMetrics {
     return n;
   }
 
+  /** The Prometheus text exposition of everything counted, with the queue and engine gauges. */
   render(queue: QueueStats, ready: boolean, engineId: string, modelName: string): string {
     const out: string[] = [];
     out.push("# HELP gasp_build_info Engine and model served.", "# TYPE gasp_build_info gauge");
@@ -118,6 +134,9 @@ export class ServeMetrics {
     );
     out.push("# HELP gasp_queue_rejected_total Requests refused with 429 because the queue was full.");
     out.push("# TYPE gasp_queue_rejected_total counter", `gasp_queue_rejected_total ${queue.rejected}`);
+    // The process's resident memory (the engine Workers share it): the soak test watches it for growth.
+    out.push("# HELP process_resident_memory_bytes Resident memory size in bytes.");
+    out.push("# TYPE process_resident_memory_bytes gauge", `process_resident_memory_bytes ${Deno.memoryUsage().rss}`);
     return out.join("\n") + "\n";
   }
 }

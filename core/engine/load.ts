@@ -29,7 +29,9 @@ export const EXPORT_FILES = ["config.json", "tokenizer.json", "vision.onnx", "de
 /** Seed of the untrained fallback model's weights (runs/tiny-random/export). */
 export const TINY_RANDOM_SEED = 0;
 
+/** What {@linkcode createEngine} loaded, and what to print about it. */
 export interface LoadedEngine {
+  /** The engine to serve or benchmark. */
   engine: InferenceEngine;
   /** True when `engine` is the deterministic stand-in, not a model. */
   standIn: boolean;
@@ -41,9 +43,11 @@ export interface LoadedEngine {
   description: string;
 }
 
+/** Which engine {@linkcode createEngine} builds and how. */
 export interface CreateEngineOptions {
   /** Use the STAND-IN engine (tests, load tests of the HTTP layer); never chosen implicitly. */
   standIn?: boolean;
+  /** The stand-in's options. */
   standInOptions?: Partial<StandInOptions>;
   /** Execution provider for the real engine (default "auto": WebGPU on a hardware adapter, else WASM). */
   executionProvider?: ExecutionProviderChoice;
@@ -55,6 +59,10 @@ export interface CreateEngineOptions {
   runsDir?: string;
   /** Pixel ceiling per image for the vision preprocessing (default ENGINE_MAX_PIXELS). */
   maxPixels?: number;
+  /** Context to serve (default: the model's; see OrtEngine). */
+  contextTokens?: number;
+  /** See OrtEngineOptions.recreateOnAllocationFailure (default true). */
+  recreateOnAllocationFailure?: boolean;
   /** Load and progress messages (default console.error). */
   log?: (message: string) => void;
 }
@@ -132,6 +140,27 @@ export async function defaultModelDir(
   };
 }
 
+/**
+ * The engine for `modelDir` (an export dir, or a training run holding export/), in this thread: the real model over
+ * onnxruntime-web by default, our runtime with `{engine: "ours"}`, the stand-in only with `{standIn: true}`; no
+ * modelDir gives the default model (see defaultModelDir). startEngineWorker (worker_engine.ts) runs it in a Worker.
+ *
+ * @example Generate with a trained run's export on onnxruntime-web's WASM EP
+ * ```ts
+ * import { createEngine } from "@gasp/gasp-ts";
+ * const { engine, description } = await createEngine("runs/gasp", { executionProvider: "wasm" });
+ * console.log(description);
+ * const r = await engine.generate({
+ *   messages: [{ role: "user", content: "Which object is closest to the camera?" }],
+ *   maxTokens: 16,
+ *   temperature: 0,
+ *   topP: 1,
+ *   seed: 0,
+ *   stop: [],
+ * });
+ * console.log(r.text, r.finishReason);
+ * ```
+ */
 export async function createEngine(
   modelDir: string | undefined,
   options: CreateEngineOptions = {},
@@ -162,11 +191,14 @@ export async function createEngine(
     ? await RuntimeEngine.load(dir, {
       modelName: options.modelName ?? defaultModelName(dir),
       maxPixels: options.maxPixels,
+      contextTokens: options.contextTokens,
     })
     : await OrtEngine.load(dir, {
       executionProvider: options.executionProvider,
       modelName: options.modelName ?? defaultModelName(dir),
       maxPixels: options.maxPixels,
+      contextTokens: options.contextTokens,
+      recreateOnAllocationFailure: options.recreateOnAllocationFailure,
       log: (m) => epLine = m, // carried in the description, which every caller prints
     });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
