@@ -77,6 +77,7 @@ await runCommand(cmd, Deno.args, async (values) => {
     stop = async () => {
       await server.shutdown();
       await loaded.engine.close();
+      await loaded.dispose();
     };
   } else {
     modelName = (await (await fetch(`${url}/healthz`)).json()).model;

@@ -86,6 +86,7 @@ await runCommand(cmd, Deno.args, async (a) => {
     console.log(`${sig}: shutting down (queued requests get 503; running ones finish or are cancelled)...`);
     server.shutdown().then(async () => {
       await loaded.engine.close();
+      await loaded.dispose();
       console.log("server stopped");
       Deno.exit(0);
     });

@@ -15,6 +15,8 @@
  * This module imports nothing that loads onnxruntime-web, and it keeps the Worker constructor it saw at load time:
  * onnxruntime-web may replace globalThis.Worker in the thread that imports it.
  */
+import { exportOf, type ModelExport } from "../model/folder/export_of.ts";
+import { resolveModelDir } from "../model/folder/resolve.ts";
 import { EngineUnavailableError } from "../errors.ts";
 import type { ChatMessage } from "../text/chat.ts";
 import type { LoadedEngine } from "./load.ts";
@@ -315,12 +317,26 @@ export async function startEngineWorker(
   modelDir: string | undefined,
   options: Omit<WorkerEngineOptions, "modelDir"> = {},
 ): Promise<LoadedEngine & { engine: WorkerEngine }> {
-  const engine = await WorkerEngine.start({ ...options, modelDir });
-  return {
-    engine,
-    standIn: engine.info.standIn,
-    untrained: engine.info.untrained,
-    modelDir: engine.info.modelDir,
-    description: `${engine.info.description}; running in a Worker`,
-  };
+  // Resolve and export here, once: restarted Workers reuse the export, and dispose() removes a temporary one.
+  let exp: ModelExport | null = null;
+  let resolved = "";
+  if (modelDir !== undefined && !options.standIn) {
+    const r = resolveModelDir(modelDir);
+    exp = await exportOf(r, options.log ?? ((m) => console.error(m)));
+    resolved = `${r.description}: `;
+  }
+  try {
+    const engine = await WorkerEngine.start({ ...options, modelDir: exp?.dir ?? modelDir });
+    return {
+      engine,
+      standIn: engine.info.standIn,
+      untrained: engine.info.untrained,
+      modelDir: engine.info.modelDir,
+      dispose: () => exp?.dispose() ?? Promise.resolve(),
+      description: `${resolved}${engine.info.description}; running in a Worker`,
+    };
+  } catch (e) {
+    await exp?.dispose();
+    throw e;
+  }
 }
