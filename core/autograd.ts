@@ -2,44 +2,17 @@
  * Reverse-mode autograd on a tape of creator links: every op result that depends on a tensor requiring grad keeps
  * a GradNode (its inputs and backward rule). `backward(loss)` walks the graph in reverse topological order and
  * accumulates into `.grad` of leaves (tensors with requiresGrad and no node), adding to an existing `.grad`
- * (gradient accumulation across micro-batches).
+ * (gradient accumulation across micro-batches). Recording lives in core/tape.ts, below the ops; this walk uses raw
+ * kernels only, so it imports no op.
  */
-import { keep, Tensor } from "./tensor.ts";
-import type { GradNode } from "./tensor.ts";
+import { keep, type Tensor } from "./tensor.ts";
 import { ShapeMismatchError } from "./errors.ts";
-import { add } from "./ops/binary.ts";
-import { full } from "./ops/fill.ts";
+import { isGradEnabled, noGrad, record, withGradEnabled } from "./tape.ts";
+import { binaryRaw, full } from "./kernels/elementwise.ts";
 
-let gradEnabled = true;
+export { isGradEnabled, noGrad, record };
 
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Run fn without recording the tape (evaluation, optimiser updates). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Attach a backward rule to an op result if any input requires grad. Returns `out`. */
-export function record(
-  out: Tensor,
-  name: string,
-  inputs: Tensor[],
-  backward: GradNode["backward"],
-): Tensor {
-  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
-    out.requiresGrad = true;
-    out.node = { name, inputs, backward };
-  }
-  return out;
-}
+const add = (a: Tensor, b: Tensor) => binaryRaw("add", a, b);
 
 function topoOrder(roots: Tensor[]): Tensor[] {
   const order: Tensor[] = [];
@@ -76,7 +49,7 @@ function topoOrder(roots: Tensor[]): Tensor[] {
 export function runBackward(roots: Tensor[], rootGrads?: Tensor[], capture?: Set<Tensor>): Map<Tensor, Tensor> {
   const grads = new Map<Tensor, Tensor>();
   roots.forEach((r, i) => {
-    const g = rootGrads?.[i] ?? full(r.shape, 1);
+    const g = rootGrads?.[i] ?? full(r.shape, 1, r.device);
     if (g.shape.join() !== r.shape.join()) {
       throw new ShapeMismatchError("backward", `gradient [${g.shape}] for output [${r.shape}]`);
     }
@@ -84,9 +57,8 @@ export function runBackward(roots: Tensor[], rootGrads?: Tensor[], capture?: Set
   });
   const captured = new Map<Tensor, Tensor>();
   const order = topoOrder(roots);
-  const prev = gradEnabled;
-  gradEnabled = false; // gradients of gradients are not needed
-  try {
+  // Gradients of gradients are not needed: the backward rules run with recording off.
+  withGradEnabled(false, () => {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -110,9 +82,7 @@ export function runBackward(roots: Tensor[], rootGrads?: Tensor[], capture?: Set
         grads.set(inp, old ? add(old, gi) : gi);
       });
     }
-  } finally {
-    gradEnabled = prev;
-  }
+  });
   // Free the graph: closures hold saved tensors.
   for (const t of order) t.node = null;
   return captured;
@@ -148,7 +118,7 @@ export function zeroGrad(params: Iterable<Tensor>): void {
  */
 export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[]): Tensor {
   // Checkpointed blocks usually close over trainable parameters, so a node is kept even when no input needs grad.
-  if (!gradEnabled) return fn(...inputs);
+  if (!isGradEnabled()) return fn(...inputs);
   const out = noGrad(() => fn(...inputs));
   out.requiresGrad = true;
   out.node = {
@@ -160,14 +130,7 @@ export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[]
         d.requiresGrad = x.requiresGrad;
         return d;
       });
-      const prev = gradEnabled;
-      gradEnabled = true;
-      let y: Tensor;
-      try {
-        y = fn(...detached);
-      } finally {
-        gradEnabled = prev;
-      }
+      const y = withGradEnabled(true, () => fn(...detached));
       const captured = runBackward([y], [g], new Set(detached.filter((d) => d.requiresGrad)));
       return detached.map((d) => captured.get(d) ?? null);
     },

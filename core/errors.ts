@@ -16,8 +16,9 @@ export class ShapeMismatchError extends GaspError {
 export class NoGpuAdapterError extends GaspError {
   constructor(detail = "") {
     super(
-      "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU. " +
-        "Use a machine with a GPU and a Vulkan/Metal/D3D12 driver, or install Mesa's software driver " +
+      "No WebGPU adapter is available" + (detail ? ` (${detail})` : "") + ". GASP-TS runs its kernels on WebGPU " +
+        "or on the CPU: pass `--device wasm` (or `--device auto`, which picks WASM when there is no adapter). For " +
+        "WebGPU use a machine with a GPU and a Vulkan/Metal/D3D12 driver, or install Mesa's software driver " +
         "(Debian: `apt-get install mesa-vulkan-drivers`, which provides the llvmpipe adapter) and run under Deno 2.x.",
     );
   }
@@ -79,6 +80,26 @@ export class GpuFeatureMissingError extends GaspError {
     super(
       `${what} needs the WebGPU feature "${feature}", which this adapter does not offer. Keep tensors in f32 ` +
         "(every op supports it), or run on a GPU whose driver exposes the feature (Mesa llvmpipe does not).",
+    );
+  }
+}
+
+/** One op was given tensors on different devices (e.g. a WASM tensor and a WebGPU tensor). */
+export class DeviceMismatchError extends GaspError {
+  constructor(op: string, detail: string) {
+    super(
+      `${op}: tensors on different devices: ${detail}. Every input of an op must live on one device: create them ` +
+        "under one `initDevice()` choice (or `withDevice`), or copy one over with `toDevice(t, device)`.",
+    );
+  }
+}
+
+/** A tensor was created before any device was initialised. */
+export class NoDeviceError extends GaspError {
+  constructor() {
+    super(
+      "No device is initialised: call `await initDevice()` (WASM or WebGPU, chosen as --device says) or " +
+        "`await initGpu()` before creating tensors.",
     );
   }
 }

@@ -5,10 +5,12 @@
  */
 export type RngState = [number, number, number, number];
 
+/** A seeded generator (every random thing in GASP-TS takes one). */
 export class Rng {
   #s: Uint32Array;
   #spareNormal: number | null = null;
 
+  /** A generator starting from `seed`. */
   constructor(seed: number) {
     // splitmix32 expands one seed into four non-zero words.
     this.#s = new Uint32Array(4);
@@ -23,12 +25,14 @@ export class Rng {
     if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
   }
 
+  /** A generator continuing from a saved state (checkpoints). */
   static fromState(state: RngState): Rng {
     const r = new Rng(0);
     r.#s.set(state);
     return r;
   }
 
+  /** The current state (for checkpoints). */
   state(): RngState {
     return [this.#s[0], this.#s[1], this.#s[2], this.#s[3]];
   }

@@ -1,37 +1,63 @@
 /**
- * Tensor: a shape, a dtype and a GPU buffer (shared by views through a ref-counted Storage), plus an optional
- * gradient. Reading back is explicit (`await t.toArray()`). Lifetime is explicit and cheap: tensors created inside
- * `tidy(fn)` are disposed when it returns (except what it returns); `keep(t)` opts out; `t.dispose()` frees now.
+ * Tensor: a shape, a dtype and storage on one device (a GPU buffer, or a range of the WASM device's shared memory;
+ * shared by views through a ref-counted Storage), plus an optional gradient. Reading back is explicit
+ * (`await t.toArray()`). Lifetime is explicit and cheap: tensors created inside `tidy(fn)` are disposed when it
+ * returns (except what it returns); `keep(t)` opts out; `t.dispose()` frees now.
  *
  * Tensors are immutable for ops: no op writes into its inputs. Only optimiser kernels update parameters and their
- * state in place, so sharing storage between a tensor and its views or gradients is safe.
+ * state in place (and `write` replaces a parameter's contents from the host), so sharing storage between a tensor
+ * and its views or gradients is safe.
  */
 import { GpuContext } from "./gpu/context.ts";
-import { ShapeMismatchError } from "./errors.ts";
+import { WasmRuntime } from "./wasm/runtime.ts";
+import { defaultDevice, type Device } from "./device.ts";
+import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
 import type { Rng } from "./random.ts";
 
+/** Storage types: f32 (compute), f16 (storage), i32/u32 (indices). */
 export type DType = "f32" | "f16" | "i32" | "u32";
+export type { Device };
 
 export function bytesPerElement(dtype: DType): number {
   return dtype === "f16" ? 2 : 4;
 }
 
-/** A GPU buffer with a reference count (views share it). */
+/** Device memory with a reference count (views share it): a GPU buffer, or `ptr` into the WASM memory. */
 export class Storage {
+  /** Owners (the tensor and its views). */
   refs = 1;
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  private constructor(
+    readonly device: Device,
+    readonly bytes: number,
+    readonly gpuBuffer: GPUBuffer | null,
+    readonly ptr: number,
+  ) {}
+
+  /** Fresh storage of `bytes` on `device`. */
+  static allocate(device: Device, bytes: number): Storage {
+    if (device === "wasm") return new Storage(device, bytes, null, WasmRuntime.current().heap.alloc(bytes));
+    return new Storage(device, bytes, GpuContext.current().pool.acquire(bytes), -1);
+  }
+
+  /** One more owner. */
   retain(): this {
     this.refs++;
     return this;
   }
+
+  /** One owner fewer; the last frees the memory (back to its pool). */
   release(): void {
-    if (--this.refs === 0) GpuContext.current().pool.release(this.buffer);
+    if (--this.refs !== 0) return;
+    if (this.gpuBuffer) GpuContext.current().pool.release(this.gpuBuffer);
+    else WasmRuntime.current().heap.free(this.ptr, this.bytes);
   }
 }
 
 /** How an op's result gets its gradients back to its inputs. */
 export interface GradNode {
+  /** The op's name (errors, debugging). */
   name: string;
+  /** The op's tensor inputs. */
   inputs: Tensor[];
   /** Given dL/d(output), return dL/d(input) per input (null where the input needs none). */
   backward: (grad: Tensor) => (Tensor | null)[];
@@ -40,17 +66,25 @@ export interface GradNode {
 let nextId = 1;
 const scopes: Set<Tensor>[] = [];
 
+/** An n-dimensional array on one device (see the file comment). */
 export class Tensor {
+  /** Unique per process (debugging). */
   readonly id = nextId++;
+  /** Row-major shape. */
   readonly shape: readonly number[];
+  /** Number of elements. */
   readonly size: number;
+  /** Whether backward computes a gradient for this tensor. */
   requiresGrad = false;
+  /** The accumulated gradient of a leaf after backward. */
   grad: Tensor | null = null;
+  /** How this op result gets gradients back to its inputs (null for leaves). */
   node: GradNode | null = null;
   /** A human label (parameter name) for errors and debugging. */
   name = "";
   #storage: Storage | null;
 
+  /** A tensor over existing storage (ops use Tensor.empty / Tensor.from). */
   constructor(storage: Storage, shape: readonly number[], readonly dtype: DType = "f32") {
     this.#storage = storage;
     this.shape = Object.freeze([...shape]);
@@ -58,50 +92,52 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
-  /** A fresh tensor with uninitialised contents. */
-  static empty(shape: readonly number[], dtype: DType = "f32"): Tensor {
+  /** A fresh tensor with uninitialised contents, on `device` (default: the default device). */
+  static empty(shape: readonly number[], dtype: DType = "f32", device: Device = defaultDevice()): Tensor {
     const bytes = Math.max(4, shapeSize(shape) * bytesPerElement(dtype));
-    const ctx = GpuContext.current();
-    return new Tensor(new Storage(ctx.pool.acquire(bytes), bytes), shape, dtype);
+    return new Tensor(Storage.allocate(device, bytes), shape, dtype);
   }
 
-  /** Upload host data. */
+  /** Upload host data (to `opts.device`, default the default device). */
   static from(
     data: ArrayLike<number>,
     shape: readonly number[],
-    opts: { dtype?: DType; requiresGrad?: boolean; name?: string } = {},
+    opts: { dtype?: DType; requiresGrad?: boolean; name?: string; device?: Device } = {},
   ): Tensor {
     const dtype = opts.dtype ?? "f32";
     const n = shapeSize(shape);
     if (data.length !== n) {
       throw new ShapeMismatchError("Tensor.from", `${data.length} values for shape [${shape}] (${n} elements)`);
     }
-    const t = Tensor.empty(shape, dtype);
-    let host: ArrayBufferView;
-    if (dtype === "f32") host = data instanceof Float32Array ? data : Float32Array.from(data);
-    else if (dtype === "i32") host = data instanceof Int32Array ? data : Int32Array.from(data);
-    else if (dtype === "u32") host = data instanceof Uint32Array ? data : Uint32Array.from(data);
-    else host = toF16Bits(data);
-    if (n > 0) GpuContext.current().write(t.buffer, padTo4(host));
+    const t = Tensor.empty(shape, dtype, opts.device);
+    if (n > 0) t.#upload(hostData(data, dtype));
     t.requiresGrad = opts.requiresGrad ?? false;
     t.name = opts.name ?? "";
     return t;
   }
 
+  /** A 0-d tensor holding v. */
   static scalar(v: number): Tensor {
     return Tensor.from([v], []);
   }
 
+  /** Zeros of `shape`. */
   static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
     return Tensor.from(new Float32Array(shapeSize(shape)), shape, opts);
   }
 
+  /** `value` everywhere. */
   static full(shape: readonly number[], value: number, opts: { requiresGrad?: boolean } = {}): Tensor {
     return Tensor.from(new Float32Array(shapeSize(shape)).fill(value), shape, opts);
   }
 
   /** Normal(0, std²) entries from a seeded generator. */
-  static randn(shape: readonly number[], rng: Rng, std = 1, opts: { requiresGrad?: boolean; name?: string } = {}) {
+  static randn(
+    shape: readonly number[],
+    rng: Rng,
+    std = 1,
+    opts: { requiresGrad?: boolean; name?: string } = {},
+  ): Tensor {
     const d = new Float32Array(shapeSize(shape));
     for (let i = 0; i < d.length; i++) d[i] = rng.normal() * std;
     return Tensor.from(d, shape, opts);
@@ -112,19 +148,39 @@ export class Tensor {
     return keep(Tensor.from(data, shape, { requiresGrad: true, name }));
   }
 
+  /** The device memory (throws once disposed). */
   get storage(): Storage {
     if (!this.#storage) throw new Error(`tensor ${this.name || this.id} [${this.shape}] was disposed`);
     return this.#storage;
   }
 
-  get buffer(): GPUBuffer {
-    return this.storage.buffer;
+  /** Where the storage lives. */
+  get device(): Device {
+    return this.storage.device;
   }
 
+  /** The GPU buffer of a WebGPU tensor (WGSL kernels bind it). */
+  get buffer(): GPUBuffer {
+    const b = this.storage.gpuBuffer;
+    if (!b) throw new DeviceMismatchError("Tensor.buffer", `${this} lives on the wasm device, not webgpu`);
+    return b;
+  }
+
+  /** The byte offset of a WASM tensor in the WASM device's memory (WASM kernels take it). */
+  get ptr(): number {
+    const s = this.storage;
+    if (s.device !== "wasm") {
+      throw new DeviceMismatchError("Tensor.ptr", `${this} lives on the webgpu device, not wasm`);
+    }
+    return s.ptr;
+  }
+
+  /** Whether dispose() was called. */
   get disposed(): boolean {
     return this.#storage === null;
   }
 
+  /** Number of axes. */
   get rank(): number {
     return this.shape.length;
   }
@@ -137,12 +193,34 @@ export class Tensor {
     return new Tensor(this.storage.retain(), shape, this.dtype);
   }
 
+  /**
+   * Replace the contents with host data, in place (restoring parameters or optimiser state; ops never write into
+   * their inputs). Ordered after every op issued before it.
+   */
+  write(data: ArrayLike<number>): void {
+    if (data.length !== this.size) {
+      throw new ShapeMismatchError("Tensor.write", `${data.length} values for ${this} (${this.size} elements)`);
+    }
+    if (this.size > 0) this.#upload(hostData(data, this.dtype));
+  }
+
+  #upload(host: ArrayBufferView): void {
+    const s = this.storage;
+    if (s.gpuBuffer) GpuContext.current().write(s.gpuBuffer, padTo4(host));
+    else WasmRuntime.current().write(s.ptr, host);
+  }
+
+  async #download(bytes: number): Promise<ArrayBuffer> {
+    const s = this.storage;
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    if (s.gpuBuffer) return await GpuContext.current().read(s.gpuBuffer, size);
+    return WasmRuntime.current().read(s.ptr, size);
+  }
+
   /** Read the contents back to the host. */
   async toArray(): Promise<Float32Array> {
-    const ctx = GpuContext.current();
     if (this.size === 0) return new Float32Array(0);
-    const bytes = this.size * bytesPerElement(this.dtype);
-    const raw = await ctx.read(this.buffer, Math.ceil(bytes / 4) * 4);
+    const raw = await this.#download(this.size * bytesPerElement(this.dtype));
     if (this.dtype === "f32") return new Float32Array(raw, 0, this.size);
     if (this.dtype === "i32") return Float32Array.from(new Int32Array(raw, 0, this.size));
     if (this.dtype === "u32") return Float32Array.from(new Uint32Array(raw, 0, this.size));
@@ -151,17 +229,18 @@ export class Tensor {
 
   /** Integer contents (for i32/u32 tensors such as argmax results). */
   async toInt32Array(): Promise<Int32Array> {
-    const ctx = GpuContext.current();
     if (this.dtype !== "i32" && this.dtype !== "u32") return Int32Array.from(await this.toArray());
-    const raw = await ctx.read(this.buffer, Math.max(4, this.size * 4));
-    return new Int32Array(raw, 0, this.size);
+    if (this.size === 0) return new Int32Array(0);
+    return new Int32Array(await this.#download(this.size * 4), 0, this.size);
   }
 
+  /** The one element of a one-element tensor (a readback). */
   async item(): Promise<number> {
     if (this.size !== 1) throw new ShapeMismatchError("item", `expected one element, got [${this.shape}]`);
     return (await this.toArray())[0];
   }
 
+  /** Free the storage now (views keep it alive). */
   dispose(): void {
     if (!this.#storage) return;
     this.#storage.release();
@@ -170,11 +249,14 @@ export class Tensor {
     for (const s of scopes) s.delete(this);
   }
 
+  /** Name, shape, dtype and device, for messages. */
   toString(): string {
-    return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype})`;
+    const dev = this.#storage ? `, ${this.#storage.device}` : "";
+    return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype}${dev})`;
   }
 }
 
+/** Number of elements of a shape. */
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -187,7 +269,17 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
-type Keepable = Tensor | Keepable[] | { [k: string]: unknown } | number | string | boolean | null | undefined | void;
+/** What tidy() may return: tensors, or arrays / plain objects / Maps of them, or plain values. */
+export type Keepable =
+  | Tensor
+  | Keepable[]
+  | { [k: string]: unknown }
+  | number
+  | string
+  | boolean
+  | null
+  | undefined
+  | void;
 
 function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
   if (depth > 4 || v === null || typeof v !== "object") return;
@@ -244,6 +336,14 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** Host data as the typed array a dtype stores. */
+function hostData(data: ArrayLike<number>, dtype: DType): ArrayBufferView {
+  if (dtype === "f32") return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (dtype === "i32") return data instanceof Int32Array ? data : Int32Array.from(data);
+  if (dtype === "u32") return data instanceof Uint32Array ? data : Uint32Array.from(data);
+  return toF16Bits(data);
+}
+
 function padTo4(v: ArrayBufferView): ArrayBufferView {
   if (v.byteLength % 4 === 0) return v;
   const out = new Uint8Array(Math.ceil(v.byteLength / 4) * 4);
@@ -283,4 +383,12 @@ export function fromF16Bits(bits: Uint16Array): Float32Array {
       : s * 2 ** (e - 15) * (1 + m / 1024);
   }
   return out;
+}
+
+/** A copy of `t` on `device` (through the host; the only way data crosses devices). */
+export async function toDevice(t: Tensor, device: Device): Promise<Tensor> {
+  if (t.device === device) return t.view(t.shape);
+  const data = t.dtype === "i32" || t.dtype === "u32" ? await t.toInt32Array() : await t.toArray();
+  const host = t.dtype === "u32" ? new Uint32Array(data.buffer, data.byteOffset, data.length) : data;
+  return Tensor.from(host, t.shape, { dtype: t.dtype === "f16" ? "f16" : t.dtype, device, name: t.name });
 }

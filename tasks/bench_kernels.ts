@@ -1,12 +1,14 @@
 /**
- * deno task bench:kernels — our kernels vs onnxruntime-web (WebGPU EP on the same device, WASM EP) and tfjs (webgpu,
- * wasm), one process, the same shapes; prints GFLOP/s (GB/s for memory-bound ops) and our ratio to each peer.
+ * deno task bench:kernels — our kernels (WebGPU; WASM on all threads and on one) vs onnxruntime-web (WebGPU EP on the
+ * same device, WASM EP) and tfjs (webgpu, wasm), one process, the same shapes, and the SIMD128 FMA peak measured in
+ * the same run; prints GFLOP/s (GB/s for memory-bound ops) and our ratio to each peer.
  * `--help` lists the flags.
  */
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import { runKernelBenchmark } from "../core/bench/kernels.ts";
 import { tfjsPeers } from "./bench_kernels_tfjs.ts";
+import { deviceFlags } from "../core/device_init.ts";
 
 const cmd = defineCommand({
   name: "bench:kernels",
@@ -20,6 +22,7 @@ const cmd = defineCommand({
     json: flag.string("also write the rows as JSON", { placeholder: "FILE" }),
     quick: flag.boolean("one shape per op kind, one timed run"),
     repeat: flag.int("op calls per timed sample", { default: 1, min: 1 }),
+    threads: deviceFlags.threads,
   },
 });
 
@@ -27,6 +30,7 @@ await runCommand(cmd, Deno.args, async (a) => {
   const report = await runKernelBenchmark({
     quick: a.quick,
     repeat: a.repeat,
+    threads: a.threads,
     extraPeers: tfjsPeers,
     log: (s) => console.error(s),
   });

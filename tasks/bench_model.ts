@@ -23,7 +23,8 @@ import { argmax } from "../core/model/sampling.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { ChatMessage } from "../core/text/chat_template.ts";
 import { encodePrompt } from "../core/model/processing.ts";
-import { initGpu, type Tensor, tidy } from "../core/runtime.ts";
+import { type Device, type Tensor, tidy } from "../core/runtime.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 
 const cmd = defineCommand({
   name: "bench:model",
@@ -34,17 +35,18 @@ const cmd = defineCommand({
     "model to a temp folder.",
   flags: {
     model: flag.string("model or training run folder (its export/ is used)", { placeholder: "DIR" }),
-    engines: flag.string("engines to compare, comma-separated: ours-webgpu, wasm, webgpu", {
-      default: "ours-webgpu,wasm,webgpu",
+    engines: flag.string("engines to compare, comma-separated: ours-wasm, ours-webgpu, wasm, webgpu", {
+      default: "ours-wasm,ours-webgpu,wasm,webgpu",
       placeholder: "LIST",
     }),
     decode: flag.int("greedy decode steps timed per engine", { default: 16, min: 1 }),
     json: flag.string("where to write the results", { default: "runs/bench_model.json", placeholder: "FILE" }),
+    threads: deviceFlags.threads,
   },
   check: (v) => {
     for (const e of v.engines.split(",")) {
-      if (!["ours-webgpu", "wasm", "webgpu"].includes(e)) {
-        throw new Error(`--engines: unknown engine "${e}" (expected ours-webgpu, wasm, webgpu)`);
+      if (!["ours-wasm", "ours-webgpu", "wasm", "webgpu"].includes(e)) {
+        throw new Error(`--engines: unknown engine "${e}" (expected ours-wasm, ours-webgpu, wasm, webgpu)`);
       }
     }
   },
@@ -68,7 +70,7 @@ const messages = [{
   }],
 }];
 
-type Engine = "ours-webgpu" | "wasm" | "webgpu";
+type Engine = "ours-wasm" | "ours-webgpu" | "wasm" | "webgpu";
 interface EngineResult extends Omit<OrtBenchResult, "executionProvider" | "sessionMs"> {
   engine: string;
   /** Model load: ORT session creation, or weights read from the ONNX files + upload (ours). */
@@ -84,10 +86,10 @@ async function timedLogits(step: () => Tensor): Promise<{ logits: Float32Array; 
   return { logits, ms: performance.now() - t0 };
 }
 
-/** Our WebGPU forward on the export dir's weights: the prompt as OrtVlmRunner.prepare builds it (same tokens, pixels). */
-async function benchOurs(dir: string, msgs: ChatMessage[], nDecode: number): Promise<EngineResult> {
+/** Our forward on the export dir's weights: the prompt as OrtVlmRunner.prepare builds it (same tokens, pixels). */
+async function benchOurs(device: Device, dir: string, msgs: ChatMessage[], nDecode: number): Promise<EngineResult> {
   const reps = 3;
-  await initGpu();
+  await initDevice({ device, threads: values.threads, log: null });
   const t0 = performance.now();
   const loaded = await loadExportDir(dir);
   const model = new VlmModel(loaded.config, loaded.weights);
@@ -126,7 +128,7 @@ async function benchOurs(dir: string, msgs: ChatMessage[], nDecode: number): Pro
     last.cache.dispose();
     const T = input.inputIds.length;
     return {
-      engine: "ours-webgpu",
+      engine: `ours-${device}`,
       sessionMs,
       promptTokens: T,
       visionMs,
@@ -145,13 +147,13 @@ const engines = values.engines.split(",") as Engine[];
 const hasGpu = !!(await navigator.gpu?.requestAdapter().catch(() => null));
 try {
   for (const e of engines) {
-    if (e !== "wasm" && !hasGpu) {
+    if (e.endsWith("webgpu") && !hasGpu) {
       console.log(`${e}: no WebGPU adapter, skipped`);
       continue;
     }
-    const r = e === "ours-webgpu"
-      ? await benchOurs(dir, messages, values.decode)
-      : await benchOrtModel(dir, e, messages, { decodeTokens: values.decode }).then((o) => ({
+    const r = e.startsWith("ours-")
+      ? await benchOurs(e === "ours-wasm" ? "wasm" : "webgpu", dir, messages, values.decode)
+      : await benchOrtModel(dir, e as "wasm" | "webgpu", messages, { decodeTokens: values.decode }).then((o) => ({
         ...o,
         engine: `onnxruntime-web-${o.executionProvider}`,
       }));

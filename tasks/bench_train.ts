@@ -1,6 +1,8 @@
 /**
  * deno task bench:train (`--help` lists the flags)
- * Training-step throughput of the tiny model, ours (core runtime, WebGPU) vs tfjs (tfjs-backend-webgpu), in one run.
+ * Training-step throughput of the tiny model in one run: ours on the WASM device and on WebGPU, and tfjs
+ * (tfjs-backend-webgpu) on the decoder step; the real GASP step on both of our devices. `--json FILE` writes
+ * {rows: [{step: "gasp" | "decoder", engine, ms, tokensPerS, firstLoss}]}.
  *
  * The compared step (same on both sides): a text-only decoder step of the tiny Qwen2.5-VL LLM (TINY_CONFIG: 4
  * layers, width 128, 4 query / 2 KV heads of 32, SwiGLU 256, vocab 640) on T tokens — token embedding, per layer
@@ -13,7 +15,9 @@
 import { defineCommand, flag, parseFlagsOrExit } from "../core/cli.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
-import { backward, initGpu, Rng, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { backward, type Device, initGpu, Rng, tidyAsync, withDevice, zeroGrad } from "../core/runtime.ts";
+import { deviceFlags, initWasm } from "../core/device_init.ts";
+import { writeFileAtomic } from "../core/io/atomic.ts";
 import * as op from "../core/ops/mod.ts";
 import { TINY_CONFIG } from "../core/model/config.ts";
 import { initParameters } from "../core/model/init.ts";
@@ -21,11 +25,13 @@ import { VlmModel } from "../core/model/vlm.ts";
 
 const cmd = defineCommand({
   name: "bench:train",
-  summary: "Training-step throughput: ours against tfjs-webgpu on the same decoder step, plus our GASP step.",
+  summary: "Training-step throughput: ours (WASM, WebGPU) and tfjs-webgpu on the decoder step, ours on the GASP step.",
   flags: {
     tokens: flag.int("tokens in the decoder step", { default: 256, min: 2 }),
     maxSteps: flag.int("timed steps per engine (after the warm-up)", { default: 5, min: 1 }),
     warmup: flag.int("untimed warm-up steps per engine", { default: 2, min: 0 }),
+    json: flag.string("also write the rows as JSON", { placeholder: "FILE" }),
+    threads: deviceFlags.threads,
   },
 });
 const values = parseFlagsOrExit(cmd, Deno.args);
@@ -45,7 +51,18 @@ interface Timing {
   stepMs: number[];
 }
 
-/** First-step loss of each engine: the same weights and tokens must give the same loss (a check the steps match). */
+/** One result row (the --json format). */
+interface Row {
+  step: "gasp" | "decoder";
+  engine: string;
+  ms: number;
+  tokensPerS: number;
+  /** Loss of the first step: the same weights and tokens must give the same loss (a check the steps match). */
+  firstLoss: number;
+}
+const rows: Row[] = [];
+
+/** First-step loss of each engine on the decoder step. */
 const firstLoss: Record<string, number> = {};
 
 async function timeSteps(engine: string, step: () => Promise<void>): Promise<Timing> {
@@ -59,25 +76,37 @@ async function timeSteps(engine: string, step: () => Promise<void>): Promise<Tim
   return { engine, stepMs };
 }
 
-// ── ours ────────────────────────────────────────────────────────────────────────────────────────────────────────
+// ── ours, on each device ────────────────────────────────────────────────────────────────────────────────────────
 await initGpu();
+await initWasm(values.threads);
 const weights = initParameters(c, 0);
-const model = new VlmModel(c, weights, { trainable: true });
-const decoderParams = [...model.params.entries()].filter(([n]) => !n.startsWith("visual.")).map(([, t]) => t);
-for (const [n, t] of model.params) if (n.startsWith("visual.")) t.requiresGrad = false;
-const adamw = new op.AdamW([{ params: decoderParams, lr: 1e-4 }]);
-const ours = await timeSteps("ours (core runtime, WebGPU)", async () => {
-  await tidyAsync(async () => {
-    const out = model.forward({ inputIds: ids });
-    const loss = op.crossEntropy(out.logits!, targets, { ignoreIndex: -100 });
-    backward(loss);
-    adamw.step();
-    zeroGrad(decoderParams);
-    const value = await loss.item();
-    firstLoss.ours ??= value;
+
+function oursDecoderStep(device: Device): Promise<Timing> {
+  const engine = `ours-${device}`;
+  return withDevice(device, async () => {
+    const model = new VlmModel(c, weights, { trainable: true });
+    const decoderParams = [...model.params.entries()].filter(([n]) => !n.startsWith("visual.")).map(([, t]) => t);
+    for (const [n, t] of model.params) if (n.startsWith("visual.")) t.requiresGrad = false;
+    const adamw = new op.AdamW([{ params: decoderParams, lr: 1e-4 }]);
+    try {
+      return await timeSteps(engine, async () => {
+        await tidyAsync(async () => {
+          const out = model.forward({ inputIds: ids });
+          const loss = op.crossEntropy(out.logits!, targets, { ignoreIndex: -100 });
+          backward(loss);
+          adamw.step();
+          zeroGrad(decoderParams);
+          const value = await loss.item();
+          firstLoss[engine] ??= value;
+        });
+      });
+    } finally {
+      adamw.dispose();
+      model.dispose();
+    }
   });
-});
-model.dispose();
+}
+const oursDecoder = [await oursDecoderStep("wasm"), await oursDecoderStep("webgpu")];
 
 // ── tfjs (webgpu) ─────────────────────────────────────────────────────────────────────────────────────────────────
 await tf.setBackend("webgpu");
@@ -224,39 +253,59 @@ function tfStep(): tf.Scalar {
   for (const g of Object.values(grads)) g.dispose();
   return loss;
 }
-const theirs = await timeSteps("tfjs-webgpu 4.22", async () => {
+const theirs = await timeSteps("tfjs-webgpu", async () => {
   const loss = tfStep();
-  firstLoss.tfjs ??= (await loss.data())[0];
+  firstLoss["tfjs-webgpu"] ??= (await loss.data())[0];
   loss.dispose();
 });
 
-// ── ours on the real GASP step (no tfjs peer) ──────────────────────────────────────────────────────────────────────
-const gaspStep = await timeGaspStep();
+for (const r of [...oursDecoder, theirs]) {
+  const ms = median(r.stepMs);
+  rows.push({ step: "decoder", engine: r.engine, ms, tokensPerS: (T * 1000) / ms, firstLoss: firstLoss[r.engine] });
+}
+
+// ── ours on the real GASP step, on each device (no tfjs peer) ──────────────────────────────────────────────────────
+let frames = 0;
+for (const device of ["wasm", "webgpu"] as const) {
+  const g = await withDevice(device, () => timeGaspStep());
+  frames = g.frames;
+  rows.push({
+    step: "gasp",
+    engine: `ours-${device}`,
+    ms: g.ms,
+    tokensPerS: (g.tokens * 1000) / g.ms,
+    firstLoss: g.firstLoss,
+  });
+}
 
 // ── report ──────────────────────────────────────────────────────────────────────────────────────────────────────────
 
+console.log(`bench:train — median of ${STEPS} steps after ${WARMUP} warm-up, one process`);
 console.log(
-  `bench:train — decoder training step of the tiny model on ${T} tokens (median of ${STEPS}, ${WARMUP} warm-up)`,
+  `decoder: the tiny model's decoder on ${T} tokens; gasp: 1 × ${frames}-frame item + 1 QA item, LoRA + heads\n`,
 );
-for (const r of [ours, theirs]) {
-  const ms = median(r.stepMs);
+console.log("| step | engine | ms/step | tokens/s | first-step loss | ours-wasm ÷ this |\n|---|---|---|---|---|---|");
+for (const r of rows) {
+  const w = rows.find((x) => x.step === r.step && x.engine === "ours-wasm")!;
   console.log(
-    `${r.engine.padEnd(30)} ${ms.toFixed(0).padStart(7)} ms/step  ${(1000 / ms).toFixed(2)} steps/s  ${
-      (T * 1000 / ms).toFixed(0)
-    } tokens/s`,
+    `| ${r.step} | ${r.engine} | ${r.ms.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.firstLoss.toFixed(6)} | ${
+      (w.tokensPerS / r.tokensPerS).toFixed(2)
+    }× |`,
   );
 }
+const gw = rows.find((r) => r.step === "gasp" && r.engine === "ours-wasm")!;
+const gg = rows.find((r) => r.step === "gasp" && r.engine === "ours-webgpu")!;
 console.log(
-  `first-step loss (same weights and tokens): ours ${firstLoss.ours?.toFixed(5)}, tfjs ${firstLoss.tfjs?.toFixed(5)}`,
+  `\nGASP step: ours-wasm ${(gg.ms / gw.ms).toFixed(2)}× faster than ours-webgpu; first-step loss differs by ${
+    Math.abs(gw.firstLoss - gg.firstLoss).toExponential(1)
+  }`,
 );
-console.log(
-  `ours, full GASP step (1 × ${gaspStep.frames}-frame item + 1 QA item, LoRA + heads): ${
-    gaspStep.ms.toFixed(0)
-  } ms/step, ` +
-    `${(gaspStep.tokens * 1000 / gaspStep.ms).toFixed(0)} tokens/s (${gaspStep.tokens} tokens)`,
-);
+if (values.json) {
+  await writeFileAtomic(values.json, JSON.stringify({ tokens: T, steps: STEPS, warmup: WARMUP, rows }, null, 2) + "\n");
+  console.log(`wrote ${values.json}`);
+}
 
-async function timeGaspStep(): Promise<{ ms: number; tokens: number; frames: number }> {
+async function timeGaspStep(): Promise<{ ms: number; tokens: number; frames: number; firstLoss: number }> {
   const { resolveTrainConfig } = await import("../train/config.ts");
   const { train } = await import("../train/loop.ts");
   const { writeModelFolder } = await import("../core/model/folder/model_folder.ts");
@@ -282,6 +331,7 @@ async function timeGaspStep(): Promise<{ ms: number; tokens: number; frames: num
       ms: median(timed.map((m) => m.stepTimeS * 1000)),
       tokens: median(timed.map((m) => m.tokens)),
       frames: config.data.framesPerItem,
+      firstLoss: r.history[0].loss.total,
     };
   } finally {
     await Deno.remove(dir, { recursive: true });

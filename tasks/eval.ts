@@ -9,6 +9,7 @@ import { cpuMatcher } from "../core/analysis/match.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
 
@@ -21,7 +22,7 @@ const cmd = defineCommand({
     "folder. With no --model and no --features it analyses runs/base and runs/gasp when they exist, plus the " +
     "oracle and random reference features. With no --data it uses runs/data and generates the default dataset " +
     "there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax run on " +
-    "WebGPU (llvmpipe works) unless --matcher cpu picks the f64 reference.",
+    "the --device (auto: WebGPU on a hardware GPU, else WASM) unless --matcher cpu picks the f64 reference.",
   flags: {
     model: flag.list("model or training run folder to analyse", { placeholder: "DIR" }),
     features: flag.list("reference feature source", { choices: REFERENCE_FEATURES }),
@@ -37,6 +38,7 @@ const cmd = defineCommand({
     seed: flag.int("seed of the random reference features", { default: 0, min: 0 }),
     matcher: flag.choice(["gpu", "cpu"] as const, "where similarities are computed", { default: "gpu" }),
     noPng: flag.boolean("write SVG plots only"),
+    ...deviceFlags,
   },
 });
 
@@ -45,6 +47,7 @@ await runCommand(cmd, Deno.args, async (a) => {
   const checkpoints = (a.model.length ? a.model : a.features.length ? [] : defaultRuns).map((d) => resolve(d));
   const features = (a.features.length ? a.features : a.model.length ? [] : ["oracle", "random"]) as ReferenceFeatures[];
   const data = resolve(a.data ?? "runs/data");
+  await initDevice({ device: a.device, threads: a.threads });
   if (!existsSync(join(data, "manifest.json"))) {
     if (a.data !== undefined) {
       throw new ConfigError("--data", `${data} has no manifest.json (create it with \`deno task data --out ${data}\`)`);

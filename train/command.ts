@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand, flag, type FlagValues, parseCommand, runCommand } from "../core/cli.ts";
 import { ConfigError } from "../core/errors.ts";
+import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { deepMerge, PRESET_NAMES, resolveBaseConfig, resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { train } from "./loop.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
@@ -37,6 +38,7 @@ export const TRAIN_COMMAND = defineCommand({
     data: flag.string("shard folder (default runs/data, generated there if missing)", { placeholder: "DIR" }),
     model: flag.string("base model folder for GASP runs", { default: "runs/base", placeholder: "DIR" }),
     pckSequences: flag.int("held-out sequences scored for the before/after PCK", { default: 24, min: 1 }),
+    ...deviceFlags,
   },
   check: (v) => {
     for (const s of v.set) {
@@ -130,6 +132,7 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
   await runCommand(TRAIN_COMMAND, argv, async (a) => {
     const log = (l: string) => console.log(l);
     const p = await plan(a);
+    await initDevice({ device: a.device, threads: a.threads });
     const data = a.data ?? "runs/data";
     const t0 = performance.now();
     if (p.kind === "base") {

@@ -21,7 +21,8 @@
  * checkpoint, so resuming replays the exact same steps.
  */
 import { join } from "node:path";
-import { backward, initGpu, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { backward, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
 import type { VlmModel } from "../core/model/vlm.ts";
 import type { Weights } from "../core/model/init.ts";
@@ -87,7 +88,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const log = opts.log ?? ((l: string) => console.log(l));
 
   // ── 1. setup: device, base model, tokenizer, trainable parameters, optimizer, resumed state ─────────────────────
-  await initGpu();
+  await initDevice();
   const rngInit = new Rng(config.seed);
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);

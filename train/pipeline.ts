@@ -14,7 +14,8 @@ import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
 import { readShards } from "../core/scene/shards.ts";
 import { type LinearHook, VlmModel } from "../core/model/vlm.ts";
-import { initGpu, noGrad, Rng, tidyAsync } from "../core/runtime.ts";
+import { noGrad, Rng, tidyAsync } from "../core/runtime.ts";
+import { initDevice } from "../core/device_init.ts";
 import { lmLoss } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
@@ -146,7 +147,7 @@ function pckLine(r: PckReport): string {
 export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
   await ensureData(o.dataDir, o.log, o.dataGiven);
   await ensureBase(o.baseDir, o.dataDir, o.log);
-  await initGpu();
+  await initDevice();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
   const base = await readModelFolder(o.baseDir);
   const tok = TextTokenizer.fromJson(base.tokenizerJson);

@@ -4,7 +4,6 @@
  * replay exactly the steps an uninterrupted one takes (tests/train/loop_test.ts).
  */
 import type * as op from "../core/ops/mod.ts";
-import { GpuContext } from "../core/gpu/context.ts";
 import { Rng, type Tensor } from "../core/runtime.ts";
 import type { NamedTensor } from "../core/io/safetensors.ts";
 import { ConfigError, DataFormatError } from "../core/errors.ts";
@@ -62,7 +61,7 @@ export async function restoreCheckpoint(
   for (const p of params) {
     const t = ck.adapters.get(p.name);
     if (!t || t.data.length !== p.size) throw new DataFormatError(path, p.name, `${p.size} values`);
-    GpuContext.current().write(p.buffer, Float32Array.from(t.data));
+    p.write(t.data);
   }
   const steps = (ck.extra?.optimizerSteps as number[] | undefined) ?? params.map(() => ck.optimizer.step);
   const moment = (m: Map<string, NamedTensor>, p: Tensor) =>

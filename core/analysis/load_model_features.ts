@@ -4,7 +4,7 @@
  * (core/analysis/model_features.ts). Head embeddings are a training-time quantity (exports have no heads); `deno task
  * train` reports their PCK itself.
  */
-import { initGpu } from "../runtime.ts";
+import { initDevice } from "../device_init.ts";
 import { loadModel } from "../model/folder/load.ts";
 import { type ResolvedModelDir, resolveModelDir } from "../model/folder/resolve.ts";
 import { VlmModel } from "../model/vlm.ts";
@@ -17,7 +17,7 @@ export async function loadModelFeatureSource(
   path: string | ResolvedModelDir,
 ): Promise<LayerFeatureSource & { resolved: ResolvedModelDir }> {
   const resolved = typeof path === "string" ? resolveModelDir(path) : path;
-  await initGpu();
+  await initDevice();
   const m = await loadModel(resolved);
   const model = new VlmModel(m.config, m.weights);
   const [qk] = modelFeatureSources(model, TextTokenizer.fromJson(m.tokenizerJson), { name: resolved.label });

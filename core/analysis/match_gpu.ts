@@ -10,17 +10,18 @@
  * f32 on the GPU: predictions agree with the f64 reference except where two cosines are within f32 rounding
  * (~1e-7) of each other; confidences agree to ~1e-5.
  */
-import { argmax, initGpu, l2Normalize, matmul, noGrad, softmax, Tensor, tidyAsync, topk } from "../runtime.ts";
+import { argmax, l2Normalize, matmul, noGrad, softmax, Tensor, tidyAsync, topk } from "../runtime.ts";
+import { initDevice } from "../device_init.ts";
 import type { ConfidenceRule, FeatureBatch, FeatureMatcher, MatchResult } from "./features.ts";
 import { checkMatchShapes, COSINE_NORM_EPS } from "./match.ts";
 
 /** Initialises the GPU context (throws NoGpuAdapterError with a fix when there is no adapter) and returns the matcher. */
 export async function createGpuMatcher(): Promise<FeatureMatcher> {
-  await initGpu();
+  await initDevice();
   return matchFeaturesGpu;
 }
 
-/** GPU matcher; `initGpu()` must have been awaited (createGpuMatcher does it). */
+/** GPU matcher; `initDevice()` must have been awaited (createGpuMatcher does it). */
 export function matchFeaturesGpu(
   query: FeatureBatch,
   key: FeatureBatch,

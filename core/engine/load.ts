@@ -19,6 +19,7 @@ import { initParameters } from "../model/init.ts";
 import type { ExecutionProviderChoice } from "../model/ort_runner.ts";
 import { buildTinyTokenizerJson } from "../text/build_tokenizer.ts";
 import { OrtEngine } from "./ort_engine.ts";
+import { RuntimeEngine } from "./runtime_engine.ts";
 import { StandInEngine, type StandInOptions } from "./stand_in.ts";
 import type { InferenceEngine } from "./types.ts";
 
@@ -46,6 +47,8 @@ export interface CreateEngineOptions {
   standInOptions?: Partial<StandInOptions>;
   /** Execution provider for the real engine (default "auto": WebGPU on a hardware adapter, else WASM). */
   executionProvider?: ExecutionProviderChoice;
+  /** "ort" (default): onnxruntime-web; "ours": our runtime on the device initDevice chose (runtime_engine.ts). */
+  engine?: "ort" | "ours";
   /** Model name served under /v1/models (default defaultModelName(dir): "gasp-tiny-gasp", "gasp-tiny-random", …). */
   modelName?: string;
   /** Where the default model is looked for and the random fallback is written (default "runs"). */
@@ -155,12 +158,17 @@ export async function createEngine(
   }
   const t0 = performance.now();
   let epLine = "";
-  const engine = await OrtEngine.load(dir, {
-    executionProvider: options.executionProvider,
-    modelName: options.modelName ?? defaultModelName(dir),
-    maxPixels: options.maxPixels,
-    log: (m) => epLine = m, // carried in the description, which every caller prints
-  });
+  const engine = options.engine === "ours"
+    ? await RuntimeEngine.load(dir, {
+      modelName: options.modelName ?? defaultModelName(dir),
+      maxPixels: options.maxPixels,
+    })
+    : await OrtEngine.load(dir, {
+      executionProvider: options.executionProvider,
+      modelName: options.modelName ?? defaultModelName(dir),
+      maxPixels: options.maxPixels,
+      log: (m) => epLine = m, // carried in the description, which every caller prints
+    });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   const what = untrained
     ? `*** UNTRAINED MODEL (seeded random weights): answers are noise *** ${engine.modelName} from ${dir} (${why})`

@@ -4,12 +4,17 @@
  */
 export class BufferPool {
   #free = new Map<number, GPUBuffer[]>();
+  /** Buffers handed out. */
   live = 0;
+  /** Bytes handed out. */
   liveBytes = 0;
+  /** Released buffers kept for reuse. */
   pooled = 0;
 
+  /** A pool on `device`. */
   constructor(readonly device: GPUDevice) {}
 
+  /** The size class `bytes` rounds up to. */
   static sizeClass(bytes: number): number {
     const b = Math.max(16, bytes);
     if (b <= 256) return Math.ceil(b / 16) * 16;
@@ -17,6 +22,7 @@ export class BufferPool {
     return Math.ceil(b / step) * step;
   }
 
+  /** A buffer of at least `bytes` (reused when one is free). */
   acquire(bytes: number): GPUBuffer {
     const size = BufferPool.sizeClass(bytes);
     const list = this.#free.get(size);
@@ -33,6 +39,7 @@ export class BufferPool {
     return buf;
   }
 
+  /** Return a buffer for reuse. */
   release(buf: GPUBuffer): void {
     this.live--;
     this.liveBytes -= buf.size;

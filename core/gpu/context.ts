@@ -8,23 +8,36 @@
  */
 import { GpuDeviceLostError, NoGpuAdapterError } from "../errors.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import { hasDefaultDevice, setDefaultDevice } from "../device.ts";
 
+/** Counters of the GPU context (buffers, pipelines, dispatches). */
 export interface GpuStats {
+  /** GPU buffers handed out and not yet released. */
   liveBuffers: number;
+  /** Bytes of those buffers. */
   liveBytes: number;
+  /** Released buffers kept for reuse. */
   pooledBuffers: number;
+  /** Compiled compute pipelines. */
   pipelines: number;
+  /** Dispatches recorded so far. */
   dispatches: number;
+  /** Command buffers submitted so far. */
   submits: number;
 }
 
+/** The process's WebGPU device: adapter, device, buffer pool, pipeline cache, batched command encoder. */
 export class GpuContext {
   static #instance: Promise<GpuContext> | null = null;
   static #ready: GpuContext | null = null;
 
+  /** Storage buffers by size class (reused across steps). */
   readonly pool: BufferPool;
+  /** Whether the adapter has `shader-f16`. */
   readonly hasF16: boolean;
+  /** Whether the adapter has `timestamp-query` (profiling). */
   readonly hasTimestamps: boolean;
+  /** The adapter, in words (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"). */
   readonly description: string;
   #pipelines = new Map<string, GPUComputePipeline>();
   #encoder: GPUCommandEncoder | null = null;
@@ -32,7 +45,9 @@ export class GpuContext {
   #transient: GPUBuffer[] = [];
   #lostReason: string | null = null;
   #validationError: string | null = null;
+  /** Dispatches recorded so far. */
   dispatches = 0;
+  /** Command buffers submitted so far. */
   submits = 0;
   /** Dispatches recorded before an automatic submit. */
   maxBatch = 128;
@@ -99,6 +114,7 @@ export class GpuContext {
     return new GpuContext(adapter, device);
   }
 
+  /** The device's limits (as requested: the adapter's own). */
   get limits(): GPUSupportedLimits {
     return this.device.limits;
   }
@@ -258,6 +274,7 @@ export class GpuContext {
     return [...sums].map(([label, e]) => ({ label, ...e })).sort((a, b) => b.ms - a.ms);
   }
 
+  /** Current counters. */
   stats(): GpuStats {
     return {
       liveBuffers: this.pool.live,
@@ -270,7 +287,12 @@ export class GpuContext {
   }
 }
 
-/** Initialise the process's GPU context (idempotent). */
-export function initGpu(): Promise<GpuContext> {
-  return GpuContext.get();
+/**
+ * Initialise the process's GPU context (idempotent). If no default device was chosen yet (core/device.ts), WebGPU
+ * becomes the default, so code written before the WASM device keeps creating its tensors on the GPU.
+ */
+export async function initGpu(): Promise<GpuContext> {
+  const ctx = await GpuContext.get();
+  if (!hasDefaultDevice()) setDefaultDevice("webgpu");
+  return ctx;
 }

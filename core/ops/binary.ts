@@ -3,111 +3,17 @@
  * A number operand becomes a scalar uniform (no tensor is made for it).
  * Backward of a broadcast input sums the gradient over the broadcast axes (sumToShape).
  */
-import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
-import {
-  broadcastShapes,
-  broadcastStrides,
-  flatIndex,
-  grid1d,
-  launch,
-  MAX_RANK,
-  packParams,
-  sameShape,
-} from "./kernel.ts";
-import { sumToShape } from "./reduce.ts";
+import type { Tensor } from "../tensor.ts";
+import { record } from "../tape.ts";
+import { binaryRaw } from "../kernels/elementwise.ts";
+import { sumToShape } from "../kernels/reduce.ts";
+import { broadcastShapes, broadcastStrides } from "../kernels/shapes.ts";
+import type { BinaryOpName } from "../kernels/types.ts";
 import { neg, unaryScalar } from "./unary.ts";
 
-export type BinaryOpName = "add" | "sub" | "mul" | "div" | "maximum" | "minimum" | "eq" | "gt" | "lt";
+export { type BinaryOpName, binaryRaw };
 
-const EXPR: Record<BinaryOpName, string> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  maximum: "max(a, b)",
-  minimum: "min(a, b)",
-  eq: "select(0.0, 1.0, a == b)",
-  gt: "select(0.0, 1.0, a > b)",
-  lt: "select(0.0, 1.0, a < b)",
-};
-
-const WG = 256;
-
-function sameCode(op: BinaryOpName) {
-  return () => `
-struct P { n: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  let a = A[i];
-  let b = B[i];
-  O[i] = ${EXPR[op]};
-}`;
-}
-
-function broadcastCode(op: BinaryOpName) {
-  return () => `
-struct P { n: u32, rank: u32, shape: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    let c = rem % dim;
-    rem = rem / dim;
-    ia += c * p.sa[d / 4][d % 4];
-    ib += c * p.sb[d / 4][d % 4];
-  }
-  let a = A[ia];
-  let b = B[ib];
-  O[i] = ${EXPR[op]};
-}`;
-}
-
-function tableParams(n: number, outShape: number[], sa: number[], sb: number[]): ArrayBuffer {
-  const u = new Uint32Array(4 + 3 * MAX_RANK);
-  u[0] = n;
-  u[1] = outShape.length;
-  outShape.forEach((d, i) => (u[4 + i] = d));
-  sa.forEach((d, i) => (u[4 + MAX_RANK + i] = d));
-  sb.forEach((d, i) => (u[4 + 2 * MAX_RANK + i] = d));
-  return u.buffer;
-}
-
-/** Forward only (no tape). */
-export function binaryRaw(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
-  const outShape = broadcastShapes(op, a.shape, b.shape);
-  const out = Tensor.empty(outShape);
-  if (out.size === 0) return out;
-  if (sameShape(a.shape, b.shape)) {
-    launch(`bin_same_${op}`, sameCode(op), [a, b, out], packParams([["u32", out.size]]), grid1d(out.size, WG));
-  } else {
-    if (outShape.length > MAX_RANK) throw new Error(`${op}: rank > ${MAX_RANK} not supported`);
-    const params = tableParams(
-      out.size,
-      outShape,
-      broadcastStrides(a.shape, outShape),
-      broadcastStrides(b.shape, outShape),
-    );
-    launch(`bin_bc_${op}`, broadcastCode(op), [a, b, out], params, grid1d(out.size, WG));
-  }
-  return out;
-}
-
+/** a + b with broadcasting (a number adds a scalar). */
 export function add(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("addScalar", a, b);
   const out = binaryRaw("add", a, b);
@@ -115,6 +21,7 @@ export function add(a: Tensor, b: Tensor | number): Tensor {
   return record(out, "add", [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
 }
 
+/** a − b with broadcasting. */
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("addScalar", a, -b);
   const out = binaryRaw("sub", a, b);
@@ -127,6 +34,7 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
   );
 }
 
+/** a · b elementwise with broadcasting. */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("mulScalar", a, b);
   const out = binaryRaw("mul", a, b);
@@ -137,6 +45,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
   ]);
 }
 
+/** a / b elementwise with broadcasting. */
 export function div(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === "number") return unaryScalar("mulScalar", a, 1 / b);
   const out = binaryRaw("div", a, b);
@@ -157,6 +66,7 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** Elementwise min; the gradient goes to `a` where a ≤ b, else to `b`. */
 export function minimum(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw("minimum", a, b);
   return record(out, "minimum", [a, b], (g) => {
@@ -170,9 +80,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 export function equal(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("eq", a, b);
 }
+/** 1.0 where a > b else 0.0 (no gradient). */
 export function greater(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("gt", a, b);
 }
+/** 1.0 where a < b else 0.0 (no gradient). */
 export function less(a: Tensor, b: Tensor): Tensor {
   return binaryRaw("lt", a, b);
 }

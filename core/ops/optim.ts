@@ -4,65 +4,9 @@
  * are never modified in place (a grad may share storage with another tensor), clipping replaces `.grad`.
  */
 import { keep, Tensor } from "../tensor.ts";
-import { noGrad } from "../autograd.ts";
+import { noGrad } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
-import { flatIndex, grid1d, launch, packParams } from "./kernel.ts";
-import { reduceWgsl } from "./rows.ts";
-
-const WG = 256;
-/** Most workgroups one gradient's Σ g² is split over (the partial sums are then added in a fixed order). */
-const MAX_PARTS = 64;
-
-function sumSqCode() {
-  return () => `
-struct P { n: u32, parts: u32, offset: u32 }
-@group(0) @binding(0) var<storage, read> G: array<f32>;
-@group(0) @binding(1) var<storage, read_write> PART: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${reduceWgsl(WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  var a = 0.0;
-  for (var i = wid.x * ${WG}u + lid; i < p.n; i += p.parts * ${WG}u) { let g = G[i]; a += g * g; }
-  let s = reduceSum(lid, a);
-  if (lid == 0u) { PART[p.offset + wid.x] = s; }
-}`;
-}
-
-function totalCode() {
-  return () => `
-struct P { parts: u32, maxNorm: f32, eps: f32 }
-@group(0) @binding(0) var<storage, read> PART: array<f32>;
-@group(0) @binding(1) var<storage, read_write> S: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${reduceWgsl(WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) lid: u32) {
-  var a = 0.0;
-  for (var i = lid; i < p.parts; i += ${WG}u) { a += PART[i]; }
-  let norm = sqrt(reduceSum(lid, a));
-  if (lid == 0u) {
-    S[0] = norm;
-    // clip coefficient as PyTorch: min(1, maxNorm / (norm + eps))
-    S[1] = min(1.0, p.maxNorm / (norm + p.eps));
-  }
-}`;
-}
-
-function scaleCode() {
-  return () => `
-struct P { n: u32 }
-@group(0) @binding(0) var<storage, read> G: array<f32>;
-@group(0) @binding(1) var<storage, read> S: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  O[i] = G[i] * S[1];
-}`;
-}
+import { adamwRaw, gradNormRaw, scaleByStatRaw } from "../kernels/optim.ts";
 
 /**
  * Clip the global L2 norm of the parameters' gradients to `maxNorm` without reading back: returns a (2) tensor
@@ -70,32 +14,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  */
 export function clipGradNormTensor(params: Iterable<Tensor>, maxNorm: number, eps = 1e-6): Tensor {
   const withGrad = [...params].filter((p) => p.grad && p.grad.size > 0);
-  const parts = withGrad.map((p) => Math.min(MAX_PARTS, Math.ceil(p.grad!.size / (WG * 16))));
-  const totalParts = parts.reduce((a, b) => a + b, 0);
-  const partial = Tensor.empty([Math.max(1, totalParts)]);
-  const stats = Tensor.empty([2]);
-  let offset = 0;
-  withGrad.forEach((p, k) => {
-    const u = packParams([["u32", p.grad!.size], ["u32", parts[k]], ["u32", offset]]);
-    launch("clip_sumsq", sumSqCode(), [p.grad!, partial], u, [parts[k]]);
-    offset += parts[k];
-  });
-  launch(
-    "clip_total",
-    totalCode(),
-    [partial, stats],
-    packParams([["u32", totalParts], ["f32", maxNorm], [
-      "f32",
-      eps,
-    ]]),
-    [1],
-  );
-  partial.dispose();
+  const stats = gradNormRaw(withGrad.map((p) => p.grad!), maxNorm, eps);
   for (const p of withGrad) {
-    const g = p.grad!;
-    const scaled = keep(Tensor.empty(g.shape));
-    launch("clip_scale", scaleCode(), [g, stats, scaled], packParams([["u32", g.size]]), grid1d(g.size, WG));
-    g.dispose();
+    const scaled = scaleByStatRaw(p.grad!, stats);
+    p.grad!.dispose();
     p.grad = scaled;
   }
   return stats;
@@ -111,37 +33,20 @@ export async function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, ep
   }
 }
 
+/** One AdamW step's hyperparameters. */
 export interface AdamWHyper {
+  /** Learning rate. */
   lr: number;
+  /** First-moment decay (default 0.9). */
   beta1?: number;
+  /** Second-moment decay (default 0.999). */
   beta2?: number;
+  /** Denominator epsilon (default 1e-8). */
   eps?: number;
   /** Decoupled weight decay (multiplies lr · param). */
   weightDecay?: number;
   /** 1-based step number for bias correction. */
   step: number;
-}
-
-function adamwCode() {
-  return () => `
-struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32 }
-@group(0) @binding(0) var<storage, read_write> W: array<f32>;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> M: array<f32>;
-@group(0) @binding(3) var<storage, read_write> V: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  let g = G[i];
-  let m = p.b1 * M[i] + (1.0 - p.b1) * g;
-  let v = p.b2 * V[i] + (1.0 - p.b2) * g * g;
-  M[i] = m;
-  V[i] = v;
-  // w ← w·(1 - lr·wd) - lr · (m / bc1) / (sqrt(v / bc2) + eps)
-  W[i] = W[i] * p.decay - p.lr * (m / p.bc1) / (sqrt(v / p.bc2) + p.eps);
-}`;
 }
 
 /** One in-place AdamW update of `param`, `m` and `v` (decoupled weight decay, bias correction), as PyTorch. */
@@ -151,54 +56,69 @@ export function adamwStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: 
   }
   if (param.size === 0) return;
   const b1 = h.beta1 ?? 0.9, b2 = h.beta2 ?? 0.999;
-  const u = packParams([
-    ["u32", param.size],
-    ["f32", h.lr],
-    ["f32", b1],
-    ["f32", b2],
-    ["f32", h.eps ?? 1e-8],
-    ["f32", 1 - h.lr * (h.weightDecay ?? 0)],
-    ["f32", 1 - b1 ** h.step],
-    ["f32", 1 - b2 ** h.step],
-  ]);
-  launch("adamw", adamwCode(), [param, grad, m, v], u, grid1d(param.size, WG));
+  // w ← w·(1 - lr·wd) - lr · (m / bc1) / (sqrt(v / bc2) + eps)
+  adamwRaw(param, grad, m, v, {
+    lr: h.lr,
+    beta1: b1,
+    beta2: b2,
+    eps: h.eps ?? 1e-8,
+    decay: 1 - h.lr * (h.weightDecay ?? 0),
+    bc1: 1 - b1 ** h.step,
+    bc2: 1 - b2 ** h.step,
+  });
 }
 
+/** Parameters sharing a learning rate. */
 export interface ParamGroup {
+  /** The group's parameters. */
   params: Tensor[];
+  /** The group's peak learning rate (scaled per step by AdamW.step's lrScale). */
   lr: number;
   /** Overrides the optimiser's default weight decay for this group (e.g. 0 for norms and biases). */
   weightDecay?: number;
 }
 
+/** AdamW defaults for every group. */
 export interface AdamWOptions {
+  /** First-moment decay (default 0.9). */
   beta1?: number;
+  /** Second-moment decay (default 0.999). */
   beta2?: number;
+  /** Denominator epsilon (default 1e-8). */
   eps?: number;
+  /** Decoupled weight decay (default 0.01). */
   weightDecay?: number;
 }
 
 /** Optimiser state for checkpoints, in parameter order (groups in order, params in order). */
 export interface AdamWState {
+  /** Parameter names. */
   names: string[];
+  /** Updates done per parameter. */
   steps: number[];
+  /** First moments. */
   m: Float32Array[];
+  /** Second moments. */
   v: Float32Array[];
 }
 
 /** AdamW over parameter groups; each group has its own learning rate (scaled per step by `lrScale`). */
 export class AdamW {
+  /** The parameter groups. */
   readonly groups: ParamGroup[];
+  /** Hyperparameters with defaults filled in. */
   readonly opts: Required<AdamWOptions>;
   #m = new Map<Tensor, Tensor>();
   #v = new Map<Tensor, Tensor>();
   #steps = new Map<Tensor, number>();
 
+  /** AdamW over `groups`; state is made lazily, on each parameter's device. */
   constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
     this.groups = groups;
     this.opts = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...opts };
   }
 
+  /** Every parameter of every group, in order. */
   get params(): Tensor[] {
     return this.groups.flatMap((g) => g.params);
   }
@@ -206,8 +126,8 @@ export class AdamW {
   #state(p: Tensor): [Tensor, Tensor] {
     let m = this.#m.get(p), v = this.#v.get(p);
     if (!m || !v) {
-      m = keep(Tensor.zeros(p.shape));
-      v = keep(Tensor.zeros(p.shape));
+      m = keep(Tensor.from(new Float32Array(p.size), p.shape, { device: p.device }));
+      v = keep(Tensor.from(new Float32Array(p.size), p.shape, { device: p.device }));
       this.#m.set(p, m);
       this.#v.set(p, v);
     }
@@ -265,8 +185,8 @@ export class AdamW {
     });
     this.dispose();
     ps.forEach((p, i) => {
-      this.#m.set(p, keep(Tensor.from(s.m[i], p.shape)));
-      this.#v.set(p, keep(Tensor.from(s.v[i], p.shape)));
+      this.#m.set(p, keep(Tensor.from(s.m[i], p.shape, { device: p.device })));
+      this.#v.set(p, keep(Tensor.from(s.v[i], p.shape, { device: p.device })));
       this.#steps.set(p, s.steps[i]);
     });
   }
@@ -300,7 +220,11 @@ export function adamwReference(
 }
 
 /** f64 reference for global-norm clipping: the total norm and the clipped gradients. */
-export function clipGradNormReference(grads: Float64Array[], maxNorm: number, eps = 1e-6) {
+export function clipGradNormReference(
+  grads: Float64Array[],
+  maxNorm: number,
+  eps = 1e-6,
+): { norm: number; grads: Float64Array[] } {
   const norm = Math.sqrt(grads.reduce((a, g) => a + g.reduce((s, x) => s + x * x, 0), 0));
   const scale = Math.min(1, maxNorm / (norm + eps));
   return { norm, grads: grads.map((g) => g.map((x) => x * scale)) };

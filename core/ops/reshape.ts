@@ -1,8 +1,9 @@
 /** reshape: a view with a new shape (no copy); backward reshapes the gradient back. One -1 entry is inferred. */
 import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
+import { record } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
 
+/** A view of x with a new shape of the same size (one −1 is inferred); no copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = [...shape];
   const neg = s.indexOf(-1);

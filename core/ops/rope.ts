@@ -23,15 +23,17 @@
  * the vision tower's packed patches, default for rank 3. Backward is the rotation by −θ (same kernel, sin negated).
  */
 import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
+import { record } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
-import { flatIndex, grid1d, launch, packParams } from "./kernel.ts";
+import { ropeGeometry, type RopeLayout, ropeRaw } from "../kernels/rope.ts";
 
-export type RopeLayout = "BHTD" | "BTHD" | "THD";
+export type { RopeLayout };
 
 /** cos/sin of the rotation angles, row-major (batch?, tokens, half) with half = D/2. */
 export interface RopeTables {
+  /** cos θ per (token, frequency band). */
   cos: Float64Array;
+  /** sin θ per (token, frequency band). */
   sin: Float64Array;
   /** [T, D/2] or [B, T, D/2]. */
   shape: number[];
@@ -113,80 +115,6 @@ export function ropeTablesToTensors(t: RopeTables): { cos: Tensor; sin: Tensor }
   return { cos: Tensor.from(Float32Array.from(t.cos), t.shape), sin: Tensor.from(Float32Array.from(t.sin), t.shape) };
 }
 
-const WG = 256;
-const code = () => `
-struct P { nPairs: u32, half: u32, T: u32, rowsPerTok: u32, rowsPerBatch: u32, tableBatch: u32, sign: f32 }
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> C: array<f32>;
-@group(0) @binding(2) var<storage, read> S: array<f32>;
-@group(0) @binding(3) var<storage, read_write> O: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.nPairs) { return; }
-  let row = i / p.half;
-  let j = i % p.half;
-  let t = (row / p.rowsPerTok) % p.T;
-  let b = row / p.rowsPerBatch;
-  let k = b * p.tableBatch + t * p.half + j;
-  let c = C[k];
-  let s = S[k] * p.sign;
-  let i1 = row * 2u * p.half + j;
-  let x1 = X[i1];
-  let x2 = X[i1 + p.half];
-  O[i1] = x1 * c - x2 * s;
-  O[i1 + p.half] = x2 * c + x1 * s;
-}`;
-
-interface RopeGeom {
-  B: number;
-  T: number;
-  rowsPerTok: number;
-}
-
-function geometry(shape: readonly number[], layout: RopeLayout): RopeGeom {
-  if (layout === "THD") {
-    if (shape.length !== 3) throw new ShapeMismatchError("rope", `layout THD needs rank 3, got [${shape}]`);
-    return { B: 1, T: shape[0], rowsPerTok: shape[1] };
-  }
-  if (shape.length !== 4) throw new ShapeMismatchError("rope", `layout ${layout} needs rank 4, got [${shape}]`);
-  return layout === "BHTD"
-    ? { B: shape[0], T: shape[2], rowsPerTok: 1 }
-    : { B: shape[0], T: shape[1], rowsPerTok: shape[2] };
-}
-
-function ropeRaw(x: Tensor, cos: Tensor, sin: Tensor, layout: RopeLayout, sign: 1 | -1): Tensor {
-  const D = x.shape[x.rank - 1];
-  const half = D / 2;
-  const g = geometry(x.shape, layout);
-  const tb = cos.rank === 3 ? cos.shape[0] : 1;
-  if (
-    D % 2 !== 0 || cos.shape.join() !== sin.shape.join() || cos.shape[cos.rank - 1] !== half ||
-    cos.shape[cos.rank - 2] !== g.T || (cos.rank === 3 && tb !== g.B) || cos.rank < 2 || cos.rank > 3
-  ) {
-    throw new ShapeMismatchError(
-      "rope",
-      `x [${x.shape}] (${layout}) needs cos/sin of shape [${g.T}, ${half}] or [${g.B}, ${g.T}, ${half}], got [${cos.shape}] / [${sin.shape}]`,
-    );
-  }
-  const out = Tensor.empty(x.shape);
-  const nPairs = x.size / 2;
-  if (nPairs === 0) return out;
-  const rowsPerBatch = x.size / D / g.B;
-  const params = packParams([
-    ["u32", nPairs],
-    ["u32", half],
-    ["u32", g.T],
-    ["u32", g.rowsPerTok],
-    ["u32", rowsPerBatch],
-    ["u32", cos.rank === 3 ? g.T * half : 0],
-    ["f32", sign],
-  ]);
-  launch("rope", code, [x, cos, sin, out], params, grid1d(nPairs, WG));
-  return out;
-}
-
 /**
  * Rotate x by the angles in (cos, sin) tables (from `ropeTablesToTensors`). x: (B, H, T, D) for "BHTD" (default at
  * rank 4), (B, T, H, D) for "BTHD", (T, H, D) for "THD" (default at rank 3). The tables get no gradient.
@@ -206,7 +134,7 @@ export function ropeReference(
   t: RopeTables,
 ): Float64Array {
   const D = shape[shape.length - 1], half = D / 2;
-  const g = geometry(shape, layout);
+  const g = ropeGeometry(shape, layout);
   const rowsPerBatch = x.length / D / g.B;
   const batched = t.shape.length === 3;
   const out = new Float64Array(x.length);

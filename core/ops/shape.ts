@@ -7,13 +7,12 @@
  * `reshape` never move data. Copies whose source or destination is one contiguous run (outer size 1) use a
  * buffer-to-buffer copy instead of a kernel.
  */
-import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
+import type { Tensor } from "../tensor.ts";
+import { record } from "../tape.ts";
 import { ShapeMismatchError } from "../errors.ts";
-import { GpuContext } from "../gpu/context.ts";
-import { contiguousStrides, flatIndex, grid1d, launch, MAX_RANK, packParams } from "./kernel.ts";
-
-const WG = 256;
+import { cloneRaw } from "../kernels/elementwise.ts";
+import { around, concatRaw, padRaw, permuteRaw, sliceRaw } from "../kernels/layout.ts";
+import { contiguousStrides, MAX_RANK } from "../kernels/shapes.ts";
 
 function checkDtype(op: string, x: Tensor): void {
   if (x.dtype === "f16") throw new ShapeMismatchError(op, "f16 tensors are not supported by copy kernels; cast first");
@@ -25,51 +24,8 @@ function normAxis(op: string, axis: number, rank: number): number {
   return a;
 }
 
-/** (outer, len, inner) split of a shape around `axis`. */
-function around(shape: readonly number[], axis: number): [number, number, number] {
-  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  return [outer, shape[axis], inner];
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // permute / transpose
-
-const permuteCode = () => `
-struct P { n: u32, rank: u32, shape: array<vec4<u32>, 2>, src: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> O: array<u32>;
-@group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  var rem = i;
-  var s = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    s += (rem % dim) * p.src[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  O[i] = X[s];
-}`;
-
-function permuteRaw(x: Tensor, perm: number[]): Tensor {
-  const outShape = perm.map((d) => x.shape[d]);
-  if (perm.every((d, i) => d === i)) return clone(x);
-  const out = Tensor.empty(outShape, x.dtype);
-  if (out.size === 0) return out;
-  const strides = contiguousStrides(x.shape);
-  const u = new Uint32Array(4 + 2 * MAX_RANK);
-  u[0] = out.size;
-  u[1] = perm.length;
-  perm.forEach((d, i) => {
-    u[4 + i] = outShape[i];
-    u[4 + MAX_RANK + i] = strides[d];
-  });
-  launch("permute", permuteCode, [x, out], u.buffer, grid1d(out.size, WG));
-  return out;
-}
 
 /** out.shape[i] = x.shape[perm[i]]; out[..., c_i, ...] = x[..., c at axis perm[i], ...]. Negative axes allowed. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -112,69 +68,7 @@ export function permuteReference(x: Float64Array, shape: readonly number[], perm
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// slice and its backward (pad into zeros)
-
-const sliceCode = () => `
-struct P { n: u32, len: u32, inner: u32, dimIn: u32, start: u32 }
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> O: array<u32>;
-@group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  let r = i % p.inner;
-  let q = i / p.inner;
-  let a = q % p.len;
-  let o = q / p.len;
-  O[i] = X[(o * p.dimIn + p.start + a) * p.inner + r];
-}`;
-
-// out (outer, dimOut, inner) = g (outer, len, inner) placed at [start, start + len), zeros elsewhere.
-const padCode = () => `
-struct P { n: u32, len: u32, inner: u32, dimOut: u32, start: u32 }
-@group(0) @binding(0) var<storage, read> G: array<u32>;
-@group(0) @binding(1) var<storage, read_write> O: array<u32>;
-@group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  let r = i % p.inner;
-  let q = i / p.inner;
-  let a = q % p.dimOut;
-  let o = q / p.dimOut;
-  var v = 0u;
-  if (a >= p.start && a < p.start + p.len) { v = G[(o * p.len + a - p.start) * p.inner + r]; }
-  O[i] = v;
-}`;
-
-function sliceRaw(x: Tensor, axis: number, start: number, end: number): Tensor {
-  const [outer, dimIn, inner] = around(x.shape, axis);
-  const len = end - start;
-  const shape = [...x.shape];
-  shape[axis] = len;
-  const out = Tensor.empty(shape, x.dtype);
-  if (out.size === 0) return out;
-  if (outer === 1) {
-    GpuContext.current().copy(x.buffer, start * inner * 4, out.buffer, 0, len * inner * 4);
-    return out;
-  }
-  const params = packParams([["u32", out.size], ["u32", len], ["u32", inner], ["u32", dimIn], ["u32", start]]);
-  launch("slice", sliceCode, [x, out], params, grid1d(out.size, WG));
-  return out;
-}
-
-function padRaw(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
-  const [outer, dimOut, inner] = around(shape, axis);
-  const len = g.shape[axis];
-  const out = Tensor.empty(shape, g.dtype);
-  if (out.size === 0) return out;
-  const n = outer * dimOut * inner;
-  const params = packParams([["u32", n], ["u32", len], ["u32", inner], ["u32", dimOut], ["u32", start]]);
-  launch("slice_pad", padCode, [g, out], params, grid1d(n, WG));
-  return out;
-}
+// slice (its backward pads into zeros)
 
 /** x[..., start:end, ...] along `axis` (a copy). Negative axis/start/end count from the end, as in Python. */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
@@ -221,23 +115,6 @@ export function sliceReference(
 // ---------------------------------------------------------------------------------------------------------------
 // concat
 
-// Place x (outer, len, inner) into out (outer, dimOut, inner) at axis offset `off`.
-const placeCode = () => `
-struct P { n: u32, len: u32, inner: u32, dimOut: u32, off: u32 }
-@group(0) @binding(0) var<storage, read> X: array<u32>;
-@group(0) @binding(1) var<storage, read_write> O: array<u32>;
-@group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  let r = i % p.inner;
-  let q = i / p.inner;
-  let a = q % p.len;
-  let o = q / p.len;
-  O[(o * p.dimOut + p.off + a) * p.inner + r] = X[i];
-}`;
-
 /** Concatenate along `axis`; all other dims must agree. Backward slices the gradient back to each input. */
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   if (xs.length === 0) throw new ShapeMismatchError("concat", "no tensors given");
@@ -249,24 +126,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
       throw new ShapeMismatchError("concat", `[${x.shape}] (${x.dtype}) vs [${first.shape}] along axis ${axis}`);
     }
   }
-  const shape = [...first.shape];
-  shape[ax] = xs.reduce((a, x) => a + x.shape[ax], 0);
-  const out = Tensor.empty(shape, first.dtype);
-  const [outer, dimOut, inner] = around(shape, ax);
-  let off = 0;
-  const offsets: number[] = [];
-  for (const x of xs) {
-    offsets.push(off);
-    const len = x.shape[ax];
-    if (x.size > 0) {
-      if (outer === 1) GpuContext.current().copy(x.buffer, 0, out.buffer, off * inner * 4, x.size * 4);
-      else {
-        const params = packParams([["u32", x.size], ["u32", len], ["u32", inner], ["u32", dimOut], ["u32", off]]);
-        launch("concat_place", placeCode, [x, out], params, grid1d(x.size, WG));
-      }
-    }
-    off += len;
-  }
+  const { out, offsets } = concatRaw(xs, ax);
   // fwd: y = [x₀ | x₁ | …] along ax  →  dxᵢ = g[offᵢ : offᵢ + lenᵢ] along ax
   return record(
     out,
@@ -299,20 +159,12 @@ export function concatReference(
 // ---------------------------------------------------------------------------------------------------------------
 // copies
 
-/** A fresh copy of x's storage (no tape). */
-function clone(x: Tensor): Tensor {
-  const out = Tensor.empty(x.shape, x.dtype);
-  const bytes = Math.ceil((x.size * (x.dtype === "f16" ? 2 : 4)) / 4) * 4;
-  if (bytes > 0) GpuContext.current().copy(x.buffer, 0, out.buffer, 0, bytes);
-  return out;
-}
-
 /**
  * A contiguous copy with its own storage (so a caller may hand it to an in-place kernel, e.g. an optimiser state).
  * Tensors here are always contiguous, so this is a plain buffer copy; the gradient passes through unchanged.
  */
 export function contiguous(x: Tensor): Tensor {
-  const out = clone(x);
+  const out = cloneRaw(x);
   // fwd: y = x  →  dx = g
   return record(out, "contiguous", [x], (g) => [g]);
 }

@@ -10,178 +10,35 @@
  * Masked positions output 0 in both ops (log-softmax gives 0 there rather than -∞, so products with zero weights
  * stay finite) and receive zero gradient. A fully masked row gives all zeros, forward and backward (never NaN).
  *
- * One workgroup per row: three passes (max, Σ exp, write) reduced in workgroup memory, so rows of 4096+ work.
+ * Kernels: three passes per row (max, Σ exp, write), in core/gpu/kernels/softmax.ts and core/wasm/kernels/rows.ts.
  */
-import { Tensor } from "../tensor.ts";
-import { record } from "../autograd.ts";
-import { ShapeMismatchError } from "../errors.ts";
-import { broadcastShapes, broadcastStrides, launch, MAX_RANK, sameShape } from "./kernel.ts";
-import { lastAxisRows, reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "./rows.ts";
+import type { Tensor } from "../tensor.ts";
+import { record } from "../tape.ts";
+import { softmaxBackwardRaw, softmaxForwardRaw, softmaxPlan } from "../kernels/rows.ts";
+import { broadcastStrides } from "../kernels/shapes.ts";
+import type { MaskMode } from "../kernels/types.ts";
 
-export type MaskMode = "keep" | "additive";
+export type { MaskMode };
 
+/** Options of softmax and logSoftmax. */
 export interface SoftmaxOptions {
   /** Broadcastable to x; see the file comment for the two modes. */
   mask?: Tensor;
+  /** How `mask` is read (default "keep"). */
   maskMode?: MaskMode;
   /** Multiplies the logits before the softmax (1 / temperature). Default 1. */
   scale?: number;
 }
 
-const STRUCT = `struct P { rows: u32, len: u32, scale: f32, rank: u32, msLast: u32, _a: u32, _b: u32, _c: u32,
-  shape: array<vec4<u32>, 2>, ms: array<vec4<u32>, 2> }`;
-
-/** WGSL: mask offset of a row, validity and logit of one element. */
-function maskWgsl(hasMask: boolean, mode: MaskMode): string {
-  const valid = !hasMask ? "true" : mode === "keep" ? "M[mb + c * p.msLast] != 0.0" : "M[mb + c * p.msLast] > -1e30";
-  const logit = hasMask && mode === "additive"
-    ? "X[base + c] * p.scale + M[mb + c * p.msLast]"
-    : "X[base + c] * p.scale";
-  return `
-fn maskBase(row: u32) -> u32 {
-  var rem = row;
-  var off = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    off += (rem % dim) * p.ms[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  return off;
-}
-fn isValid(mb: u32, c: u32) -> bool { return ${valid}; }
-fn logit(base: u32, mb: u32, c: u32) -> f32 { return ${logit}; }`;
-}
-
-function forwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean) {
-  return () => `
-${STRUCT}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read> M: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
-  let base = row * p.len;
-  let mb = maskBase(row);
-  var lmax = -3.402823e38;
-  for (var c = lid; c < p.len; c += ${wg}u) {
-    if (isValid(mb, c)) { lmax = max(lmax, logit(base, mb, c)); }
-  }
-  let m = reduceMax(lid, lmax);
-  var lsum = 0.0;
-  for (var c = lid; c < p.len; c += ${wg}u) {
-    if (isValid(mb, c)) { lsum += exp(logit(base, mb, c) - m); }
-  }
-  let s = reduceSum(lid, lsum);
-  // s ≥ 1 when any position is valid (the maximum contributes exp(0)); s == 0 means a fully masked row.
-  let logS = log(max(s, 1.0));
-  let inv = select(0.0, 1.0 / s, s > 0.0);
-  for (var c = lid; c < p.len; c += ${wg}u) {
-    var y = 0.0;
-    if (isValid(mb, c) && s > 0.0) {
-      ${log ? "y = logit(base, mb, c) - m - logS;" : "y = exp(logit(base, mb, c) - m) * inv;"}
-    }
-    O[base + c] = y;
-  }
-}`;
-}
-
-function backwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean) {
+function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean): Tensor {
+  const op = log ? "logSoftmax" : "softmax";
+  const mask = opts.mask ?? null;
+  const plan = softmaxPlan(op, x, mask, opts.maskMode ?? "keep", opts.scale ?? 1, log);
+  const out = softmaxForwardRaw(x, mask, plan);
   // softmax:     fwd y = exp(z - m) / Σ exp(z - m)  →  dz = y ⊙ (g - Σ g ⊙ y)         (y = 0 where masked)
   // logSoftmax:  fwd y = z - m - log Σ exp(z - m)  →  dz = g - exp(y) · Σ_valid g     (0 where masked)
   // and z = x · scale (+ mask)  →  dx = scale · dz
-  return () => `
-${STRUCT}
-@group(0) @binding(0) var<storage, read> Y: array<f32>;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read> M: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
-${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode).replace(/fn logit[^\n]*/, "")}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
-  let base = row * p.len;
-  let mb = maskBase(row);
-  var acc = 0.0;
-  for (var c = lid; c < p.len; c += ${wg}u) {
-    if (isValid(mb, c)) { acc += ${log ? "G[base + c]" : "G[base + c] * Y[base + c]"}; }
-  }
-  let tot = reduceSum(lid, acc);
-  for (var c = lid; c < p.len; c += ${wg}u) {
-    var d = 0.0;
-    if (isValid(mb, c)) {
-      let y = Y[base + c];
-      ${log ? "d = G[base + c] - exp(y) * tot;" : "d = y * (G[base + c] - tot);"}
-    }
-    DX[base + c] = p.scale * d;
-  }
-}`;
-}
-
-function params(x: Tensor, mask: Tensor | undefined, scale: number): ArrayBuffer {
-  const { rows, len } = lastAxisRows("softmax", x);
-  const u = new Uint32Array(8 + 2 * MAX_RANK);
-  const f = new Float32Array(u.buffer);
-  u[0] = rows;
-  u[1] = len;
-  f[2] = scale;
-  if (mask) {
-    const ms = broadcastStrides(mask.shape, x.shape);
-    const lead = x.rank - 1;
-    u[3] = lead;
-    u[4] = ms[lead];
-    for (let d = 0; d < lead; d++) {
-      u[8 + d] = x.shape[d];
-      u[8 + MAX_RANK + d] = ms[d];
-    }
-  }
-  return u.buffer;
-}
-
-function checkMask(op: string, x: Tensor, mask: Tensor | undefined): void {
-  if (!mask) return;
-  if (mask.dtype !== "f32") {
-    throw new ShapeMismatchError(op, `mask must be an f32 tensor (0/1 or additive), got ${mask.dtype}`);
-  }
-  if (!sameShape(broadcastShapes(op, x.shape, mask.shape), x.shape)) {
-    throw new ShapeMismatchError(op, `mask [${mask.shape}] does not broadcast to input [${x.shape}]`);
-  }
-  if (x.rank > MAX_RANK) throw new ShapeMismatchError(op, `rank > ${MAX_RANK}`);
-}
-
-function softmaxImpl(x: Tensor, opts: SoftmaxOptions, log: boolean): Tensor {
-  const op = log ? "logSoftmax" : "softmax";
-  checkMask(op, x, opts.mask);
-  const mode = opts.maskMode ?? "keep";
-  const scale = opts.scale ?? 1;
-  const hasMask = !!opts.mask;
-  const { rows, len } = lastAxisRows(op, x);
-  const out = Tensor.empty(x.shape);
-  if (out.size === 0) return out;
-  const wg = rowWorkgroupSize(len);
-  const flags = `${+hasMask}${hasMask ? mode : ""}_${wg}`;
-  const u = params(x, opts.mask, scale);
-  launch(`${op}_fwd_${flags}`, forwardCode(wg, hasMask, mode, log), [x, opts.mask ?? x, out], u, rowGrid(rows));
-  return record(out, op, [x], (g) => {
-    const dx = Tensor.empty(x.shape);
-    launch(
-      `${op}_bwd_${flags}`,
-      backwardCode(wg, hasMask, mode, log),
-      [out, g, opts.mask ?? x, dx],
-      params(x, opts.mask, scale),
-      rowGrid(rows),
-    );
-    return [dx];
-  });
+  return record(out, op, [x], (g) => [softmaxBackwardRaw(out, g, mask, plan)]);
 }
 
 /** softmax(x · scale [+ mask]) over the last axis. */

@@ -3,7 +3,6 @@ import {
   backward,
   checkpoint,
   gelu,
-  initGpu,
   matmul,
   mul,
   noGrad,
@@ -13,10 +12,9 @@ import {
   tidy,
   zeroGrad,
 } from "../../core/runtime.ts";
-import { assertClose } from "./ops/_check.ts";
+import { assertClose, deviceTest } from "./ops/_check.ts";
 
-async function setup() {
-  await initGpu();
+function setup() {
   const rng = new Rng(5);
   const w = Tensor.param(Float32Array.from({ length: 12 }, () => rng.normal()), [4, 3], "w");
   const x = Tensor.from(Float32Array.from({ length: 8 }, () => rng.normal()), [2, 4], { requiresGrad: true });
@@ -25,8 +23,8 @@ async function setup() {
 
 const block = (w: Tensor) => (x: Tensor) => gelu(matmul(x, w));
 
-Deno.test("activation checkpointing gives the same gradients as keeping activations", async () => {
-  const { w, x } = await setup();
+deviceTest("activation checkpointing gives the same gradients as keeping activations", async () => {
+  const { w, x } = setup();
   const plain = await tidyGrads(() => sum(mul(block(w)(x), 2)), w, x);
   const ckpt = await tidyGrads(() => sum(mul(checkpoint(block(w), [x]), 2)), w, x);
   assertClose("dW", ckpt.w, plain.w, 1e-6, 1e-6);
@@ -35,8 +33,8 @@ Deno.test("activation checkpointing gives the same gradients as keeping activati
   x.dispose();
 });
 
-Deno.test("backward accumulates into .grad across calls until zeroGrad", async () => {
-  const { w, x } = await setup();
+deviceTest("backward accumulates into .grad across calls until zeroGrad", async () => {
+  const { w, x } = setup();
   tidy(() => backward(sum(block(w)(x))));
   const once = await w.grad!.toArray();
   tidy(() => backward(sum(block(w)(x))));
@@ -48,8 +46,8 @@ Deno.test("backward accumulates into .grad across calls until zeroGrad", async (
   x.dispose();
 });
 
-Deno.test("noGrad records no graph", async () => {
-  const { w, x } = await setup();
+deviceTest("noGrad records no graph", () => {
+  const { w, x } = setup();
   const y = noGrad(() => block(w)(x));
   assert.equal(y.requiresGrad, false);
   assert.equal(y.node, null);

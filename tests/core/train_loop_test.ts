@@ -1,6 +1,6 @@
 /**
  * 50 steps of a small MLP classifier (matmul + bias, GELU, matmul + bias, cross-entropy, clipGradNorm, AdamW) with
- * one tidy scope per step: the loss must fall and the number of live GPU buffers must not grow.
+ * one tidy scope per step, on each device: the loss must fall and the number of live allocations must not grow.
  */
 // B batch, I inputs, H hidden, K classes
 import {
@@ -10,17 +10,19 @@ import {
   crossEntropy,
   gelu,
   GpuContext,
-  initGpu,
   keep,
   matmul,
   Rng,
   Tensor,
   tidyAsync,
+  WasmRuntime,
   zeroGrad,
 } from "../../core/runtime.ts";
+import { deviceTest } from "./ops/_check.ts";
 
-Deno.test("an MLP training loop lowers the loss and does not leak GPU buffers", async () => {
-  await initGpu();
+deviceTest("an MLP training loop lowers the loss and does not leak device memory", async (device) => {
+  const liveNow = () =>
+    device === "wasm" ? WasmRuntime.current().stats().live : GpuContext.current().stats().liveBuffers;
   const [B, I, H, K] = [64, 8, 32, 4];
   const rng = new Rng(42);
   // Labels from a fixed random linear teacher, so the task is learnable.
@@ -59,7 +61,7 @@ Deno.test("an MLP training loop lowers the loss and does not leak GPU buffers", 
       return await l.item();
     });
     losses.push(loss);
-    live.push(GpuContext.current().stats().liveBuffers);
+    live.push(liveNow());
   }
   console.log(`losses ${losses[0].toFixed(4)} → ${losses[49].toFixed(4)}; live ${live.join(",")}`);
   const first = losses[0], last = losses[losses.length - 1];

@@ -1,8 +1,54 @@
 /**
- * Test harness shared by every op test: compare a GPU op to its f64 reference, and its backward to central finite
- * differences of the f64 reference (L = Σ w ⊙ y with fixed random weights w, so every output element matters).
+ * Test harness shared by every op test: compare an op to its f64 reference, and its backward to central finite
+ * differences of the f64 reference (L = Σ w ⊙ y with fixed random weights w, so every output element matters),
+ * on every device (WebGPU and WASM) against the same references.
  */
-import { backward, initGpu, Rng, Tensor, tidyAsync } from "../../../core/runtime.ts";
+import { backward, type Device, DEVICES, initGpu, Rng, Tensor, tidyAsync, withDevice } from "../../../core/runtime.ts";
+import { initWasm } from "../../../core/device_init.ts";
+
+/** Start both devices (the default device stays as it was: WebGPU unless chosen otherwise). */
+export async function initDevices(): Promise<void> {
+  await initGpu();
+  await initWasm();
+}
+
+/** Run `fn` once per device with that device as the default; a failure names the device. */
+export async function onEachDevice(fn: (device: Device) => Promise<void> | void, devices = DEVICES): Promise<void> {
+  await initDevices();
+  for (const d of devices) {
+    try {
+      await withDevice(d, () => fn(d));
+    } catch (e) {
+      if (e instanceof Error) e.message = `[${d}] ${e.message}`;
+      throw e;
+    }
+  }
+}
+
+/** The device a deviceTest is running on (checkOp inside it checks that device only). */
+let active: Device | null = null;
+
+/**
+ * Deno.test once per device, named "<name> [<device>]", with that device as the default (so `Tensor.from` and the
+ * ops in `fn` run there, and `checkOp` inside checks that device only).
+ */
+export function deviceTest(
+  name: string,
+  fn: (device: Device) => Promise<void> | void,
+  devices: readonly Device[] = DEVICES,
+): void {
+  for (const d of devices) {
+    Deno.test(`${name} [${d}]`, async () => {
+      await initDevices();
+      active = d;
+      try {
+        await withDevice(d, () => fn(d));
+      } finally {
+        active = null;
+      }
+    });
+  }
+}
 
 export interface InputSpec {
   shape: number[];
@@ -34,6 +80,8 @@ export interface OpCase {
   /** Finite-difference step (default 1e-6 in f64). */
   eps?: number;
   seed?: number;
+  /** Devices to check on (default both). */
+  devices?: readonly Device[];
 }
 
 function makeData(spec: InputSpec, rng: Rng): Float64Array {
@@ -70,9 +118,12 @@ export function assertClose(
   }
 }
 
-/** Run forward vs reference and (unless noGrad) each input's gradient vs finite differences. */
+/** Run forward vs reference and (unless noGrad) each input's gradient vs finite differences, on each device. */
 export async function checkOp(c: OpCase): Promise<void> {
-  await initGpu();
+  await onEachDevice(() => checkOnDevice(c), active ? [active] : c.devices);
+}
+
+async function checkOnDevice(c: OpCase): Promise<void> {
   const rng = new Rng(c.seed ?? 1234);
   const datas = c.inputs.map((s) => makeData(s, rng));
   const ref = c.reference(datas);

@@ -1,5 +1,5 @@
 import { argmax, initGpu, Rng, Tensor, tidyAsync, topk, topkReference } from "../../../core/runtime.ts";
-import { assertClose } from "./_check.ts";
+import { assertClose, deviceTest } from "./_check.ts";
 
 function randomRows(rows: number, len: number, seed: number, levels = 0): Float32Array {
   const rng = new Rng(seed);
@@ -15,7 +15,7 @@ function assertIntsEqual(what: string, got: Int32Array, want: Int32Array): void 
 
 const cases: [number, number][] = [[1, 1], [3, 7], [2, 65], [4, 257], [2, 1000], [1, 4096]];
 
-Deno.test("argmax matches the reference and returns the first index among ties", async () => {
+deviceTest("argmax matches the reference and returns the first index among ties", async () => {
   await initGpu();
   for (const [rows, len] of cases) {
     for (const levels of [0, 3]) {
@@ -36,7 +36,7 @@ Deno.test("argmax matches the reference and returns the first index among ties",
   });
 });
 
-Deno.test("topk returns values sorted descending with ties broken by lower index", async () => {
+deviceTest("topk returns values sorted descending with ties broken by lower index", async () => {
   await initGpu();
   for (const [rows, len] of cases) {
     for (const levels of [0, 4]) {

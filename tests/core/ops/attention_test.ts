@@ -1,7 +1,7 @@
 import { attention, attentionReference, backward, initGpu, Rng, Tensor, tidyAsync } from "../../../core/runtime.ts";
 import type { AttentionOptions } from "../../../core/runtime.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { assertClose, checkOp } from "./_check.ts";
+import { assertClose, checkOp, deviceTest } from "./_check.ts";
 
 interface Case {
   B: number;
@@ -48,32 +48,35 @@ async function gradCase(name: string, c: Case, o: { gpu: () => AttentionOptions;
   });
 }
 
-Deno.test("attention forward matches f64 reference for T in {1,7,33}, D in {8,16,64}, GQA 4:2 and 14:2, causal or not", async () => {
-  await initGpu();
-  const rng = new Rng(3);
-  for (const T of [1, 7, 33]) {
-    for (const D of [8, 16, 64]) {
-      for (const [Hq, Hkv] of [[4, 2], [14, 2]]) {
-        for (const causal of [false, true]) {
-          const c = { B: T === 7 ? 2 : 1, Hq, Hkv, Tq: T, Tk: T, D };
-          const data = shapes(c).map((s) =>
-            Float64Array.from({ length: s.reduce((a, b) => a * b) }, () => rng.normal() * 1.5)
-          );
-          const want = attentionReference(data[0], data[1], data[2], c, { causal });
-          await tidyAsync(async () => {
-            const [q, k, v] = data.map((d, i) => Tensor.from(Float32Array.from(d), shapes(c)[i]));
-            const { out, lse } = attention(q, k, v, { causal, returnLse: true });
-            const what = `T=${T} D=${D} ${Hq}:${Hkv} causal=${causal}`;
-            assertClose(`${what} out`, await out.toArray(), want.out, 1e-4, 2e-5);
-            assertClose(`${what} lse`, await lse.toArray(), want.lse, 1e-5, 1e-5);
-          });
+deviceTest(
+  "attention forward matches f64 reference for T in {1,7,33}, D in {8,16,64}, GQA 4:2 and 14:2, causal or not",
+  async () => {
+    await initGpu();
+    const rng = new Rng(3);
+    for (const T of [1, 7, 33]) {
+      for (const D of [8, 16, 64]) {
+        for (const [Hq, Hkv] of [[4, 2], [14, 2]]) {
+          for (const causal of [false, true]) {
+            const c = { B: T === 7 ? 2 : 1, Hq, Hkv, Tq: T, Tk: T, D };
+            const data = shapes(c).map((s) =>
+              Float64Array.from({ length: s.reduce((a, b) => a * b) }, () => rng.normal() * 1.5)
+            );
+            const want = attentionReference(data[0], data[1], data[2], c, { causal });
+            await tidyAsync(async () => {
+              const [q, k, v] = data.map((d, i) => Tensor.from(Float32Array.from(d), shapes(c)[i]));
+              const { out, lse } = attention(q, k, v, { causal, returnLse: true });
+              const what = `T=${T} D=${D} ${Hq}:${Hkv} causal=${causal}`;
+              assertClose(`${what} out`, await out.toArray(), want.out, 1e-4, 2e-5);
+              assertClose(`${what} lse`, await lse.toArray(), want.lse, 1e-5, 1e-5);
+            });
+          }
         }
       }
     }
-  }
-});
+  },
+);
 
-Deno.test("attention gradients match finite differences (GQA 4:2, T = 1 and 7, plain and causal)", async () => {
+deviceTest("attention gradients match finite differences (GQA 4:2, T = 1 and 7, plain and causal)", async () => {
   for (const T of [1, 7]) {
     for (const causal of [false, true]) {
       await gradCase(
@@ -85,30 +88,35 @@ Deno.test("attention gradients match finite differences (GQA 4:2, T = 1 and 7, p
   }
 });
 
-Deno.test("attention with an arbitrary additive mask and fully masked rows gives zeros, no NaN, correct gradients", async () => {
-  const c = { B: 2, Hq: 4, Hkv: 2, Tq: 5, Tk: 6, D: 8 };
-  const rng = new Rng(11);
-  // (B, 1, Tq, Tk): random biases, some -Infinity holes, row 2 of batch 0 fully masked.
-  const m = Float64Array.from({ length: 2 * 5 * 6 }, () => (rng.next() < 0.25 ? -Infinity : rng.normal()));
-  for (let j = 0; j < 6; j++) m[2 * 6 + j] = -Infinity;
-  await gradCase("additive mask", c, withMask(m, [2, 1, 5, 6]));
-  await tidyAsync(async () => {
-    const q = Tensor.randn([2, 4, 5, 8], rng), k = Tensor.randn([2, 2, 6, 8], rng), v = Tensor.randn([2, 2, 6, 8], rng);
-    q.requiresGrad = true;
-    const mask = Tensor.from(Float32Array.from(m), [2, 1, 5, 6]);
-    const { out, lse } = attention(q, k, v, { mask, returnLse: true });
-    const o = await out.toArray(), l = await lse.toArray();
-    for (let h = 0; h < 4; h++) {
-      assertEquals(Array.from(o.subarray((h * 5 + 2) * 8, (h * 5 + 3) * 8)), new Array(8).fill(0));
-      assertEquals(l[h * 5 + 2], -Infinity);
-    }
-    backward(out, Tensor.full(out.shape, 1));
-    const g = await q.grad!.toArray();
-    assertEquals(g.every(Number.isFinite), true);
-  });
-});
+deviceTest(
+  "attention with an arbitrary additive mask and fully masked rows gives zeros, no NaN, correct gradients",
+  async () => {
+    const c = { B: 2, Hq: 4, Hkv: 2, Tq: 5, Tk: 6, D: 8 };
+    const rng = new Rng(11);
+    // (B, 1, Tq, Tk): random biases, some -Infinity holes, row 2 of batch 0 fully masked.
+    const m = Float64Array.from({ length: 2 * 5 * 6 }, () => (rng.next() < 0.25 ? -Infinity : rng.normal()));
+    for (let j = 0; j < 6; j++) m[2 * 6 + j] = -Infinity;
+    await gradCase("additive mask", c, withMask(m, [2, 1, 5, 6]));
+    await tidyAsync(async () => {
+      const q = Tensor.randn([2, 4, 5, 8], rng),
+        k = Tensor.randn([2, 2, 6, 8], rng),
+        v = Tensor.randn([2, 2, 6, 8], rng);
+      q.requiresGrad = true;
+      const mask = Tensor.from(Float32Array.from(m), [2, 1, 5, 6]);
+      const { out, lse } = attention(q, k, v, { mask, returnLse: true });
+      const o = await out.toArray(), l = await lse.toArray();
+      for (let h = 0; h < 4; h++) {
+        assertEquals(Array.from(o.subarray((h * 5 + 2) * 8, (h * 5 + 3) * 8)), new Array(8).fill(0));
+        assertEquals(l[h * 5 + 2], -Infinity);
+      }
+      backward(out, Tensor.full(out.shape, 1));
+      const g = await q.grad!.toArray();
+      assertEquals(g.every(Number.isFinite), true);
+    });
+  },
+);
 
-Deno.test("attention with a binary (0/1) mask broadcast over heads matches reference and gradients", async () => {
+deviceTest("attention with a binary (0/1) mask broadcast over heads matches reference and gradients", async () => {
   const c = { B: 1, Hq: 4, Hkv: 2, Tq: 7, Tk: 7, D: 8 };
   const rng = new Rng(5);
   const m = Float64Array.from({ length: 7 * 7 }, (_, i) => (i % 7 === 0 || rng.next() < 0.6 ? 1 : 0));
@@ -116,11 +124,11 @@ Deno.test("attention with a binary (0/1) mask broadcast over heads matches refer
   await gradCase("binary mask", c, withMask(m, [7, 7], { maskKind: "binary", causal: true }));
 });
 
-Deno.test("attention causal with Tq < Tk aligns the queries to the last keys (KV-cache decoding)", async () => {
+deviceTest("attention causal with Tq < Tk aligns the queries to the last keys (KV-cache decoding)", async () => {
   await gradCase("decode", { B: 1, Hq: 2, Hkv: 1, Tq: 3, Tk: 8, D: 4 }, withMask(null, [], { causal: true }));
 });
 
-Deno.test("attention with cuSeqlens is block-diagonal and equals segmentIds and an explicit block mask", async () => {
+deviceTest("attention with cuSeqlens is block-diagonal and equals segmentIds and an explicit block mask", async () => {
   const c = { B: 1, Hq: 2, Hkv: 2, Tq: 12, Tk: 12, D: 8 };
   const cu = [0, 3, 7, 7, 12];
   await gradCase("cuSeqlens", c, withMask(null, [], { cuSeqlens: cu }));
@@ -150,7 +158,7 @@ Deno.test("attention with cuSeqlens is block-diagonal and equals segmentIds and 
   assertEquals(threw, true);
 });
 
-Deno.test("attention gradients at T=33, D=64, GQA 14:2, causal match sampled finite differences", async () => {
+deviceTest("attention gradients at T=33, D=64, GQA 14:2, causal match sampled finite differences", async () => {
   await initGpu();
   const c = { B: 1, Hq: 14, Hkv: 2, Tq: 33, Tk: 33, D: 64 };
   const rng = new Rng(21);
@@ -181,7 +189,7 @@ Deno.test("attention gradients at T=33, D=64, GQA 14:2, causal match sampled fin
   });
 });
 
-Deno.test("attention output does not depend on the tile sizes", async () => {
+deviceTest("attention output does not depend on the tile sizes", async () => {
   await initGpu();
   const rng = new Rng(4);
   await tidyAsync(async () => {

@@ -1,8 +1,8 @@
-import { cast, castReference, GpuContext, initGpu, Tensor } from "../../../core/runtime.ts";
+import { cast, castReference, GpuContext, Tensor } from "../../../core/runtime.ts";
 import { fromF16Bits, toF16Bits } from "../../../core/tensor.ts";
 import { GpuFeatureMissingError } from "../../../core/errors.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { assertClose, checkOp } from "./_check.ts";
+import { assertClose, checkOp, deviceTest } from "./_check.ts";
 
 Deno.test("host f16 conversion gives IEEE half bit patterns for normals, subnormals, overflow, signed zero and NaN", () => {
   const cases: [number, number][] = [
@@ -33,8 +33,7 @@ Deno.test("every finite f16 value survives f16 -> f32 -> f16 on the host", () =>
   }
 });
 
-Deno.test("f32 <-> i32 casts truncate toward zero and round-trip integers", async () => {
-  await initGpu();
+deviceTest("f32 <-> i32 casts truncate toward zero and round-trip integers", async () => {
   await checkOp({
     name: "f32 -> i32 -> f32",
     inputs: [{ shape: [3, 7], scale: 50 }],
@@ -47,33 +46,36 @@ Deno.test("f32 <-> i32 casts truncate toward zero and round-trip integers", asyn
   assertEquals(Array.from(await i.toInt32Array()), [-2, 0, 0, 2, 1000000]);
 });
 
-Deno.test("f16 casts round through half precision where shader-f16 exists, and otherwise fail fast naming the feature", async () => {
-  await initGpu();
-  const x = Tensor.from([1, 0.1, -3.14159, 65504, 2 ** -20], [5]);
-  if (GpuContext.current().hasF16) {
-    const h = cast(x, "f16");
-    assertEquals(h.dtype, "f16");
-    const want = castReference(Float64Array.from([1, 0.1, -3.14159, 65504, 2 ** -20]), "f16");
-    assertClose("f16 values", await h.toArray(), want, 0, 0);
-    assertClose("back to f32", await cast(h, "f32").toArray(), want, 0, 0);
-    return;
-  }
-  let err: unknown = null;
-  const before = GpuContext.current().stats().liveBuffers;
-  try {
-    cast(x, "f16");
-  } catch (e) {
-    err = e;
-  }
-  assertEquals(err instanceof GpuFeatureMissingError, true);
-  assertEquals(/shader-f16/.test(String(err)), true);
-  assertEquals(GpuContext.current().stats().liveBuffers, before); // nothing allocated before the check
-  const h16 = Tensor.from([1, 2], [2], { dtype: "f16" }); // f16 storage itself works without the feature
-  let err2: unknown = null;
-  try {
-    cast(h16, "f32");
-  } catch (e) {
-    err2 = e;
-  }
-  assertEquals(err2 instanceof GpuFeatureMissingError, true);
-});
+deviceTest(
+  "f16 casts round through half precision where the device has f16, and otherwise fail fast naming the feature",
+  async (device) => {
+    const x = Tensor.from([1, 0.1, -3.14159, 65504, 2 ** -20], [5]);
+    // The WASM device converts in software; WebGPU needs the adapter's shader-f16.
+    if (device === "wasm" || GpuContext.current().hasF16) {
+      const h = cast(x, "f16");
+      assertEquals(h.dtype, "f16");
+      const want = castReference(Float64Array.from([1, 0.1, -3.14159, 65504, 2 ** -20]), "f16");
+      assertClose("f16 values", await h.toArray(), want, 0, 0);
+      assertClose("back to f32", await cast(h, "f32").toArray(), want, 0, 0);
+      return;
+    }
+    let err: unknown = null;
+    const before = GpuContext.current().stats().liveBuffers;
+    try {
+      cast(x, "f16");
+    } catch (e) {
+      err = e;
+    }
+    assertEquals(err instanceof GpuFeatureMissingError, true);
+    assertEquals(/shader-f16/.test(String(err)), true);
+    assertEquals(GpuContext.current().stats().liveBuffers, before); // nothing allocated before the check
+    const h16 = Tensor.from([1, 2], [2], { dtype: "f16" }); // f16 storage itself works without the feature
+    let err2: unknown = null;
+    try {
+      cast(h16, "f32");
+    } catch (e) {
+      err2 = e;
+    }
+    assertEquals(err2 instanceof GpuFeatureMissingError, true);
+  },
+);

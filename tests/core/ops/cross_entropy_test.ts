@@ -1,6 +1,6 @@
 import { crossEntropy, crossEntropyReference, initGpu, Tensor, tidyAsync } from "../../../core/runtime.ts";
 import type { CrossEntropyOptions } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 function targetsFor(rows: number, v: number, ignoreEvery = 0): Int32Array {
   return Int32Array.from({ length: rows }, (_, r) => (ignoreEvery && r % ignoreEvery === 1 ? -100 : (r * 7 + 3) % v));
@@ -9,7 +9,7 @@ function targetsFor(rows: number, v: number, ignoreEvery = 0): Int32Array {
 const cases: [number, number][] = [[1, 1], [1, 7], [5, 3], [3, 65], [4, 257], [2, 1000]];
 
 for (const reduction of ["mean", "sum", "none"] as const) {
-  Deno.test(`crossEntropy (${reduction}) with ignored rows matches f64 reference and finite differences`, async () => {
+  deviceTest(`crossEntropy (${reduction}) with ignored rows matches f64 reference and finite differences`, async () => {
     for (const [n, v] of cases) {
       const t = targetsFor(n, v, 3);
       const opts: CrossEntropyOptions = { reduction };
@@ -25,7 +25,7 @@ for (const reduction of ["mean", "sum", "none"] as const) {
   });
 }
 
-Deno.test("crossEntropy takes i32 target tensors, leading dims and a custom ignore index", async () => {
+deviceTest("crossEntropy takes i32 target tensors, leading dims and a custom ignore index", async () => {
   const t = Int32Array.from([2, 0, 5, 1, 5, 4]);
   await checkOp({
     name: "xent i32 tensor",
@@ -37,7 +37,7 @@ Deno.test("crossEntropy takes i32 target tensors, leading dims and a custom igno
   });
 });
 
-Deno.test("crossEntropy is 0 with zero gradient (no NaN) when every target is ignored", async () => {
+deviceTest("crossEntropy is 0 with zero gradient (no NaN) when every target is ignored", async () => {
   const t = Int32Array.from([-100, -100, -100]);
   await checkOp({
     name: "xent all ignored",
@@ -47,7 +47,7 @@ Deno.test("crossEntropy is 0 with zero gradient (no NaN) when every target is ig
   });
 });
 
-Deno.test("crossEntropy is stable for ±1e4 logits", async () => {
+deviceTest("crossEntropy is stable for ±1e4 logits", async () => {
   const t = Int32Array.from([1, 0]);
   await checkOp({
     name: "xent large",
@@ -60,7 +60,7 @@ Deno.test("crossEntropy is stable for ±1e4 logits", async () => {
   });
 });
 
-Deno.test("crossEntropy rejects out-of-range host targets", async () => {
+deviceTest("crossEntropy rejects out-of-range host targets", async () => {
   await initGpu();
   await tidyAsync(async () => {
     const x = Tensor.zeros([2, 3]);

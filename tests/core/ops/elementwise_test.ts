@@ -8,10 +8,11 @@ import {
   pow,
   sub,
   Tensor,
+  type UnaryName,
   unaryReference,
 } from "../../../core/runtime.ts";
 import * as ops from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const shapes: [number[], number[]][] = [
   [[1], [1]],
@@ -24,7 +25,7 @@ const shapes: [number[], number[]][] = [
 ];
 
 for (const op of ["add", "sub", "mul", "div"] as const) {
-  Deno.test(`${op} matches f64 reference and finite differences with broadcasting`, async () => {
+  deviceTest(`${op} matches f64 reference and finite differences with broadcasting`, async () => {
     const fn = { add, sub, mul, div }[op];
     for (const [sa, sb] of shapes) {
       await checkOp({
@@ -37,7 +38,7 @@ for (const op of ["add", "sub", "mul", "div"] as const) {
   });
 }
 
-Deno.test("maximum routes the gradient to the larger operand", async () => {
+deviceTest("maximum routes the gradient to the larger operand", async () => {
   await checkOp({
     name: "maximum",
     inputs: [{ shape: [3, 4] }, { shape: [4] }],
@@ -46,7 +47,7 @@ Deno.test("maximum routes the gradient to the larger operand", async () => {
   });
 });
 
-Deno.test("scalar operands add and scale without a tensor", async () => {
+deviceTest("scalar operands add and scale without a tensor", async () => {
   await checkOp({
     name: "scalar",
     inputs: [{ shape: [5, 3] }],
@@ -55,7 +56,7 @@ Deno.test("scalar operands add and scale without a tensor", async () => {
   });
 });
 
-const unaryCases: [string, (t: Tensor) => Tensor, { offset?: number; scale?: number; rtol?: number }][] = [
+const unaryCases: [UnaryName, (t: Tensor) => Tensor, { offset?: number; scale?: number; rtol?: number }][] = [
   ["exp", ops.exp, {}],
   ["log", ops.log, { offset: 4 }],
   ["sqrt", ops.sqrt, { offset: 4 }],
@@ -70,7 +71,7 @@ const unaryCases: [string, (t: Tensor) => Tensor, { offset?: number; scale?: num
 ];
 
 for (const [name, fn, o] of unaryCases) {
-  Deno.test(`${name} matches f64 reference and finite differences`, async () => {
+  deviceTest(`${name} matches f64 reference and finite differences`, async () => {
     for (const shape of [[1], [13], [3, 67]]) {
       await checkOp({
         name: `${name} [${shape}]`,
@@ -84,24 +85,27 @@ for (const [name, fn, o] of unaryCases) {
   });
 }
 
-Deno.test("pow with a scalar exponent matches f64 reference, including negative bases with integer exponents", async () => {
-  await checkOp({
-    name: "pow 3",
-    inputs: [{ shape: [11] }],
-    run: ([x]) => pow(x, 3),
-    reference: ([x]) => unaryReference("pow", x, 3),
-    rtol: 2e-5,
-  });
-  await checkOp({
-    name: "pow 0.5",
-    inputs: [{ shape: [9], offset: 3 }],
-    run: ([x]) => pow(x, 0.5),
-    reference: ([x]) => unaryReference("pow", x, 0.5),
-    rtol: 2e-5,
-  });
-});
+deviceTest(
+  "pow with a scalar exponent matches f64 reference, including negative bases with integer exponents",
+  async () => {
+    await checkOp({
+      name: "pow 3",
+      inputs: [{ shape: [11] }],
+      run: ([x]) => pow(x, 3),
+      reference: ([x]) => unaryReference("pow", x, 3),
+      rtol: 2e-5,
+    });
+    await checkOp({
+      name: "pow 0.5",
+      inputs: [{ shape: [9], offset: 3 }],
+      run: ([x]) => pow(x, 0.5),
+      reference: ([x]) => unaryReference("pow", x, 0.5),
+      rtol: 2e-5,
+    });
+  },
+);
 
-Deno.test("exp, tanh and sigmoid stay finite at large magnitudes", async () => {
+deviceTest("exp, tanh and sigmoid stay finite at large magnitudes", async () => {
   await checkOp({
     name: "large",
     inputs: [{ shape: [6], data: [-100, -30, 0, 30, 80, 100] }],

@@ -10,7 +10,7 @@ import {
   Tensor,
   tidyAsync,
 } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 function ids(n: number, v: number, seed: number): Int32Array {
   const rng = new Rng(seed);
@@ -27,7 +27,7 @@ const selectCases: [number[], number, number][] = [
 
 for (const onHost of [true, false]) {
   const how = onHost ? "host (CSR backward)" : "GPU tensor (scan for K ≤ 8, else GPU-built CSR backward)";
-  Deno.test(`indexSelect with ${how} indices and repeats matches f64 reference and finite differences`, async () => {
+  deviceTest(`indexSelect with ${how} indices and repeats matches f64 reference and finite differences`, async () => {
     for (const [shape, axis, k] of selectCases) {
       const idx = ids(k, shape[axis], k + axis);
       await checkOp({
@@ -39,7 +39,7 @@ for (const onHost of [true, false]) {
     }
   });
 
-  Deno.test(`embedding with ${how} ids scatter-adds into weight rows`, async () => {
+  deviceTest(`embedding with ${how} ids scatter-adds into weight rows`, async () => {
     const [v, d] = [11, 65];
     const id = ids(14, v, 3); // (2, 7)
     id[3] = id[9] = id[10] = 4; // repeated rows
@@ -52,7 +52,7 @@ for (const onHost of [true, false]) {
   });
 }
 
-Deno.test("embedding output has shape (…ids, D) and host/GPU backwards agree bit for bit", async () => {
+deviceTest("embedding output has shape (…ids, D) and host/GPU backwards agree bit for bit", async () => {
   await initGpu();
   const [v, d] = [50, 33];
   const id = ids(40, v, 9);
@@ -71,7 +71,7 @@ Deno.test("embedding output has shape (…ids, D) and host/GPU backwards agree b
   if (grads[0].some((g, i) => g !== grads[1][i])) throw new Error("CSR and scan backwards differ");
 });
 
-Deno.test("indexSelect rejects out-of-range host indices", async () => {
+deviceTest("indexSelect rejects out-of-range host indices", async () => {
   await initGpu();
   await tidyAsync(() => {
     let msg = "";
@@ -93,7 +93,7 @@ const gatherCases: [number[], number, number[]][] = [
   [[4, 3, 65], 2, [2, 3, 7]],
 ];
 
-Deno.test("gather along any axis matches f64 reference; backward scatter-adds repeated indices", async () => {
+deviceTest("gather along any axis matches f64 reference; backward scatter-adds repeated indices", async () => {
   for (const [shape, axis, iShape] of gatherCases) {
     const n = iShape.reduce((a, b) => a * b, 1);
     const index = ids(n, shape[axis], n + axis);

@@ -1,9 +1,9 @@
 import { layerNorm, normReference, rmsNorm } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const shapes = [[1], [7], [3, 5], [2, 65], [2, 3, 257], [1000]];
 
-Deno.test("rmsNorm matches f64 reference and finite differences for x and weight", async () => {
+deviceTest("rmsNorm matches f64 reference and finite differences for x and weight", async () => {
   for (const shape of shapes) {
     const c = shape[shape.length - 1];
     await checkOp({
@@ -17,7 +17,7 @@ Deno.test("rmsNorm matches f64 reference and finite differences for x and weight
   }
 });
 
-Deno.test("layerNorm matches f64 reference and finite differences for x, weight and bias", async () => {
+deviceTest("layerNorm matches f64 reference and finite differences for x, weight and bias", async () => {
   for (const shape of shapes.slice(1)) {
     const c = shape[shape.length - 1];
     await checkOp({
@@ -31,7 +31,7 @@ Deno.test("layerNorm matches f64 reference and finite differences for x, weight 
   }
 });
 
-Deno.test("layerNorm without affine parameters and rmsNorm of a zero row stay finite", async () => {
+deviceTest("layerNorm without affine parameters and rmsNorm of a zero row stay finite", async () => {
   await checkOp({
     name: "layerNorm plain",
     inputs: [{ shape: [4, 9] }],

@@ -4,14 +4,14 @@ import {
   l2Normalize,
   l2NormalizeReference,
 } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const cases: [number[], number][] = [[[1], -1], [[7], 0], [[3, 5], -1], [[3, 5], 0], [[2, 65, 3], 1], [[2, 257], -1], [
   [1000],
   0,
 ]];
 
-Deno.test("l2Normalize along any axis matches f64 reference and finite differences", async () => {
+deviceTest("l2Normalize along any axis matches f64 reference and finite differences", async () => {
   for (const [shape, axis] of cases) {
     await checkOp({
       name: `l2Normalize [${shape}] axis ${axis}`,
@@ -24,7 +24,7 @@ Deno.test("l2Normalize along any axis matches f64 reference and finite differenc
   }
 });
 
-Deno.test("l2Normalize divides by eps for a zero row (finite, no NaN)", async () => {
+deviceTest("l2Normalize divides by eps for a zero row (finite, no NaN)", async () => {
   await checkOp({
     name: "l2Normalize zero row",
     inputs: [{ shape: [2, 3], data: [0, 0, 0, 3, 4, 0] }],
@@ -34,7 +34,7 @@ Deno.test("l2Normalize divides by eps for a zero row (finite, no NaN)", async ()
   });
 });
 
-Deno.test("cosineSimilarity (batched and shared b) matches f64 reference and finite differences", async () => {
+deviceTest("cosineSimilarity (batched and shared b) matches f64 reference and finite differences", async () => {
   await checkOp({
     name: "cosine batched",
     inputs: [{ shape: [2, 5, 7] }, { shape: [2, 3, 7] }],

@@ -10,7 +10,7 @@ import {
   Tensor,
   tidyAsync,
 } from "../../../core/runtime.ts";
-import { assertClose } from "./_check.ts";
+import { assertClose, deviceTest } from "./_check.ts";
 
 function randn(n: number, rng: Rng, scale = 1): Float64Array {
   return Float64Array.from({ length: n }, () => rng.normal() * scale);
@@ -18,7 +18,7 @@ function randn(n: number, rng: Rng, scale = 1): Float64Array {
 
 const f32 = (x: Float64Array) => Float32Array.from(x);
 
-Deno.test("clipGradNorm returns the f64 global norm and scales every grad into new tensors", async () => {
+deviceTest("clipGradNorm returns the f64 global norm and scales every grad into new tensors", async () => {
   await initGpu();
   const rng = new Rng(3);
   for (const [sizes, maxNorm] of [[[1, 7, 65], 0.5], [[257, 1000, 70000], 1e6], [[4097], 1]] as [number[], number][]) {
@@ -42,7 +42,7 @@ Deno.test("clipGradNorm returns the f64 global norm and scales every grad into n
   }
 });
 
-Deno.test("adamwStep matches the f64 reference over three steps with weight decay", async () => {
+deviceTest("adamwStep matches the f64 reference over three steps with weight decay", async () => {
   await initGpu();
   const rng = new Rng(11);
   for (const n of [1, 7, 257, 1000]) {
@@ -63,7 +63,7 @@ Deno.test("adamwStep matches the f64 reference over three steps with weight deca
   }
 });
 
-Deno.test("AdamW uses per-group learning rates and its exported state resumes identically", async () => {
+deviceTest("AdamW uses per-group learning rates and its exported state resumes identically", async () => {
   await initGpu();
   const rng = new Rng(5);
   const w0 = randn(9, rng), b0 = randn(3, rng);

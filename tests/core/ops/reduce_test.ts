@@ -1,5 +1,5 @@
 import { max, mean, reduceReference, sum } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const cases: [number[], number[]][] = [
   [[1], [0]],
@@ -13,7 +13,7 @@ const cases: [number[], number[]][] = [
 ];
 
 for (const kind of ["sum", "mean", "max"] as const) {
-  Deno.test(`${kind} over axes matches f64 reference and finite differences`, async () => {
+  deviceTest(`${kind} over axes matches f64 reference and finite differences`, async () => {
     const fn = { sum, mean, max }[kind];
     for (const [shape, axes] of cases) {
       await checkOp({
@@ -28,7 +28,7 @@ for (const kind of ["sum", "mean", "max"] as const) {
   });
 }
 
-Deno.test("sum without keepDims drops the reduced axes", async () => {
+deviceTest("sum without keepDims drops the reduced axes", async () => {
   await checkOp({
     name: "sum drop",
     inputs: [{ shape: [3, 4, 2] }],
@@ -37,7 +37,7 @@ Deno.test("sum without keepDims drops the reduced axes", async () => {
   });
 });
 
-Deno.test("max splits the gradient evenly among ties", async () => {
+deviceTest("max splits the gradient evenly among ties", async () => {
   await checkOp({
     name: "max ties",
     inputs: [{ shape: [2, 3], data: [1, 5, 5, 2, 2, 2] }],
@@ -49,7 +49,7 @@ Deno.test("max splits the gradient evenly among ties", async () => {
 
 // Long reductions go through chunked partials (REDUCE_CHUNK_ITERS); on llvmpipe a single pass over ~40k+ elements
 // per workgroup was silently truncated by the loop limiter, so these sizes would fail without the chunking.
-Deno.test("long reductions (150k elements, chunked partials) match the f64 reference", async () => {
+deviceTest("long reductions (150k elements, chunked partials) match the f64 reference", async () => {
   const long: [number[], number[]][] = [
     [[150_001], [0]],
     [[205, 512], [0, 1]],

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { exp, reshape, reshapeReference, Tensor } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
-Deno.test("reshape is a view whose gradient flows back in the input's shape", async () => {
+deviceTest("reshape is a view whose gradient flows back in the input's shape", async () => {
   for (const [from, to] of [[[6], [2, 3]], [[2, 3, 4], [4, -1]], [[1], [1, 1, 1]], [[5, 7], [35]]] as const) {
     await checkOp({
       name: `reshape [${from}] -> [${to}]`,
@@ -14,7 +14,7 @@ Deno.test("reshape is a view whose gradient flows back in the input's shape", as
   }
 });
 
-Deno.test("reshape rejects a shape of a different size", async () => {
+deviceTest("reshape rejects a shape of a different size", async () => {
   await import("../../../core/runtime.ts").then((m) => m.initGpu());
   const x = Tensor.from([1, 2, 3, 4, 5, 6], [6]);
   assert.throws(() => reshape(x, [4, 2]), /shape mismatch/);

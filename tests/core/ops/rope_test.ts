@@ -13,7 +13,7 @@ import type { RopeLayout, RopeTables } from "../../../core/runtime.ts";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { visionRotaryCosSin } from "../../../core/model/vision_windows.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { assertClose, checkOp } from "./_check.ts";
+import { assertClose, checkOp, deviceTest } from "./_check.ts";
 
 /** HF form on one row: q * cat(cos, cos) + rotate_half(q) * cat(sin, sin), rotate_half(q) = cat(-q2, q1). */
 function hfRow(q: number[], cosHalf: number[], sinHalf: number[]): number[] {
@@ -94,7 +94,7 @@ const cases: [string, number[], RopeLayout, boolean][] = [
 ];
 
 for (const [name, shape, layout, batched] of cases) {
-  Deno.test(`rope ${name} matches f64 reference and its backward rotates by -θ`, async () => {
+  deviceTest(`rope ${name} matches f64 reference and its backward rotates by -θ`, async () => {
     await initGpu();
     const g = layout === "THD"
       ? { B: 1, T: shape[0] }
@@ -105,21 +105,21 @@ for (const [name, shape, layout, batched] of cases) {
     const tb = batched
       ? stackRopeTables(Array.from({ length: g.B }, (_, b) => randomTables(g.T, D, b)))
       : randomTables(g.T, D, 0);
-    const { cos, sin } = ropeTablesToTensors(tb);
     await checkOp({
       name: `rope ${name}`,
       inputs: [{ shape }],
-      run: ([x]) => rope(x, cos, sin, layout),
+      run: ([x]) => {
+        const { cos, sin } = ropeTablesToTensors(tb); // on the device under test, freed with the case
+        return rope(x, cos, sin, layout);
+      },
       reference: ([x]) => ropeReference(x, shape, layout, tb),
       rtol: 2e-5,
       atol: 2e-6,
     });
-    cos.dispose();
-    sin.dispose();
   });
 }
 
-Deno.test("rope rejects tables of the wrong length", async () => {
+deviceTest("rope rejects tables of the wrong length", async () => {
   await initGpu();
   const { cos, sin } = ropeTablesToTensors(ropeTables([0, 1, 2], 8, 10000));
   const x = Tensor.zeros([1, 2, 4, 8]);

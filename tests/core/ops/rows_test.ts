@@ -10,12 +10,13 @@ import {
   softmaxReference,
   topkReference,
 } from "../../../core/runtime.ts";
-import { setRowWorkgroupSize } from "../../../core/ops/rows.ts";
-import { checkOp } from "./_check.ts";
+import { setRowWorkgroupSize } from "../../../core/gpu/rows.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
-// The row kernels pick a workgroup size per adapter class (4 on llvmpipe); run them with the GPU-class sizes too.
+// The WGSL row kernels pick a workgroup size per adapter class (4 on llvmpipe); run them with the GPU-class sizes too
+// (the WASM kernels have no workgroups: one case checks them on the same inputs).
 for (const wg of [2, 32, 256]) {
-  Deno.test(`row kernels match their references with ${wg} invocations per row`, async () => {
+  deviceTest(`row kernels match their references with ${wg} invocations per row`, async () => {
     setRowWorkgroupSize(wg);
     try {
       const mask = [1, 0, 1, 0, 0, 0]; // (2, 3, 1): fully masked rows included
@@ -65,13 +66,13 @@ for (const wg of [2, 32, 256]) {
     } finally {
       setRowWorkgroupSize(null);
     }
-  });
+  }, wg === 2 ? ["webgpu", "wasm"] : ["webgpu"]);
 }
 
 // With the default (adapter-chosen) workgroup size: on llvmpipe a 100k-long row with 4 invocations per row needs
 // 25k strided iterations per pass, past gallivm's 65535-iteration loop limit over the kernel's passes; rows.ts sizes
 // the workgroup so each pass stays under CPU_ROW_ITERS.
-Deno.test("row kernels stay exact on 100k-long rows with the default workgroup size", async () => {
+deviceTest("row kernels stay exact on 100k-long rows with the default workgroup size", async () => {
   const len = 100_003;
   await checkOp({
     name: "logSoftmax long row",

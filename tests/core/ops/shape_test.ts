@@ -12,7 +12,7 @@ import {
   transpose,
 } from "../../../core/runtime.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 const permCases: [number[], number[]][] = [
   [[1], [0]],
@@ -23,7 +23,7 @@ const permCases: [number[], number[]][] = [
   [[2, 1, 2, 3, 1, 2, 1, 3], [7, 0, 6, 1, 5, 2, 4, 3]],
 ];
 
-Deno.test("permute matches f64 reference and finite differences up to rank 8", async () => {
+deviceTest("permute matches f64 reference and finite differences up to rank 8", async () => {
   for (const [shape, perm] of permCases) {
     await checkOp({
       name: `permute [${shape}] by [${perm}]`,
@@ -34,7 +34,7 @@ Deno.test("permute matches f64 reference and finite differences up to rank 8", a
   }
 });
 
-Deno.test("transpose swaps two axes (negative axes allowed) and its gradient transposes back", async () => {
+deviceTest("transpose swaps two axes (negative axes allowed) and its gradient transposes back", async () => {
   await checkOp({
     name: "transpose (B,T,H,D)->(B,H,T,D)",
     inputs: [{ shape: [2, 7, 3, 4] }],
@@ -52,7 +52,7 @@ const sliceCases: [number[], number, number, number][] = [
   [[2, 3, 11], 2, 0, 1],
 ];
 
-Deno.test("slice matches f64 reference and its backward pads the gradient into zeros", async () => {
+deviceTest("slice matches f64 reference and its backward pads the gradient into zeros", async () => {
   for (const [shape, axis, s, e] of sliceCases) {
     await checkOp({
       name: `slice [${shape}] axis ${axis} [${s}, ${e})`,
@@ -63,7 +63,7 @@ Deno.test("slice matches f64 reference and its backward pads the gradient into z
   }
 });
 
-Deno.test("slice accepts Python-style negative bounds and rejects out-of-range ones", async () => {
+deviceTest("slice accepts Python-style negative bounds and rejects out-of-range ones", async () => {
   await initGpu();
   const x = Tensor.from([0, 1, 2, 3, 4, 5], [2, 3]);
   assertEquals(Array.from(await slice(x, -1, -2).toArray()), [1, 2, 4, 5]);
@@ -84,7 +84,7 @@ const concatCases: [number[][], number][] = [
   [[[2, 3, 1], [2, 3, 3]], -1],
 ];
 
-Deno.test("concat matches f64 reference and its backward slices the gradient", async () => {
+deviceTest("concat matches f64 reference and its backward slices the gradient", async () => {
   for (const [shapes, axis] of concatCases) {
     const ax = axis < 0 ? axis + shapes[0].length : axis;
     await checkOp({
@@ -96,7 +96,7 @@ Deno.test("concat matches f64 reference and its backward slices the gradient", a
   }
 });
 
-Deno.test("split then concat is the identity, and contiguous passes gradients through", async () => {
+deviceTest("split then concat is the identity, and contiguous passes gradients through", async () => {
   await checkOp({
     name: "split/concat",
     inputs: [{ shape: [3, 10] }],
@@ -109,7 +109,7 @@ Deno.test("split then concat is the identity, and contiguous passes gradients th
   });
 });
 
-Deno.test("copy ops move i32 data unchanged", async () => {
+deviceTest("copy ops move i32 data unchanged", async () => {
   await initGpu();
   const x = Tensor.from([1, -2, 3, 2147483647, -5, 6], [2, 3], { dtype: "i32" });
   const y = transpose(x, 0, 1);

@@ -1,5 +1,5 @@
 import { maskedFill, where, whereReference } from "../../../core/runtime.ts";
-import { checkOp } from "./_check.ts";
+import { checkOp, deviceTest } from "./_check.ts";
 
 function bits(n: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => ((i * 7 + seed) % 3 === 0 ? 1 : 0));
@@ -13,7 +13,7 @@ const cases: [number[], number[], number[]][] = [
   [[2, 1, 257], [2, 3, 257], [3, 1]],
 ];
 
-Deno.test("where with broadcasting matches f64 reference; gradients reach a and b only where chosen", async () => {
+deviceTest("where with broadcasting matches f64 reference; gradients reach a and b only where chosen", async () => {
   for (const [sc, sa, sb] of cases) {
     const n = sc.reduce((x, y) => x * y, 1);
     await checkOp({
@@ -25,7 +25,7 @@ Deno.test("where with broadcasting matches f64 reference; gradients reach a and 
   }
 });
 
-Deno.test("where with scalar branches and maskedFill with a broadcast mask", async () => {
+deviceTest("where with scalar branches and maskedFill with a broadcast mask", async () => {
   await checkOp({
     name: "where scalar a",
     inputs: [{ shape: [4, 5], data: bits(20, 2), grad: false }, { shape: [5] }],

@@ -1,12 +1,15 @@
 /**
- * WGSL builders for core/ops/attention.ts (forward, Δ, dq, dk/dv kernels); see that file for the algorithm, shapes
+ * WGSL builders for the attention kernels (forward, Δ, dq, dk/dv); see core/ops/attention.ts for the algorithm, shapes
  * and visibility rules. Loop shapes follow what llvmpipe compiles quickly and runs well: compile-time constant
  * private-array indices (runtime indices are very slow there), branch-free online softmax, workgroup-uniform key /
  * query loop bounds (uniform K/V addresses), runtime-bounded outer loops so LLVM does not unroll them.
  * Note (naga): a `var` without initializer inside a loop is not re-zeroed per iteration (gfx-rs/wgpu#9489), so
  * loop-local accumulators here always have explicit initializers.
  */
-import type { AttentionTiling } from "./attention.ts";
+import { bindings } from "../wgsl.ts";
+import type { AttentionPlan } from "../../kernels/types.ts";
+
+type AttentionTiling = AttentionPlan["tiling"];
 
 const NEG = "-3.0e38";
 
@@ -73,14 +76,12 @@ export function forwardCode(v: Variant, t: AttentionTiling) {
   const D4 = v.D / 4, QR = t.qr, BC = t.bc;
   return () =>
     `${HEADER}
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> M: array<f32>;
-@group(0) @binding(4) var<storage, read> R: array<u32>;
-@group(0) @binding(5) var<storage, read_write> O: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> L: array<f32>;
-@group(0) @binding(7) var<uniform> p: P;
+${
+      bindings(
+        ["in Q: vec4<f32>", "in K: vec4<f32>", "in V: vec4<f32>", "in M", "in R: u32", "out O: vec4<f32>", "out L"],
+        "P",
+      )
+    }
 @compute @workgroup_size(${t.wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   _ = M[0];
@@ -138,11 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 export function deltaCode(D4: number, wg: number) {
   return () => `
 struct P { n: u32 }
-@group(0) @binding(0) var<storage, read> O: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> L: array<f32>;
-@group(0) @binding(3) var<storage, read_write> S: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
+${bindings(["in O: vec4<f32>", "in G: vec4<f32>", "in L", "out S"], "P")}
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${wg}u;
@@ -154,14 +151,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
-const BWD_BINDINGS = `
-@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> M: array<f32>;
-@group(0) @binding(4) var<storage, read> R: array<u32>;
-@group(0) @binding(5) var<storage, read> S: array<f32>;
-@group(0) @binding(6) var<storage, read> G: array<vec4<f32>>;`;
+/** The backward kernels' inputs, in binding order (the output follows, then the uniform). */
+const BWD_INPUTS = [
+  "in Q: vec4<f32>",
+  "in K: vec4<f32>",
+  "in V: vec4<f32>",
+  "in M",
+  "in R: u32",
+  "in S",
+  "in G: vec4<f32>",
+];
 
 /** Visibility and mask for score `sc` of (query row, key j) in head h: updates `vis` and `sc`. */
 function visLine(v: Variant, row: string, h: string, j: string): string {
@@ -179,9 +178,8 @@ function visLine(v: Variant, row: string, h: string, j: string): string {
 export function dqCode(v: Variant, wg: number, rows: number) {
   const D4 = v.D / 4, QR = rows;
   return () =>
-    `${HEADER}${BWD_BINDINGS}
-@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
-@group(0) @binding(8) var<uniform> p: P;
+    `${HEADER}
+${bindings([...BWD_INPUTS, "out DQ: vec4<f32>"], "P")}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   _ = M[0];
@@ -262,9 +260,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 export function dkvCode(v: Variant, wg: number, rows: number) {
   const D4 = v.D / 4, KR = rows;
   return () =>
-    `${HEADER}${BWD_BINDINGS}
-@group(0) @binding(7) var<storage, read_write> DKV: array<vec4<f32>>;
-@group(0) @binding(8) var<uniform> p: P;
+    `${HEADER}
+${bindings([...BWD_INPUTS, "out DKV: vec4<f32>"], "P")}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   _ = M[0];

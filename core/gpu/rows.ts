@@ -1,11 +1,8 @@
 /**
- * Helpers for row-wise kernels (softmax, norms, cross-entropy, argmax): one workgroup per row of the last axis,
- * threads stride over the row and combine partial results with a tree reduction in workgroup memory.
- * Not an op itself; the op files import it.
+ * Helpers for the row-wise WGSL kernels (softmax, norms, cross-entropy, argmax): one workgroup per row of the last
+ * axis, threads stride over the row and combine partial results with a tree reduction in workgroup memory.
  */
-import { ShapeMismatchError } from "../errors.ts";
-import { GpuContext } from "../gpu/context.ts";
-import type { Tensor } from "../tensor.ts";
+import { GpuContext } from "./context.ts";
 
 /**
  * Workgroup size for a row of `len` elements; always a power of two ≥ 2. A tuning parameter per adapter class:
@@ -84,11 +81,4 @@ fn ${name}(lid: u32, v: f32) -> f32 {
   return r;
 }`;
   return `var<workgroup> red: array<f32, ${wg}>;` + body("reduceSum", "a + b") + body("reduceMax", "max(a, b)");
-}
-
-/** Rows × length of the last axis. */
-export function lastAxisRows(op: string, x: Tensor): { rows: number; len: number } {
-  if (x.rank < 1) throw new ShapeMismatchError(op, "expected at least a 1-D tensor");
-  const len = x.shape[x.rank - 1];
-  return { rows: len === 0 ? 0 : x.size / len, len };
 }
