@@ -18,12 +18,17 @@
  *   PCK(1) ≈ 0); band = std across layers of the per-layer curves (layers with undefined curves skipped).
  * - chance: the expected PCK of a uniformly random argmax for the same ground truths (macro over sequences);
  *   chanceZ = (pck − chance) / standard error of the per-sequence differences.
+ * - pckMoved: PCK on the moved pairs only, those where predicting the query's own token ("the point did not move",
+ *   core/analysis/motion.ts) is wrong; macro over the sequences that have moved pairs, pckMovedStd their std.
+ *   `motion` holds the stationary baseline itself and the motion table of the same pairs.
+ * - scalars: a source's per-sequence layer scalars (LayerFeatures.scalars), weighted means over sequences.
  */
 import { ConfigError, ShapeMismatchError } from "../errors.ts";
 import type { CorrespondenceSequence, PatchGrid } from "../scene/types.ts";
 import { CalibrationAccumulator } from "./calibration.ts";
 import type { ConfidenceRule, FeatureMatcher, LayerFeatureSource } from "./features.ts";
 import { cpuMatcher } from "./match.ts";
+import { MotionAccumulator, type MotionSummary } from "./motion.ts";
 import { checkThreshold, correctCellCount, DEFAULT_PCK_THRESHOLD, isCorrectMatch, type PckThreshold } from "./pck.ts";
 import { normalizeRobustness } from "./robustness.ts";
 import { meanOf, standardErrorOf, stdOf } from "./stats.ts";
@@ -47,6 +52,11 @@ export interface LayerResult {
   pckStd: number;
   pckStdErr: number;
   pooledPck: number;
+  /** PCK on the moved pairs (stationary prediction wrong): macro over sequences, its std, and pooled. */
+  pckMoved: number;
+  pckMovedStd: number;
+  pooledPckMoved: number;
+  numMoved: number;
   rho: number;
   rhoStd: number;
   calibrationGap: number;
@@ -60,6 +70,8 @@ export interface LayerResult {
   pckByDeltaTStd: number[];
   countByDeltaT: number[];
   robustness: number[];
+  /** The source's layer scalars (LayerFeatures.scalars) averaged over sequences; {} when it has none. */
+  scalars: Record<string, number>;
 }
 
 export interface RobustnessCurve {
@@ -85,6 +97,8 @@ export interface CorrespondenceAnalysis {
   layerMean: { pck: number; pckStd: number; pckStdErr: number; chanceZ: number };
   robustnessBestLayer: RobustnessCurve;
   robustnessLayerMean: RobustnessCurve;
+  /** The stationary baseline and motion of the scored pairs (the same for every source on the same data). */
+  motion: MotionSummary;
 }
 
 /** Per-layer state while streaming. */
@@ -96,6 +110,11 @@ interface LayerState {
   totalByDt: number[];
   /** seqPckByDt[i][s]: PCK of sequence s at Δt = i + 1 (NaN if that sequence has no such gap). */
   seqPckByDt: number[][];
+  seqPckMoved: number[];
+  movedCorrect: number;
+  moved: number;
+  scalarSum: Map<string, number>;
+  scalarWeight: Map<string, number>;
 }
 
 /** Runs the analysis of one feature source over the sequences. */
@@ -141,6 +160,7 @@ export class CorrespondenceAccumulator {
   #grid: PatchGrid | null = null;
   #confidence: ConfidenceRule | null = null;
   #featureDim = 0;
+  #motion: MotionAccumulator;
 
   constructor(readonly source: LayerFeatureSource, options: Omit<AnalysisOptions, "limit" | "onProgress"> = {}) {
     this.threshold = options.threshold ?? DEFAULT_PCK_THRESHOLD;
@@ -156,7 +176,13 @@ export class CorrespondenceAccumulator {
       correctByDt: new Array(maxDt).fill(0),
       totalByDt: new Array(maxDt).fill(0),
       seqPckByDt: Array.from({ length: maxDt }, () => []),
+      seqPckMoved: [],
+      movedCorrect: 0,
+      moved: 0,
+      scalarSum: new Map(),
+      scalarWeight: new Map(),
     }));
+    this.#motion = new MotionAccumulator(this.threshold);
   }
 
   get numSequences(): number {
@@ -171,6 +197,7 @@ export class CorrespondenceAccumulator {
     const F = seq.frames.length;
     const P = seq.grid.rows * seq.grid.cols;
     const queries = scoredQueries(seq);
+    const stationaryRight = this.#motion.add(seq).map((m) => m.stationaryCorrect); // same pairs, same order
     const feats = await source.features(seq);
     if (feats.q.length !== L || feats.k.length !== L) {
       throw new ShapeMismatchError("analyzeCorrespondence", `${source.name} gave ${feats.q.length} layers, not ${L}`);
@@ -208,11 +235,15 @@ export class CorrespondenceAccumulator {
       const seqCalib = new CalibrationAccumulator();
       const cByDt = new Array(maxDt).fill(0);
       const tByDt = new Array(maxDt).fill(0);
-      let correct = 0;
-      for (const { q, k, gt, dt } of queries) {
+      let correct = 0, movedCorrect = 0, moved = 0;
+      for (const [i, { q, k, gt, dt }] of queries.entries()) {
         const idx = (l * (F - 1) + (k - 1)) * P + q; // (L·(F−1), P) row of layer l, frame k, query patch q
         const ok = isCorrectMatch(pred[idx], gt, seq.grid.cols, threshold);
         if (ok) correct++;
+        if (!stationaryRight[i]) {
+          moved++;
+          if (ok) movedCorrect++;
+        }
         st.calib.add(conf[idx], ok);
         seqCalib.add(conf[idx], ok);
         if (dt >= 1 && dt <= maxDt) {
@@ -221,6 +252,14 @@ export class CorrespondenceAccumulator {
         }
       }
       st.seqPck.push(queries.length === 0 ? NaN : correct / queries.length);
+      st.seqPckMoved.push(moved === 0 ? NaN : movedCorrect / moved);
+      st.moved += moved;
+      st.movedCorrect += movedCorrect;
+      for (const [name, { perLayer, weight }] of Object.entries(feats.scalars ?? {})) {
+        if (!Number.isFinite(perLayer[l]) || !(weight > 0)) continue;
+        st.scalarSum.set(name, (st.scalarSum.get(name) ?? 0) + perLayer[l] * weight);
+        st.scalarWeight.set(name, (st.scalarWeight.get(name) ?? 0) + weight);
+      }
       st.seqRho.push(seqCalib.rho());
       for (let i = 0; i < maxDt; i++) {
         st.correctByDt[i] += cByDt[i];
@@ -234,7 +273,7 @@ export class CorrespondenceAccumulator {
     if (this.#grid === null || this.#confidence === null) {
       throw new ConfigError("analyzeCorrespondence", "no sequences to analyse (empty data directory or limit 0)");
     }
-    return summarize(this.source, this.#layers, this.#seqChance, {
+    return summarize(this.source, this.#layers, this.#seqChance, this.#motion.result(), {
       grid: this.#grid,
       threshold: this.threshold,
       maxDt: this.maxDeltaT,
@@ -269,6 +308,7 @@ function summarize(
   source: LayerFeatureSource,
   states: LayerState[],
   seqChance: number[],
+  motion: MotionSummary,
   ctx: {
     grid: PatchGrid;
     threshold: PckThreshold;
@@ -288,6 +328,10 @@ function summarize(
       pckStd: stdOf(st.seqPck),
       pckStdErr: standardErrorOf(st.seqPck),
       pooledPck: st.calib.n === 0 ? NaN : st.calib.numCorrect / st.calib.n,
+      pckMoved: meanOf(st.seqPckMoved),
+      pckMovedStd: stdOf(st.seqPckMoved),
+      pooledPckMoved: st.moved === 0 ? NaN : st.movedCorrect / st.moved,
+      numMoved: st.moved,
       rho: st.calib.rho(),
       rhoStd: stdOf(st.seqRho),
       calibrationGap: gap.gap,
@@ -300,6 +344,7 @@ function summarize(
       pckByDeltaTStd: st.seqPckByDt.map(stdOf),
       countByDeltaT: st.totalByDt.slice(),
       robustness: normalizeRobustness(pckByDeltaT),
+      scalars: Object.fromEntries([...st.scalarSum].map(([k, v]) => [k, v / st.scalarWeight.get(k)!])),
     };
   });
 
@@ -334,12 +379,14 @@ function summarize(
     },
     robustnessBestLayer,
     robustnessLayerMean,
+    motion,
   };
 }
 
-/** What train/ prints: the peak layer's held-out PCK. */
-export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number } {
-  return { layer: a.peakLayer, pck: a.peakLayer >= 0 ? a.layers[a.peakLayer].pck : NaN };
+/** What train/ prints: the peak layer's held-out PCK, on all pairs and on the moved pairs. */
+export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number; pckMoved: number } {
+  const l = a.layers[a.peakLayer];
+  return { layer: a.peakLayer, pck: l ? l.pck : NaN, pckMoved: l ? l.pckMoved : NaN };
 }
 
 /**
