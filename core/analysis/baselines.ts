@@ -6,7 +6,9 @@
  *   pixels:     the raw pixels of each token's 28 × 28 patch (CLIP-normalised RGB as the vision tower receives them,
  *               dim 28·28·3), cosine: what plain appearance matching achieves with no network at all.
  * The vision-tower source (the LLM's input tokens, no LLM layer) needs a model: model_features.ts.
- * Confidence: cosine softmax at DEFAULT_COSINE_TEMPERATURE (the stationary one is constant, so its ρ is undefined).
+ * Confidence: pixels use the cosine softmax at DEFAULT_COSINE_TEMPERATURE; stationary has none to give, so it uses
+ * softmax(0 · q·k) = 1/P exactly on every row (a cosine softmax would be constant only up to f32 rounding, which the
+ * device matchers turn into a spurious ρ); its ρ is therefore undefined.
  *
  * Dimension letters: F frames, P patches per frame, D feature dim.
  */
@@ -24,7 +26,7 @@ export function stationaryFeatures(seq: CorrespondenceSequence): LayerFeatures {
   const F = seq.frames.length, P = seq.grid.rows * seq.grid.cols;
   const x = new Float32Array(F * P * P); // (F, P, P)
   for (let f = 0; f < F; f++) for (let p = 0; p < P; p++) x[(f * P + p) * P + p] = 1;
-  return { q: [x], k: [x], dim: P, confidence: { kind: "cosine", temperature: DEFAULT_COSINE_TEMPERATURE } };
+  return { q: [x], k: [x], dim: P, confidence: { kind: "scaledDot", scale: 0 } };
 }
 
 export function stationaryFeatureSource(): LayerFeatureSource {

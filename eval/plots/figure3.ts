@@ -135,7 +135,25 @@ function horizontalLine(y: number) {
   };
 }
 
-/** Labelled dashed reference lines at each row's value, the label at the right end of the x range. */
+/** Two text layers for labels at `ends`: sorted by value, neighbours alternate between them so close ones never overlap. */
+function alternatingLabels(rows: (ReferenceRow & { label: string })[], x: object, ends: [number, number]) {
+  const sorted = [...rows].sort((a, b) => a.value - b.value).map((r, i) => ({ ...r, side: i % 2 }));
+  return ([["right", ends[1]], ["left", ends[0]]] as const).map(([align, at], side) => ({
+    data: { values: sorted.filter((r) => r.side === side) },
+    mark: {
+      type: "text",
+      color: "#555",
+      align,
+      baseline: "bottom",
+      dy: -2,
+      dx: align === "left" ? 3 : -3,
+      fontSize: 10,
+    },
+    encoding: { x: { ...x, datum: at }, y: { field: "value", type: "quantitative" }, text: { field: "label" } },
+  }));
+}
+
+/** Labelled dashed reference lines at each row's value, labels alternating between the ends of the x range. */
 function referenceLines(rows: ReferenceRow[], xRight: number) {
   if (rows.length === 0) return [];
   return [
@@ -144,11 +162,7 @@ function referenceLines(rows: ReferenceRow[], xRight: number) {
       mark: { type: "rule", color: REF_COLOR, strokeDash: [5, 3], strokeWidth: 1.2 },
       encoding: { y: { field: "value", type: "quantitative" } },
     },
-    {
-      data: { values: rows.map((r) => ({ ...r, label: `${r.name} ${r.value.toFixed(1)} %` })) },
-      mark: { type: "text", color: "#555", align: "right", baseline: "bottom", dy: -2, fontSize: 10 },
-      encoding: { x: { datum: xRight }, y: { field: "value", type: "quantitative" }, text: { field: "label" } },
-    },
+    ...alternatingLabels(rows.map((r) => ({ ...r, label: `${r.name} ${r.value.toFixed(1)} %` })), {}, [0, xRight]),
   ];
 }
 
@@ -212,6 +226,13 @@ function layerPanel(
 function shading(ks: CheckpointReport[], n: (k: CheckpointReport) => number, what: string): string {
   const N = Math.max(0, ...ks.map(n));
   return `shading: ± 1 std ${what} over ${N} sequences`;
+}
+
+/** Label points of the reference curves: sorted by their last value, neighbours alternate between Δt = max and max/2. */
+function curveLabels(rows: ReferenceRow[], maxDt: number): ReferenceRow[] {
+  const last = rows.filter((r) => r.deltaT === maxDt).sort((a, b) => a.value - b.value);
+  const mid = Math.ceil(maxDt / 2);
+  return last.map((r, i) => (i % 2 === 0 ? r : rows.find((m) => m.name === r.name && m.deltaT === mid) ?? r));
 }
 
 export function figure3Specs(report: CorrespondenceReport): Figure3 {
@@ -280,7 +301,8 @@ export function figure3Specs(report: CorrespondenceReport): Figure3 {
               },
             },
             {
-              data: { values: refCurves.filter((r) => r.deltaT === maxDt) },
+              // Each curve's name at its last point, or (every other one, by value there) at its middle point.
+              data: { values: curveLabels(refCurves, maxDt) },
               mark: { type: "text", color: "#555", align: "right", baseline: "bottom", dy: -2, fontSize: 10 },
               encoding: { x, y: { field: "value", type: "quantitative" }, text: { field: "name" } },
             },

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { analyzeCorrespondence } from "../../../core/analysis/analyze.ts";
+import { createGpuMatcher } from "../../../core/analysis/match_gpu.ts";
 import { pixelFeatures, pixelFeatureSource, stationaryFeatureSource } from "../../../core/analysis/baselines.ts";
 import { CLIP_MEAN, CLIP_STD } from "../../../core/image/preprocess.ts";
 import { toySequences } from "../../train/_toy.ts";
@@ -15,6 +16,11 @@ Deno.test("the stationary source scores exactly the stationary baseline, and 0 o
   assert.ok(Math.abs(l.pooledPck - a.motion.stationaryPooledPck) < 1e-12);
   assert.equal(l.pckMoved, 0);
   assert.ok(Number.isNaN(l.rho), "constant confidence");
+  // On the device matcher too: the confidence is exactly 1/P on every row, so ρ stays undefined.
+  const d = await analyzeCorrespondence(seqs, stationaryFeatureSource(), { matcher: await createGpuMatcher() });
+  assert.equal(d.layers[0].pck, l.pck);
+  assert.ok(Number.isNaN(d.layers[0].rho), `device ρ ${d.layers[0].rho}`);
+  assert.ok(Math.abs(d.layers[0].meanConfIncorrect - 1 / 36) < 1e-7);
 });
 
 Deno.test("pixel features are each token's CLIP-normalised patch; on frames that only move colours they match exactly", async () => {
