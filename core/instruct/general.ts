@@ -37,7 +37,7 @@ import {
 import { vsiMultipleChoicePrompt, vsiNumericPrompt, vsiOptions } from "../prompts/vsi.ts";
 import type { Rng } from "../random.ts";
 import { PALETTE } from "../scene/texture.ts";
-import type { CorrespondenceSequence, SceneDescription, SceneObject } from "../scene/types.ts";
+import type { CorrespondenceSequence, Frame, SceneDescription, SceneObject } from "../scene/types.ts";
 import { drawLabel, labelBoxSize, labelScale, randomLabelCode } from "./label.ts";
 
 export type GeneralFormat = "cv-bench" | "blink" | "all-angles" | "vsi-choice" | "vsi-number";
@@ -55,9 +55,10 @@ export const FORMAT_IMAGES: Record<GeneralFormat, number> = {
 };
 
 /**
- * How often each format is drawn. Every suite's format is seen often; 8-frame items cost ~4× the tokens of a
- * 1-image one (~570 vs ~130 on the 8 × 8 grid), so they get a fifth of the items between them to keep training steps
- * inside the no-flag budget.
+ * How often each format is drawn. Every suite's format is seen often; 8-frame items cost ~4× the tokens of a 1-image
+ * one (~570 vs ~130 on the 8 × 8 grid), so the two VSI formats get a fifth of the items between them. Measured on the
+ * default data: a 200-step base (`deno task train --stage base --max-steps 200`) answers all five formats in format
+ * (12 of 12 items each, its own training distribution), the numeric VSI one with digits.
  */
 export const DEFAULT_FORMAT_WEIGHTS: Record<GeneralFormat, number> = {
   "cv-bench": 0.3,
@@ -105,6 +106,17 @@ export function objectPixelCounts(objectId: Uint16Array): Map<number, number> {
   const m = new Map<number, number>();
   for (const id of objectId) m.set(id, (m.get(id) ?? 0) + 1);
   return m;
+}
+
+/** Replaces a frame's per-pixel object ids by their counts (all the general questions read), to save memory. */
+export function compactObjectIds(f: Frame): void {
+  if (f.objectId) f.objectPixels = objectPixelCounts(f.objectId);
+  f.objectId = undefined;
+}
+
+/** Pixels per object id of a frame (from its counts or its id map); null when it has neither. */
+function framePixels(f: Frame): ReadonlyMap<number, number> | null {
+  return f.objectPixels ?? (f.objectId ? objectPixelCounts(f.objectId) : null);
 }
 
 /** Objects the questions name: coloured boxes, spheres and cylinders (not tables, posters or cabinets). */
@@ -381,7 +393,8 @@ export function drawFormat(
  * A general item about frames of `seq` (its scene description and per-pixel object ids), or null when no question
  * can be asked about the frames drawn. A sequence without them (ingested real data) gets label questions only. VSI items show 8 frames in
  * temporal order (all of them when the sequence has fewer); the others distinct random frames in random order.
- * Only the frames' pixels and object-id maps are read: never depth, intrinsics or pose.
+ * Only the frames' pixels and object-id maps (or their counts, Frame.objectPixels) are read: never depth, intrinsics
+ * or pose.
  */
 export function generalInstructionItem(
   seq: CorrespondenceSequence,
@@ -393,13 +406,13 @@ export function generalInstructionItem(
   const order = rng.shuffle([...Array(F).keys()]);
   let frames = order.slice(0, Math.min(F, FORMAT_IMAGES[format]));
   if (format.startsWith("vsi")) frames = frames.sort((a, b) => a - b);
-  const views = frames.map((i) => {
+  const pixels = frames.map((i) => framePixels(seq.frames[i]));
+  const views = frames.map((i, k) => {
     const f = seq.frames[i];
-    const objectPixels = f.objectId ? objectPixelCounts(f.objectId) : new Map<number, number>();
-    return { image: { width: f.width, height: f.height, data: f.rgb }, objectPixels };
+    return { image: { width: f.width, height: f.height, data: f.rgb }, objectPixels: pixels[k] ?? new Map() };
   });
   // Without object ids (ingested real data) or a scene description no object question can be checked: only labels.
-  const known = seq.scene && seq.frames.every((f) => f.objectId) ? seq.scene : { ...NO_SCENE, id: seq.sceneId };
+  const known = seq.scene && pixels.every((p) => p !== null) ? seq.scene : { ...NO_SCENE, id: seq.sceneId };
   const item = generalItem(known, views, format, rng);
   return item && { ...item, frames };
 }
