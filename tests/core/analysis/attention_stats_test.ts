@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { analyzeCorrespondence } from "../../../core/analysis/analyze.ts";
 import { attentionStats, centreRows, meanNormRatio } from "../../../core/analysis/attention_stats.ts";
+import { annotateSequence } from "../../../core/scene/annotate.ts";
+import { generateScene, renderVideo } from "../../../core/scene/generate.ts";
 import { modelFeatureSources, visionFeatureSource } from "../../../core/analysis/model_features.ts";
 import { initParameters } from "../../../core/model/init.ts";
 import { VlmModel } from "../../../core/model/vlm.ts";
@@ -117,6 +120,28 @@ Deno.test("a model's Q/K, centred Q/K and vision sources come from one model; at
     const v = await visionFeatureSource(model, tok).features(seq);
     assert.equal(v.dim, TOY_CONFIG.vision_config.out_hidden_size);
     assert.equal(v.q[0].length, N * v.dim);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("model read-outs follow the data's grid: an odd 3 × 3-token grid (84² frames) gives 9 tokens per frame", async () => {
+  await initGpu();
+  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
+  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
+  try {
+    const scene = generateScene(31);
+    const idx = [10, 14, 20];
+    const frames = await renderVideo(scene, scene.trajectory, { width: 84, height: 84, frames: idx, workers: 0 });
+    const seq = annotateSequence(frames, idx, { rows: 3, cols: 3, patchSize: 28 }, new Rng(1));
+    const [qk, centred] = modelFeatureSources(model, tok, { name: "toy", attention: true });
+    for (const src of [qk, centred, visionFeatureSource(model, tok)]) {
+      const f = await src.features(seq);
+      assert.equal(f.q[0].length, 3 * 9 * f.dim, src.name);
+    }
+    const a = await analyzeCorrespondence([seq], qk);
+    assert.equal(a.grid.rows, 3);
+    assert.ok(Number.isFinite(a.layers[0].scalars.ownFrameShare));
   } finally {
     model.dispose();
   }
