@@ -103,3 +103,47 @@ export class NoDeviceError extends GaspError {
     );
   }
 }
+
+/** A file-system operation failed (disk full, permission denied, …): says what was done to which path. */
+export class IoError extends GaspError {
+  constructor(readonly path: string, readonly action: string, readonly original: unknown) {
+    super(`could not ${action} ${path}: ${original instanceof Error ? original.message : String(original)}`);
+  }
+}
+
+/** Another live process holds the folder's lock (core/io/lock.ts): two runs never write into one folder. */
+export class FolderLockedError extends GaspError {
+  constructor(readonly dir: string, readonly lockFile: string, readonly holderPid: number | null, holder: string) {
+    super(
+      `${dir} is in use by another process (${holder}; lock ${lockFile}). Wait for it to finish or stop it ` +
+        "(a lock left by a killed process is taken over by itself), or write somewhere else with --out.",
+    );
+  }
+}
+
+/** The prompt, or prompt plus requested completion, does not fit the model's context (HTTP 400). */
+export class ContextLengthExceededError extends GaspError {
+  /** `what` names the limit ("context length", "prompt length on this server (--max-prompt-tokens)"). */
+  constructor(readonly promptTokens: number, readonly completionTokens: number, readonly limit: number, what: string) {
+    super(
+      `This model's maximum ${what} is ${limit} tokens. However, your messages resulted in ` +
+        `${promptTokens + completionTokens} tokens (${promptTokens} in the messages` +
+        (completionTokens ? `, ${completionTokens} in the completion` : "") +
+        "). Please reduce the length of the messages or images, or ask for fewer tokens (max_tokens).",
+    );
+  }
+}
+
+/**
+ * The engine failed to allocate memory for a request (onnxruntime `std::bad_alloc`, an ArrayBuffer allocation
+ * failure). It recreates its session; retry after a moment (HTTP 503 with Retry-After).
+ */
+export class EngineOutOfMemoryError extends GaspError {
+  /** `detail`: the allocator's own message (e.g. "std::bad_alloc"). */
+  constructor(readonly detail: string) {
+    super(
+      `The inference engine ran out of memory on this request (${detail}); it is recreating its session. ` +
+        "Retry shortly with a shorter prompt or fewer images.",
+    );
+  }
+}

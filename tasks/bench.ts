@@ -48,7 +48,8 @@ const cmd = defineCommand({
   description: "With no flags: the six synthetic suites (300 questions each) on base, sft-general and GASP side by " +
     "side, plus corr-only when present (runs/base, runs/sft-general, runs/gasp, runs/corr-only: the folders " +
     "`deno task train --preset P` writes), with chance, majority, 95 % intervals and paired tests against " +
-    "sft-general. --model is an export folder or a training run folder holding export/ (repeatable). Answers are " +
+    "sft-general. --model is a training run, an export, a model folder or a step checkpoint (repeatable; one " +
+    "without an export is exported to a temporary folder first), and bench prints what it resolved. Answers are " +
     "cached by the model files' and the request's content hashes: a rerun reuses them (and says how many); " +
     "--no-cache asks again. results.json keeps every suite across runs (a run replaces only what it scored). --stand-in benchmarks the labelled STAND-IN engine instead (pipeline check, not a model). " +
     "--data takes SUITE=PATH (or PATH when one real suite runs). Synthetic-only runs without --max-tokens give every " +
@@ -115,7 +116,8 @@ await runCommand(cmd, Deno.args, async (values) => {
         checkpoints.push(m);
         log(`bench: ${m.name}: ${m.description}`);
         notes.push(
-          `${m.name}: ${m.model!.path} (sha256 ${m.model!.sha256.slice(0, 16)}…) on onnxruntime-web ${m.model!.engine}`,
+          `${m.name}: ${m.model!.given ? `${m.model!.given} → ` : ""}${m.model!.path} ` +
+            `(sha256 ${m.model!.sha256.slice(0, 16)}…) on onnxruntime-web ${m.model!.engine}`,
         );
       }
     }

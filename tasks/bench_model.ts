@@ -5,10 +5,11 @@
  * - wasm / webgpu: onnxruntime-web (WASM EP, WebGPU EP) running the exported graphs.
  * Every engine gets the same prompt tokens and pixels, one warm-up pass (shader compilation / JIT excluded), prefill
  * timed as the mean of 3 runs without the vision encoder (timed separately), and N greedy decode steps with the
- * cache. Without --model it exports the seeded random tiny model to a temp dir.
+ * cache. --model takes a training run, an export, a model folder or a step checkpoint (core/model/folder/resolve.ts)
+ * and prints which one it resolved; one without an export is exported to a temp dir first. Without --model it
+ * exports the seeded random tiny model to a temp dir.
  */
 import { defineCommand, flag, parseFlagsOrExit } from "../core/cli.ts";
-import { resolveExportDir } from "../core/engine/load.ts";
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import { TINY_CONFIG } from "../core/model/config.ts";
@@ -23,6 +24,8 @@ import { argmax } from "../core/model/sampling.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import type { ChatMessage } from "../core/text/chat_template.ts";
 import { encodePrompt } from "../core/model/processing.ts";
+import { exportOf, type ModelExport } from "../core/model/folder/export_of.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { type Device, type Tensor, tidy } from "../core/runtime.ts";
 import { deviceFlags, initDevice } from "../core/device_init.ts";
 
@@ -31,10 +34,11 @@ const cmd = defineCommand({
   summary: "Prefill and decode tokens/s of the model: our forward with its KV cache beside onnxruntime-web.",
   description: "Every engine gets the same prompt tokens and pixels (one 224² image), one warm-up pass (shader " +
     "compilation / JIT excluded), prefill timed as the mean of 3 runs without the vision encoder (timed " +
-    "separately), and N greedy decode steps with the cache. Without --model it exports the seeded random tiny " +
-    "model to a temp folder.",
+    "separately), and N greedy decode steps with the cache. --model takes a training run, an export, a model " +
+    "folder or a step checkpoint (one without an export is exported to a temp folder first). Without --model it " +
+    "exports the seeded random tiny model to a temp folder.",
   flags: {
-    model: flag.string("model or training run folder (its export/ is used)", { placeholder: "DIR" }),
+    model: flag.string("training run, export, model folder or step checkpoint", { placeholder: "DIR" }),
     engines: flag.string("engines to compare, comma-separated: ours-wasm, ours-webgpu, wasm, webgpu", {
       default: "ours-wasm,ours-webgpu,wasm,webgpu",
       placeholder: "LIST",
@@ -53,10 +57,16 @@ const cmd = defineCommand({
 });
 const values = parseFlagsOrExit(cmd, Deno.args);
 
-let dir = values.model ? resolveExportDir(values.model) : "";
-const tmp = dir ? null : await Deno.makeTempDir();
-if (tmp) {
-  dir = tmp;
+let modelExport: ModelExport | null = null;
+let tmp: string | null = null;
+let dir: string;
+if (values.model) {
+  const resolved = resolveModelDir(values.model);
+  console.log(`model: ${resolved.description}`);
+  modelExport = await exportOf(resolved, (l) => console.log(l));
+  dir = modelExport.dir;
+} else {
+  dir = tmp = await Deno.makeTempDir();
   await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 0), buildTinyTokenizerJson(), dir);
   console.log(`exported the seeded random tiny model to ${dir}`);
 }
@@ -167,6 +177,7 @@ try {
   }
 } finally {
   if (tmp) await Deno.remove(tmp, { recursive: true });
+  await modelExport?.dispose();
 }
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
 console.log("\n| engine | prompt tok | vision ms | prefill tok/s | decode tok/s |\n|---|---|---|---|---|");

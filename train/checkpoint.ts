@@ -1,7 +1,9 @@
 /**
  * Training checkpoints, written so that a crash at any moment never leaves a half-written checkpoint as `latest`.
  * The layout of a run directory and its step checkpoints is core/model/folder/checkpoint_files.ts (RNG states are
- * core/random.ts Rng.state()).
+ * core/random.ts Rng.state()). Beside the step checkpoints, the run folder's top level holds the latest LoRA adapter as
+ * PEFT writes it (adapter_config.json + adapter_model.safetensors, train/peft_adapter.ts) and the latest
+ * correspondence heads (heads.safetensors), where PEFT and the exporters look for them.
  *
  * Commit protocol: write everything into "step-000200.tmp-<random>", fsync each file, rename the directory to
  * "step-000200" (atomic on one filesystem), fsync the run directory, and only then replace `latest` atomically.
@@ -10,7 +12,7 @@
  */
 import { join } from "node:path";
 import { DataFormatError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/io/atomic.ts";
+import { withPath, writeFileAtomic } from "../core/io/atomic.ts";
 import {
   CHECKPOINT_FILES,
   CHECKPOINT_FORMAT,
@@ -22,12 +24,17 @@ import {
 import type { RngState } from "../core/random.ts";
 import { parseTrainConfig, type TrainConfig } from "./config.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../core/io/safetensors.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
+import { PEFT_FILES, peftAdapterConfig, splitAdapters } from "./peft_adapter.ts";
 
 export interface TrainCheckpoint {
   step: number;
   config: TrainConfig;
-  /** The frozen base the adapters apply to: "tiny" or a model path, and the sha256 of its weights if known. */
-  base: { model: string; sha256?: string };
+  /**
+   * The frozen base the adapters apply to: "tiny" or a model path, the sha256 of its weights if known, and its
+   * checkpoint's key layout (the PEFT adapter's keys follow it; default "original").
+   */
+  base: { model: string; sha256?: string; keyLayout?: KeyLayout };
   /** Named RNG streams (e.g. data order, dropout), each Rng.state(). */
   rng: Record<string, RngState>;
   /** LoRA and head weights by name. */
@@ -43,15 +50,18 @@ export interface SaveHooks {
   afterFile?: (name: string) => void | Promise<void>;
 }
 
+/** Writes and fsyncs one file; a failure (disk full, permission denied) is an IoError naming the file. */
 async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
+  await withPath(path, "write checkpoint file", async () => {
+    const f = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  });
 }
 
 async function syncDir(path: string): Promise<void> {
@@ -76,11 +86,10 @@ function encodeOptimizer(o: TrainCheckpoint["optimizer"]): Uint8Array {
 
 /** Writes checkpoint `ck` under runDir and makes it latest; returns its directory. */
 export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks: SaveHooks = {}): Promise<string> {
-  await Deno.mkdir(runDir, { recursive: true });
   const name = checkpointName(ck.step);
   const finalDir = join(runDir, name);
   const tmpDir = join(runDir, `${name}.tmp-${crypto.randomUUID().slice(0, 8)}`);
-  await Deno.mkdir(tmpDir);
+  await withPath(tmpDir, "create checkpoint folder", () => Deno.mkdir(tmpDir, { recursive: true }));
   const enc = new TextEncoder();
   const contents: Record<(typeof CHECKPOINT_FILES)[number], Uint8Array> = {
     "adapters.safetensors": encodeSafetensors(ck.adapters, { format: "pt" }),
@@ -105,17 +114,28 @@ export async function saveCheckpoint(runDir: string, ck: TrainCheckpoint, hooks:
     let old: string | null = null;
     if (await exists(finalDir)) {
       old = `${finalDir}.old-${crypto.randomUUID().slice(0, 8)}`;
-      await Deno.rename(finalDir, old);
+      await withPath(finalDir, `move aside to ${old}`, () => Deno.rename(finalDir, old!));
     }
-    await Deno.rename(tmpDir, finalDir);
+    await withPath(finalDir, `rename ${tmpDir} to`, () => Deno.rename(tmpDir, finalDir));
     await syncDir(runDir);
     await writeFileAtomic(join(runDir, "latest"), name + "\n");
     if (old) await Deno.remove(old, { recursive: true });
+    await writePeftFiles(runDir, ck);
   } catch (e) {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     throw e;
   }
   return finalDir;
+}
+
+/** The run's top-level PEFT adapter and heads files, for a run with LoRA (a base run trains no adapter). */
+async function writePeftFiles(runDir: string, ck: TrainCheckpoint): Promise<void> {
+  const { lora, heads } = splitAdapters(ck.adapters, ck.base.keyLayout ?? "original");
+  if (lora.size === 0) return;
+  const config = peftAdapterConfig(ck.config.lora, ck.base.model);
+  await writeFileAtomic(join(runDir, PEFT_FILES.weights), encodeSafetensors(lora, { format: "pt" }));
+  await writeFileAtomic(join(runDir, PEFT_FILES.heads), encodeSafetensors(heads, { format: "pt" }));
+  await writeFileAtomic(join(runDir, PEFT_FILES.config), JSON.stringify(config, null, 2) + "\n");
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -11,7 +11,12 @@ import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { deepMerge, PRESET_NAMES, resolveBaseConfig, resolveTrainConfig, type TrainConfig } from "./config.ts";
 import { train } from "./loop.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
-import { defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
+import { checkData, defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
+import { checkRunFolder, runFolderOf } from "./run_folder.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
+import { planRun, planSettings } from "./plan.ts";
+import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
+import { formatTrainPlan } from "../core/model/train_plan.ts";
 
 export const TRAIN_COMMAND = defineCommand({
   name: "train",
@@ -19,8 +24,12 @@ export const TRAIN_COMMAND = defineCommand({
   description: "With no stage/preset/config/resume flag: make runs/data if missing, train the tiny base into " +
     "runs/base if missing, then GASP (preset full) into runs/gasp, printing held-out peak-layer PCK@2 before and " +
     "after. --stage base trains only the base (into --out, default runs/base); otherwise one GASP / baseline run " +
-    "into --out (default runs/<preset>, runs/gasp for full). --resume continues a run in its own folder unless " +
-    "--out says otherwise. Config resolution: defaults ← preset ← --config FILE ← flags (train/config.ts).",
+    "into --out (default runs/<preset>, runs/gasp for full). --resume continues a run (a run folder or one of its " +
+    "step checkpoints) in its own folder unless --out says otherwise, on the base its checkpoint names unless " +
+    "--model says otherwise. --model takes a model folder, an export, a training run or a step checkpoint. Only " +
+    "the default runs/data and runs/base are ever generated; a named --data or --model must exist. Every input is " +
+    "checked before anything is written; a run folder is locked while a run writes there (a second run refuses). " +
+    "Config resolution: defaults ← preset ← --config FILE ← flags (train/config.ts).",
   flags: {
     preset: flag.choice(PRESET_NAMES, "the paper's comparison to run (train/presets/)"),
     config: flag.string("a JSON file with a partial TrainConfig", { placeholder: "FILE" }),
@@ -36,8 +45,16 @@ export const TRAIN_COMMAND = defineCommand({
       placeholder: "PATH=VALUE",
     }),
     data: flag.string("shard folder (default runs/data, generated there if missing)", { placeholder: "DIR" }),
-    model: flag.string("base model folder for GASP runs", { default: "runs/base", placeholder: "DIR" }),
+    model: flag.string(
+      "base model for GASP runs: a model folder, export, training run or step checkpoint (default: runs/base, " +
+        "trained there if missing; on --resume the base its checkpoint names)",
+      { placeholder: "DIR" },
+    ),
     pckSequences: flag.int("held-out sequences scored for the before/after PCK", { default: 24, min: 1 }),
+    plan: flag.boolean(
+      "print parameter and trainable counts, memory (weights, optimizer, activations with/without checkpointing) " +
+        "and the largest buffer against each device's limit for --model and the settings, without allocating",
+    ),
     ...deviceFlags,
   },
   check: (v) => {
@@ -93,6 +110,9 @@ interface TrainPlan {
   kind: "base" | "default" | "run" | "resume";
   config: TrainConfig;
   out: string;
+  /** The frozen base (stage gasp) and whether the user named it (else runs/base, trained there if missing). */
+  base: string;
+  baseGiven: boolean;
 }
 
 async function plan(a: TrainFlags): Promise<TrainPlan> {
@@ -109,29 +129,54 @@ async function plan(a: TrainFlags): Promise<TrainPlan> {
       throw new ConfigError("--config", `${resolve(a.config)} is not valid JSON: ${(e as Error).message}`);
     }
   }
+  // The resumed checkpoint is read (and verified, file by file) before anything else happens.
+  const resumed = a.resume !== undefined ? await loadCheckpoint(a.resume) : undefined;
+  const resumeOut = a.resume !== undefined ? runFolderOf(a.resume) : undefined;
   const overrides = trainOverrides(a);
   const hasConfigFlags = a.preset !== undefined || a.config !== undefined || Object.keys(overrides).length > 0;
-  if (overrides.stage === "base") {
+  let p: TrainPlan;
+  if (overrides.stage === "base" || (resumed?.config.stage === "base" && !hasConfigFlags)) {
     const { stage: _s, ...over } = overrides;
-    const config = a.resume && Object.keys(over).length === 0 && !configFile
-      ? (await loadCheckpoint(a.resume)).config
+    const config = resumed && Object.keys(over).length === 0 && !configFile
+      ? resumed.config
       : resolveBaseConfig(deepFile(configFile, over));
-    return { kind: "base", config, out: a.out ?? a.resume ?? a.model };
+    p = { kind: "base", config, out: a.out ?? resumeOut ?? a.model ?? "runs/base", base: "", baseGiven: false };
+  } else {
+    // A resumed run keeps its checkpoint's config unless flags say otherwise (then they must match it exactly).
+    const config = resumed && !hasConfigFlags
+      ? resumed.config
+      : resolveTrainConfig({ preset: a.preset, configFile, overrides });
+    const out = a.out ?? resumeOut ?? (config.preset === "full" ? "runs/gasp" : `runs/${config.preset}`);
+    const kind = resumed ? "resume" : hasConfigFlags ? "run" : "default";
+    const base = a.model ?? (resumed && resumed.config.stage === "gasp" ? resumed.base.model : "runs/base");
+    p = { kind, config, out, base, baseGiven: a.model !== undefined || resumed !== undefined };
   }
-  // A resumed run keeps its checkpoint's config unless flags say otherwise (then they must match it exactly).
-  const fromCheckpoint = a.resume !== undefined && !hasConfigFlags;
-  const config = fromCheckpoint
-    ? (await loadCheckpoint(a.resume!)).config
-    : resolveTrainConfig({ preset: a.preset, configFile, overrides });
-  const out = a.out ?? a.resume ?? (config.preset === "full" ? "runs/gasp" : `runs/${config.preset}`);
-  const kind = a.resume ? "resume" : hasConfigFlags ? "run" : "default";
-  return { kind, config, out };
+  if (resumed && resumed.config.stage !== p.config.stage) {
+    throw new ConfigError("--resume", `${resolve(a.resume!)} is a --stage ${resumed.config.stage} checkpoint`);
+  }
+  // --plan reads only config.json and allocates nothing: no data, base or run folder is needed for it.
+  if (a.plan) return p;
+  // Inputs before work: the data (manifest, shard sizes and headers), the base, the run folder (free, not another run).
+  await checkData(a.data ?? "runs/data", a.data !== undefined);
+  if (p.config.stage === "gasp" && (p.baseGiven || existsSync(p.base))) {
+    resolveModelDir(p.base, a.model !== undefined ? "--model" : `--resume (the base ${resolve(a.resume ?? "")} names)`);
+  }
+  await checkRunFolder(p.out, a.resume);
+  return p;
 }
 
 export async function runTrainCommand(argv: string[]): Promise<void> {
   await runCommand(TRAIN_COMMAND, argv, async (a) => {
     const log = (l: string) => console.log(l);
     const p = await plan(a);
+    if (a.plan) {
+      const model = await planModelConfig(a.model);
+      for (const line of formatTrainPlan(planRun(p.config, model.config), planSettings(p.config, model.config))) {
+        log(line);
+      }
+      log(`(planned for ${model.source}; nothing was allocated)`);
+      return;
+    }
     await initDevice({ device: a.device, threads: a.threads });
     const data = a.data ?? "runs/data";
     const t0 = performance.now();
@@ -141,16 +186,17 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
       log(`base model written to ${p.out} (${r.step} steps, ${elapsed(t0)})`);
       return;
     }
+    await ensureData(data, log, a.data !== undefined);
+    await ensureBase(p.base, data, log, p.baseGiven);
     if (p.kind === "resume") {
-      await ensureData(data, log, a.data !== undefined);
-      await ensureBase(a.model, data, log);
-      await train(p.config, { out: p.out, resume: a.resume, dataDir: data, baseDir: a.model, log });
+      await train(p.config, { out: p.out, resume: a.resume, dataDir: data, baseDir: p.base, log });
     } else {
       // The embedded default (and any fresh GASP run) prints PCK before/after; a resumed run just continues.
       await defaultPipeline(p.config, {
         dataDir: data,
         dataGiven: a.data !== undefined,
-        baseDir: a.model,
+        baseDir: p.base,
+        baseGiven: p.baseGiven,
         out: p.out,
         pckSequences: a.pckSequences,
         log,
@@ -158,6 +204,14 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
     }
     log(`run written to ${p.out} (${elapsed(t0)})`);
   });
+}
+
+/** The model `--plan` is for: DIR/config.json, or (no --model) runs/base's, else the tiny model it would train. */
+async function planModelConfig(dir: string | undefined): Promise<{ config: VlmConfig; source: string }> {
+  const path = resolve(dir ?? "runs/base", "config.json");
+  if (existsSync(path)) return { config: parseVlmConfig(JSON.parse(await Deno.readTextFile(path))), source: path };
+  if (dir === undefined) return { config: TINY_CONFIG, source: "the tiny base" };
+  throw new ConfigError("--model", `${path} does not exist (a model folder needs its config.json)`);
 }
 
 function deepFile(file: unknown, over: Record<string, unknown>): Record<string, unknown> {

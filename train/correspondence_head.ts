@@ -43,7 +43,7 @@ import { type Rng, Tensor } from "../core/runtime.ts";
 import * as op from "../core/ops/mod.ts";
 import { ConfigError, ShapeMismatchError } from "../core/errors.ts";
 import { type MatF64, zeros } from "./mat_f64.ts";
-import { svd } from "./svd.ts";
+import { topSingularTriplets } from "./head_svd.ts";
 import type { LayerEmbedder } from "../core/analysis/model_features.ts";
 
 export type HeadShape = "app-b" | "sec-4";
@@ -100,14 +100,16 @@ export function initCorrespondenceHeadFromQuery(wq: MatF64, opts: HeadInitOption
   if (opts.qBias && opts.qBias.length !== wq.rows) {
     throw new ShapeMismatchError("initCorrespondenceHeadFromQuery", `q bias ${opts.qBias.length} vs ${wq.rows} rows`);
   }
-  const { U, S, V } = svd(wq);
-  const r = S.length; // min(q, d)
   const { hidden: h, out: o } = dims;
   const k = Math.floor(h / 2);
-  const kept = Math.min(k, r);
+  const rankBound = Math.min(wq.rows, d);
+  const kept = Math.min(k, rankBound);
   if (opts.shape === "sec-4" && kept < o) {
-    throw new ConfigError("head.dEmb", `sec-4 dEmb ${o} exceeds rank bound min(q, d) = ${r} of W_Q`);
+    throw new ConfigError("head.dEmb", `sec-4 dEmb ${o} exceeds rank bound min(q, d) = ${rankBound} of W_Q`);
   }
+  // Only the kept top-k triplets: exact Jacobi at small widths, randomized at real ones (train/head_svd.ts).
+  const { U, S, V } = topSingularTriplets(wq, kept);
+  const r = kept; // columns of U (q, r) and V (d, r)
   const fc1Weight = zeros(h, d);
   const fc2Weight = zeros(o, h);
   for (let j = 0; j < kept; j++) {
@@ -209,15 +211,22 @@ export interface HeadSetup {
   gelu: GeluForm;
 }
 
-/** SVD-initialised heads for `layers`, from HF base weights (q_proj of each layer); one Rng for all layers. */
+/**
+ * SVD-initialised heads for `layers`, from HF base weights (q_proj of each layer); one Rng for all layers. With
+ * `restoring` (a resumed run, whose checkpoint holds the heads) the SVD is not computed: the tensors start at zero
+ * and the checkpoint's values are written over them.
+ */
 export function createHeads(
   weights: Map<string, Float32Array>,
   hiddenSize: number,
   layers: number[],
   setup: HeadSetup,
   rng: Rng,
+  restoring = false,
 ): Map<number, CorrespondenceHead> {
-  const ref = initHeadsFromWeights(weights, hiddenSize, layers, { shape: setup.shape, dEmb: setup.dEmb, rng });
+  const ref = restoring
+    ? new Map(layers.map((l) => [l, zeroHead(setup, hiddenSize)]))
+    : initHeadsFromWeights(weights, hiddenSize, layers, { shape: setup.shape, dEmb: setup.dEmb, rng });
   const out = new Map<number, CorrespondenceHead>();
   for (const [l, p] of ref) {
     const n = headParamNames(l);
@@ -232,6 +241,19 @@ export function createHeads(
     });
   }
   return out;
+}
+
+function zeroHead(setup: HeadSetup, hiddenSize: number): CorrespondenceHeadParams {
+  const dims = headDims(setup.shape, hiddenSize, setup.dEmb);
+  return {
+    shape: setup.shape,
+    gelu: setup.gelu,
+    dims,
+    fc1Weight: zeros(dims.hidden, dims.dModel),
+    fc1Bias: new Float64Array(dims.hidden),
+    fc2Weight: zeros(dims.out, dims.hidden),
+    fc2Bias: new Float64Array(dims.out),
+  };
 }
 
 /** E = fc2(GELU(fc1(x))): x (N, d) → (N, o). */

@@ -20,7 +20,6 @@
  * init), "data" (sequence, frame and question choice), "dropout" (LoRA dropout masks). Their states go into each
  * checkpoint, so resuming replays the exact same steps.
  */
-import { join } from "node:path";
 import { backward, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core/runtime.ts";
 import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
@@ -36,6 +35,7 @@ import { cosineWithWarmup } from "./schedule.ts";
 import type { CorrespondenceHead } from "./correspondence_head.ts";
 import type { LoraAdapter, LoraHook } from "./lora.ts";
 import { gaspLoss } from "./gasp_loss.ts";
+import { lmLossRows } from "./losses.ts";
 import { writeLossPlot } from "./loss_plot.ts";
 import { itemSampler, type ModelSample } from "./samples.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
@@ -47,12 +47,15 @@ import {
   formatProgressLine,
   type LossParts,
   type StepMetrics,
-  truncateMetricsAfter,
 } from "./metrics_log.ts";
+import { checkRunFolder, openRunFolder } from "./run_folder.ts";
+import type { FolderLock } from "../core/io/lock.ts";
 
 export interface TrainOptions extends StageBaseOptions {
-  /** Run directory (metrics.jsonl, checkpoints, export/). */
+  /** Run directory (metrics.jsonl, checkpoints, export/); locked while train() writes there (train/run_folder.ts). */
   out: string;
+  /** A lock on `out` the caller holds (defaultPipeline, which writes pck.json after training); else train() takes one. */
+  lock?: FolderLock;
   /** Resume from this run dir (its `latest`) or checkpoint dir. */
   resume?: string;
   /** Stop after this optimizer step (the schedule still spans config.steps); a checkpoint is written there. */
@@ -89,12 +92,24 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const log = opts.log ?? ((l: string) => console.log(l));
 
   // ── 1. setup: device, base model, tokenizer, trainable parameters, optimizer, resumed state ─────────────────────
+  // Nothing is written to OUT until every input (base, resumed checkpoint, data) has loaded (step 3).
+  if (!opts.lock) await checkRunFolder(opts.out, opts.resume); // a caller holding the lock has checked it
   await initDevice();
   const rngInit = new Rng(config.seed);
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);
+  log(`base: ${base.description}`);
   const tokenizer = TextTokenizer.fromJson(base.tokenizerJson);
-  const t = trainables(config, base, rngInit, rngs.dropout);
+  const tHeads = performance.now();
+  const t = trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
+  if (t.heads.size > 0) {
+    log(
+      opts.resume
+        ? `correspondence heads (${t.heads.size} layers): restored from the checkpoint, SVD of W_Q not recomputed`
+        : `correspondence heads (${t.heads.size} layers): SVD init from W_Q (model set up in ` +
+          `${((performance.now() - tHeads) / 1000).toFixed(1)} s)`,
+    );
+  }
   const o = config.optim;
   const optimizer = new op.AdamW(t.groups, {
     beta1: o.betas[0],
@@ -104,15 +119,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   });
   const params = optimizer.params;
   let step = 0;
-  const metricsPath = join(opts.out, "metrics.jsonl");
-  await Deno.mkdir(opts.out, { recursive: true });
   if (opts.resume) {
     ({ step, rngs } = await restoreCheckpoint(opts.resume, config, params, optimizer));
     if (t.trainHook) t.trainHook.dropoutRng = rngs.dropout;
-    await truncateMetricsAfter(metricsPath, step).catch(() => {});
-    log(`resumed from ${opts.resume} at step ${step}`);
   }
-  await appendConfigRecord(metricsPath, config);
 
   // ── 2. data: training sequences (RGB frames, tracks, patch depths; per-pixel depth dropped to save memory) ───────
   const lastStep = Math.min(config.steps, opts.maxSteps ?? config.steps);
@@ -121,10 +131,21 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if (sequences.length === 0 && step < lastStep) {
     throw new DataFormatError(opts.dataDir ?? "runs/data", "train", "≥ 1 sequence");
   }
+
+  // ── 3. run folder: lock, leftovers of killed processes removed, metrics.jsonl cut to the resumed step ───────────
+  await using run = await openRunFolder(opts.out, {
+    resumed: opts.resume ? { path: opts.resume, step } : undefined,
+    lock: opts.lock,
+    log,
+  });
+  const metricsPath = run.metricsPath;
+  if (opts.resume) log(`resumed from ${opts.resume} at step ${step}`);
+  await appendConfigRecord(metricsPath, config);
+
   const nextItem = itemSampler(config, base.config, tokenizer, sequences, rngs.data);
   const nQa = Math.round(config.batch * config.data.generalQaFraction);
 
-  // ── 3. schedule: cosine with linear warmup over config.steps optimizer steps ─────────────────────────────────────
+  // ── 4. schedule: cosine with linear warmup over config.steps optimizer steps ─────────────────────────────────────
   const lrAt = (s: number) =>
     cosineWithWarmup(s, {
       peakLr: o.lr,
@@ -133,19 +154,19 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       minLrRatio: o.minLrRatio,
     });
 
-  // ── 4. loop ─────────────────────────────────────────────────────────────────────────────────────────────────────
+  // ── 5. loop ─────────────────────────────────────────────────────────────────────────────────────────────────────
   const history: StepMetrics[] = [];
   const t0 = performance.now();
   let tokensSinceStart = 0, stepsSinceStart = 0;
   while (step < lastStep) {
     const ts = performance.now();
     const lr = lrAt(step);
-    // 4.1 draw the step's items (all micro-batches) so data order does not depend on anything numeric
+    // 5.1 draw the step's items (all micro-batches) so data order does not depend on anything numeric
     const micro: ModelSample[][] = Array.from(
       { length: o.gradAccum },
       () => Array.from({ length: config.batch }, (_, i) => nextItem(i < nQa ? "qa" : "corr")),
     );
-    // 4.2 forward + backward per item (Eq 9, each item weighted by its share of the step's means); grads add up
+    // 5.2 forward + backward per item (Eq 9, each item weighted by its share of the step's means); grads add up
     const sums = { lm: 0, corr: 0, depth: 0 }, counts = { lm: 0, corr: 0 };
     let tokens = 0;
     for (const items of micro) {
@@ -155,13 +176,15 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         tokens += item.inputIds.length;
         t.trainHook?.nextStep();
         const v = await tidyAsync(async () => {
+          // Logits only at the answer positions L_LM reads: never (T, V) over the whole vocabulary.
+          const lm = item.targets ? lmLossRows(item.targets) : null;
           const out = t.model.forward({ inputIds: item.inputIds, images: item.images }, {
             capture: { hidden: !!item.corr && t.heads.size > 0 },
             linearHook: t.trainHook?.hook,
             checkpointLayers: config.activationCheckpointing,
-            logits: item.targets !== null,
+            logits: lm ? lm.rows : false,
           });
-          const l = gaspLoss(out, item, t.heads, { ...config.loss, ...weights });
+          const l = gaspLoss(out, { ...item, targets: lm?.targets ?? null }, t.heads, { ...config.loss, ...weights });
           if (l.total) backward(l.total);
           const value = async (x: Tensor | null) => (x ? await x.item() : null);
           return { lm: await value(l.lm), corr: await value(l.corr), depth: await value(l.depth) };
@@ -171,12 +194,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       }
     }
     t.trainHook?.nextStep();
-    // 4.3 clip, update, clear
+    // 5.3 clip, update, clear
     const gradNorm = await noGrad(() => op.clipGradNorm(params, o.clip));
     optimizer.step(lr / o.lr);
     zeroGrad(params);
     step++;
-    // 4.4 log: the step's L_total (Eq 9) from its mean terms
+    // 5.4 log: the step's L_total (Eq 9) from its mean terms
     const lm = counts.lm ? sums.lm / counts.lm : 0;
     const corr = counts.corr ? sums.corr / counts.corr : 0;
     const depth = counts.corr ? sums.depth / counts.corr : 0;
@@ -189,7 +212,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     history.push(m);
     await appendStepMetrics(metricsPath, m);
     log(formatProgressLine({ step, totalSteps: config.steps, loss, lr, tokensSinceStart, stepsSinceStart, elapsedS }));
-    // 4.5 checkpoint (every checkpointEvery steps and where this process stops)
+    // 5.5 checkpoint (every checkpointEvery steps and where this process stops)
     if (step % config.checkpointEvery === 0 || step === lastStep) {
       await saveCheckpoint(
         opts.out,
@@ -198,13 +221,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
   }
 
-  // ── 5. export: merged head-free model (GASP) or the base model files (stage base) ─────────────────────────────────
+  // ── 6. export: merged head-free model (GASP) or the base model files (stage base) ─────────────────────────────────
   let exportDir: string | null = null;
   if ((opts.exportModel ?? true) && step >= config.steps) {
     exportDir = await exportTrained(t, base, opts.out);
     log(`exported the ${t.writesModelFolder ? "base" : "merged head-free"} model to ${exportDir}`);
   }
-  // ── 6. loss curve: OUT/loss.svg and OUT/loss.png from metrics.jsonl ─────────────────────────────────────────────
+  // ── 7. loss curve: OUT/loss.svg and OUT/loss.png from metrics.jsonl ─────────────────────────────────────────────
   if (opts.plot ?? true) {
     const p = await writeLossPlot(opts.out, `${config.preset} · stage ${config.stage}`);
     log(`loss curve: ${p.files.join(", ")}${p.pngError ? ` (no PNG: ${p.pngError})` : ""}`);

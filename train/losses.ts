@@ -104,6 +104,18 @@ export function depthConsistencyLoss(sim: Tensor, pt: PairTensors, tau: number, 
   return op.sum(op.mul(op.div(num, den), pt.depthWeight)); // ()
 }
 
+/**
+ * The positions an LM loss reads (target ≠ IGNORE_INDEX) and their targets: the forward computes logits for these
+ * rows only (VlmModel.forward `logits: rows`), and lmLoss over them equals lmLoss over all T rows.
+ */
+export function lmLossRows(targets: Int32Array): { rows: Int32Array; targets: Int32Array } {
+  const rows: number[] = [];
+  targets.forEach((t, i) => {
+    if (t !== IGNORE_INDEX) rows.push(i);
+  });
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(rows, (i) => targets[i]) };
+}
+
 /** L_LM: mean cross-entropy over positions whose target is not IGNORE_INDEX. logits (T, V), targets (T). */
 export function lmLoss(logits: Tensor, targets: Int32Array): Tensor {
   return op.crossEntropy(logits, targets, { ignoreIndex: IGNORE_INDEX, reduction: "mean" });

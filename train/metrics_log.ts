@@ -3,7 +3,8 @@
  * step with each loss term, grad norm, lr and time) and the one-line progress display of `deno task train`.
  * Appends are one write per line, so a crash leaves at most one partial last line, which readMetrics skips.
  */
-import { writeFileAtomic } from "../core/io/atomic.ts";
+import { IoError } from "../core/errors.ts";
+import { withPath, writeFileAtomic } from "../core/io/atomic.ts";
 
 export interface LossParts {
   total: number;
@@ -33,7 +34,11 @@ export type MetricsRecord =
   | ({ type: "step"; time: string } & StepMetrics);
 
 async function appendLine(path: string, obj: unknown): Promise<void> {
-  await Deno.writeTextFile(path, JSON.stringify(obj) + "\n", { append: true, create: true });
+  await withPath(
+    path,
+    "append to",
+    () => Deno.writeTextFile(path, JSON.stringify(obj) + "\n", { append: true, create: true }),
+  );
 }
 
 /** First line of a run's metrics.jsonl (written again on resume, so each process's settings are on record). */
@@ -63,19 +68,56 @@ export async function readMetrics(path: string): Promise<MetricsRecord[]> {
 }
 
 /**
- * On resume from a checkpoint at `step`, drops step records after it (they will be recomputed) and any torn last
- * line, rewriting the file atomically, so metrics.jsonl of a resumed run matches an uninterrupted one step for step.
+ * The records a run resumed at `step` keeps: everything up to the last record of a step ≤ `step` (the config
+ * records of earlier processes included), none after it; lines that are not JSON (a torn append) are dropped.
+ * At step 0 nothing is kept.
  */
-export async function truncateMetricsAfter(path: string, step: number): Promise<void> {
-  let records: MetricsRecord[];
+function keptUpTo(text: string, step: number): { kept: string[]; dropped: number } {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const recs = lines.map((l) => {
+    try {
+      return JSON.parse(l) as MetricsRecord;
+    } catch {
+      return null;
+    }
+  });
+  let end = 0;
+  recs.forEach((r, i) => {
+    if (r?.type === "step" && r.step <= step) end = i + 1;
+  });
+  const kept = lines.slice(0, end).filter((_, i) =>
+    recs[i] !== null && (recs[i]!.type !== "step" || (recs[i] as StepMetrics).step <= step)
+  );
+  return { kept, dropped: lines.length - kept.length };
+}
+
+async function readIfExists(path: string): Promise<string | null> {
   try {
-    records = await readMetrics(path);
+    return await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new IoError(path, "read", e);
   }
-  const kept = records.filter((r) => r.type !== "step" || r.step <= step);
-  await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+}
+
+/**
+ * On resume from a checkpoint at `step`, drops the records after it (a process that died before their checkpoint
+ * logged them; they will be recomputed) and any torn line, rewriting the file atomically, so metrics.jsonl of a
+ * resumed run holds each step once, as an uninterrupted run's does. Returns how many lines were dropped.
+ */
+export async function truncateMetricsAfter(path: string, step: number): Promise<number> {
+  const text = await readIfExists(path);
+  if (text === null) return 0;
+  const { kept, dropped } = keptUpTo(text, step);
+  if (dropped > 0) await writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  return dropped;
+}
+
+/** Writes the records of `from` up to `step` (see truncateMetricsAfter) to `to`; returns the step records copied. */
+export async function copyMetricsUpTo(from: string, to: string, step: number): Promise<number> {
+  const { kept } = keptUpTo((await readIfExists(from)) ?? "", step);
+  await writeFileAtomic(to, kept.map((l) => l + "\n").join(""));
+  return kept.filter((l) => JSON.parse(l).type === "step").length;
 }
 
 /** "45s", "12m04s", "1h02m". */

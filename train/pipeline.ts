@@ -6,24 +6,27 @@
  *   embeddings), on all pairs and on the moved pairs, beside the trivial baselines (stationary, vision, pixels).
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
-import { ConfigError } from "../core/errors.ts";
+import { lockFolder } from "../core/io/lock.ts";
+import { ConfigError, DataFormatError } from "../core/errors.ts";
 import { analyzeCorrespondenceMany, peakLayerPck } from "../core/analysis/analyze.ts";
 import type { LayerFeatureSource } from "../core/analysis/features.ts";
 import { createGpuMatcher } from "../core/analysis/match_gpu.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
-import { readShards } from "../core/scene/shards.ts";
+import { readManifest, readShards, SHARD_MAGIC } from "../core/scene/shards.ts";
 import { type LinearHook, VlmModel } from "../core/model/vlm.ts";
 import { noGrad, Rng, tidyAsync } from "../core/runtime.ts";
 import { initDevice } from "../core/device_init.ts";
-import { lmLoss } from "./losses.ts";
+import { lmLoss, lmLossRows } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
 import { createHeads, headEmbedder, headParams } from "./correspondence_head.ts";
 import { train, type TrainResult } from "./loop.ts";
-import { isModelFolder, readModelFolder } from "../core/model/folder/model_folder.ts";
+import { loadModel } from "../core/model/folder/load.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
+import { checkRunFolder } from "./run_folder.ts";
 import { modelFeatureSources, visionFeatureSource } from "../core/analysis/model_features.ts";
 import { pixelFeatureSource, stationaryFeatureSource } from "../core/analysis/baselines.ts";
 import type { MotionSummary } from "../core/analysis/motion.ts";
@@ -33,10 +36,47 @@ export interface PipelineOptions {
   /** dataDir was named by the user (then it must hold a dataset; only the default folder is ever generated). */
   dataGiven?: boolean;
   baseDir: string;
+  /** baseDir was named by the user (then it must hold a model; only the default runs/base is ever trained). */
+  baseGiven?: boolean;
   out: string;
   /** Held-out sequences scored for the before/after PCK. */
   pckSequences: number;
   log: (line: string) => void;
+}
+
+/**
+ * Checks a shard folder as far as is cheap, before any work: the manifest validates, and every file it lists exists
+ * with the recorded size and a shard header. (Records' CRCs and files' sha256 are verified as they are read.) A
+ * folder without manifest.json is an error when the user named it (`given`); the default one is generated later.
+ */
+export async function checkData(dir: string, given: boolean): Promise<void> {
+  if (!existsSync(join(dir, "manifest.json"))) {
+    if (given) await ensureData(dir, () => {}, true); // throws, naming the folder
+    return;
+  }
+  const manifest = await readManifest(dir);
+  for (const f of manifest.files) {
+    const path = join(dir, f.name);
+    const rel = relative(resolve(dir), resolve(path));
+    if (rel.startsWith("..") || isAbsolute(rel)) {
+      throw new DataFormatError(join(dir, "manifest.json"), "files[].name", "a path inside the folder", f.name);
+    }
+    const size = await Deno.stat(path).then((s) => s.size, () => null);
+    if (size === null) {
+      throw new DataFormatError(path, "(file)", `a shard listed in ${join(dir, "manifest.json")}`, "missing");
+    }
+    if (size !== f.bytes) throw new DataFormatError(path, "(size)", `${f.bytes} bytes (manifest)`, `found ${size}`);
+    const head = new Uint8Array(SHARD_MAGIC.length);
+    const file = await Deno.open(path, { read: true });
+    try {
+      await file.read(head);
+    } finally {
+      file.close();
+    }
+    if (new TextDecoder().decode(head) !== SHARD_MAGIC) {
+      throw new DataFormatError(path, "header", `a shard starting with "${SHARD_MAGIC}"`);
+    }
+  }
 }
 
 /**
@@ -59,14 +99,21 @@ export async function ensureData(dir: string, log: (l: string) => void, given = 
   });
 }
 
-/** Trains the tiny base into baseDir unless it already holds one. */
+/**
+ * Trains the tiny base into baseDir unless it already holds a model (any form resolveModelDir accepts). A base the
+ * user named (`given`) is never trained into: a mistyped path is an error.
+ */
 export async function ensureBase(
   baseDir: string,
   dataDir: string,
   log: (l: string) => void,
+  given = false,
   overrides: Record<string, unknown> = {},
 ): Promise<void> {
-  if (isModelFolder(baseDir)) return;
+  if (given || existsSync(baseDir)) {
+    resolveModelDir(baseDir); // throws, naming the path, when it holds no model
+    return;
+  }
   log(`no base model in ${baseDir}: training the tiny base VLM from scratch on general QA (--stage base)`);
   const r = await train(resolveBaseConfig(overrides), { out: baseDir, dataDir, log });
   r.model.dispose();
@@ -130,9 +177,13 @@ export async function heldoutLmLoss(
     if (count >= n) break;
     const s = generalQaSample(model.config, tok, seq, rng);
     if (!s) continue;
+    const r = lmLossRows(s.targets!);
     sum += await tidyAsync(() =>
       noGrad(() =>
-        lmLoss(model.forward({ inputIds: s.inputIds, images: s.images }, { linearHook }).logits!, s.targets!)
+        lmLoss(
+          model.forward({ inputIds: s.inputIds, images: s.images }, { linearHook, logits: r.rows }).logits!,
+          r.targets,
+        )
       )
         .item()
     );
@@ -158,10 +209,11 @@ function heldoutLine(m: MotionSummary): string {
 /** The no-flag run: data → base → GASP (config) → PCK before/after. */
 export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
   await ensureData(o.dataDir, o.log, o.dataGiven);
-  await ensureBase(o.baseDir, o.dataDir, o.log);
+  await ensureBase(o.baseDir, o.dataDir, o.log, o.baseGiven);
+  await checkRunFolder(o.out);
   await initDevice();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
-  const base = await readModelFolder(o.baseDir);
+  const base = await loadModel(resolveModelDir(o.baseDir));
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
   const baseModel = new VlmModel(base.config, base.weights);
   const c = base.config;
@@ -193,8 +245,9 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log(heldoutLine(motion));
   for (const b of before) o.log(pckLine(b));
   o.log(`base held-out QA L_LM ${lmBefore.toFixed(4)}`);
-  // GASP.
-  const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
+  // GASP. The run folder stays locked until pck.json is written (train() opens it once its inputs have loaded).
+  await using lock = await lockFolder(o.out, { log: o.log });
+  const r = await train(config, { out: o.out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log, lock });
   const sources = modelFeatureSources(r.model, r.tokenizer, {
     name: config.preset,
     linearHook: r.evalHook?.hook,

@@ -9,6 +9,7 @@ import type { NamedTensor } from "../core/io/safetensors.ts";
 import { ConfigError, DataFormatError } from "../core/errors.ts";
 import { loadCheckpoint, type TrainCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
 
 /** The RNG streams that advance during training (init draws happen before step 1 and are replayed from the seed). */
 export interface TrainRngs {
@@ -19,7 +20,7 @@ export interface TrainRngs {
 export interface TrainState {
   step: number;
   config: TrainConfig;
-  base: { model: string };
+  base: { model: string; keyLayout?: KeyLayout };
   params: Tensor[];
   optimizer: op.AdamW;
   rngs: TrainRngs;

@@ -13,8 +13,11 @@ import * as op from "../core/ops/mod.ts";
 import type { Rng, Tensor } from "../core/runtime.ts";
 import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
-import { type ModelFolder, readModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
+import { type ModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
+import { loadModel } from "../core/model/folder/load.ts";
+import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
+import type { KeyLayout } from "../core/model/hf_weights.ts";
 import { VlmModel } from "../core/model/vlm.ts";
 import { buildTinyTokenizerJson } from "../core/text/build_tokenizer.ts";
 import { resolveHeadLayers, type TrainConfig } from "./config.ts";
@@ -31,7 +34,10 @@ import {
 
 /** Where the stage's starting weights come from. */
 export interface StageBaseOptions {
-  /** Model folder of the frozen base for stage "gasp" (default runs/base). */
+  /**
+   * The frozen base for stage "gasp" (default runs/base): a model folder, an export, a training run or a step
+   * checkpoint (core/model/folder/resolve.ts).
+   */
   baseDir?: string;
   /** Architecture for stage "base" (default TINY_CONFIG) and its tokenizer.json (default the tiny tokenizer). */
   modelConfig?: VlmConfig;
@@ -39,19 +45,25 @@ export interface StageBaseOptions {
 }
 
 export interface StageBase extends ModelFolder {
-  /** The checkpoint's base reference: the base folder, or "tiny-from-scratch". */
-  ref: { model: string };
+  /** The checkpoint's base reference: the base path as given (and its key layout), or "tiny-from-scratch". */
+  ref: { model: string; keyLayout?: KeyLayout };
+  /** One line saying what the base is (printed by train()). */
+  description: string;
 }
 
-/** Stage "base": fresh seeded weights; stage "gasp": the base model folder. */
+/** Stage "base": fresh seeded weights; stage "gasp": the base, whichever form its path has. */
 export async function loadStageBase(config: TrainConfig, o: StageBaseOptions): Promise<StageBase> {
   if (config.stage === "base") {
     const c = o.modelConfig ?? TINY_CONFIG;
     const tokenizerJson = o.tokenizerJson ?? buildTinyTokenizerJson(0);
-    return { config: c, weights: initParameters(c, config.seed), tokenizerJson, ref: { model: "tiny-from-scratch" } };
+    const weights = initParameters(c, config.seed);
+    const description = `${c.num_hidden_layers}-layer VLM from scratch (seeded init, seed ${config.seed})`;
+    return { config: c, weights, tokenizerJson, ref: { model: "tiny-from-scratch" }, description };
   }
   const dir = o.baseDir ?? "runs/base";
-  return { ...(await readModelFolder(dir)), ref: { model: dir } };
+  const resolved = resolveModelDir(dir, "--model");
+  const base = await loadModel(resolved);
+  return { ...base, ref: { model: dir, keyLayout: base.keyLayout }, description: resolved.description };
 }
 
 export interface Trainables {
@@ -72,15 +84,24 @@ export interface Trainables {
   writesModelFolder: boolean;
 }
 
-/** The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA). */
-export function trainables(config: TrainConfig, base: ModelFolder, rngInit: Rng, rngDropout: Rng): Trainables {
+/**
+ * The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA).
+ * `restoring`: a resumed run overwrites every trainable from its checkpoint, so the heads' SVD init is skipped.
+ */
+export function trainables(
+  config: TrainConfig,
+  base: ModelFolder,
+  rngInit: Rng,
+  rngDropout: Rng,
+  restoring = false,
+): Trainables {
   const c = base.config;
   const isBase = config.stage === "base";
   const model = new VlmModel(c, base.weights, { trainable: isBase });
   const headLayers = !isBase && config.data.correspondence === "heads"
     ? resolveHeadLayers(config.head.layers, c.num_hidden_layers)
     : [];
-  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit);
+  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit, restoring);
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const allLayers = isBase ? [] : [...Array(c.num_hidden_layers).keys()];
   const lora = createLoraAdapters(base.weights, parameterShapes(c), allLayers, loraSetup, rngInit);

@@ -1,12 +1,15 @@
 /**
- * The VLM config: Hugging Face `config.json` field names of Qwen2.5-VL (flat layout, as in the public
- * Qwen/Qwen2.5-VL-7B-Instruct repository), validated with zod. Unknown HF fields pass through untouched so a real
- * config round-trips; a wrong type or an inconsistent shape raises ConfigError naming the field path.
+ * The VLM config: Hugging Face `config.json` field names of Qwen2.5-VL, validated with zod. A file as published
+ * (flat, like Qwen/Qwen2.5-VL-7B-Instruct, or with the nested `text_config` newer transformers writes) first gets
+ * transformers' class defaults (core/model/hf_defaults.ts), then is checked here; the result is flat (text fields at
+ * the top level). Unknown HF fields pass through untouched; a wrong type or an inconsistent shape raises ConfigError
+ * naming the field path as it is in the file.
  *
  * `TINY_CONFIG` is the embedded default: the same architecture, small enough to train on llvmpipe in minutes.
  */
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { HF_TEXT_FIELDS, resolveHfConfig } from "./hf_defaults.ts";
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -16,16 +19,17 @@ export const VisionConfigSchema = z.looseObject({
   hidden_size: posInt,
   intermediate_size: posInt,
   num_heads: posInt,
-  patch_size: posInt.default(14),
-  spatial_merge_size: posInt.default(2),
-  temporal_patch_size: posInt.default(2),
-  window_size: posInt.default(112),
-  fullatt_block_indexes: z.array(nonNegInt).default([]),
+  patch_size: posInt,
+  spatial_merge_size: posInt,
+  temporal_patch_size: posInt,
+  window_size: posInt,
+  fullatt_block_indexes: z.array(nonNegInt),
   out_hidden_size: posInt,
-  in_chans: posInt.optional(),
-  in_channels: posInt.optional(),
-  hidden_act: z.literal("silu").default("silu"),
-  tokens_per_second: z.number().positive().default(2),
+  // transformers' patch embedding reads in_channels; a file's `in_chans` is kept as an unused extra, as there.
+  in_channels: posInt,
+  hidden_act: z.literal("silu"),
+  tokens_per_second: z.number().positive(),
+  initializer_range: z.number().nonnegative(),
 });
 
 export const RopeScalingSchema = z.looseObject({
@@ -45,12 +49,21 @@ export const VlmConfigSchema = z.looseObject({
   rope_theta: z.number().positive(),
   rope_scaling: RopeScalingSchema,
   vocab_size: posInt,
-  tie_word_embeddings: z.boolean().default(false),
-  hidden_act: z.literal("silu").default("silu"),
+  tie_word_embeddings: z.boolean(),
+  hidden_act: z.literal("silu"),
+  max_position_embeddings: posInt,
+  initializer_range: z.number().nonnegative(),
+  use_cache: z.boolean(),
+  use_sliding_window: z.boolean(),
+  sliding_window: posInt.nullable(),
+  max_window_layers: nonNegInt,
+  attention_dropout: z.number().nonnegative(),
+  layer_types: z.array(z.enum(["full_attention", "sliding_attention"])).optional(),
   image_token_id: nonNegInt,
   video_token_id: nonNegInt,
   vision_start_token_id: nonNegInt,
   vision_end_token_id: nonNegInt,
+  // PreTrainedConfig fields; a null in the file is treated as absent (hf_defaults.ts).
   bos_token_id: nonNegInt.optional(),
   eos_token_id: z.union([nonNegInt, z.array(nonNegInt)]).optional(),
   vision_config: VisionConfigSchema,
@@ -59,23 +72,45 @@ export const VlmConfigSchema = z.looseObject({
 export type VisionConfig = z.infer<typeof VisionConfigSchema>;
 export type VlmConfig = z.infer<typeof VlmConfigSchema>;
 
-/** Parse and check a config (HF config.json object); throws ConfigError naming the first bad field path. */
+/**
+ * Parse and check a config (an HF config.json object, flat or nested); throws ConfigError naming the first bad field
+ * path. Parsing a resolved config again gives the same config.
+ */
 export function parseVlmConfig(raw: unknown): VlmConfig {
-  const r = VlmConfigSchema.safeParse(raw);
+  const { config, nested } = resolveHfConfig(raw);
+  // A text field of a nested file is named where it is in the file.
+  const where = (field: string) => nested && HF_TEXT_FIELDS.has(field.split(".")[0]) ? `text_config.${field}` : field;
+  const r = VlmConfigSchema.safeParse(config);
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = issue.path.map(String).join(".") || "(root)";
-    throw new ConfigError(`field ${path}`, issue.message);
+    throw new ConfigError(`field ${where(path)}`, issue.message);
   }
   const c = r.data;
   const check = (ok: boolean, field: string, detail: string) => {
-    if (!ok) throw new ConfigError(`field ${field}`, detail);
+    if (!ok) throw new ConfigError(`field ${where(field)}`, detail);
   };
   check(c.hidden_size % c.num_attention_heads === 0, "hidden_size", "must be divisible by num_attention_heads");
   check(
     c.num_attention_heads % c.num_key_value_heads === 0,
     "num_key_value_heads",
-    "must divide num_attention_heads (grouped-query attention)",
+    `must divide num_attention_heads = ${c.num_attention_heads} (grouped-query attention), got ${c.num_key_value_heads}`,
+  );
+  if (c.layer_types) {
+    check(
+      c.layer_types.length === c.num_hidden_layers,
+      "layer_types",
+      `needs one entry per layer (num_hidden_layers = ${c.num_hidden_layers}), got ${c.layer_types.length}`,
+    );
+  }
+  // transformers: layer i slides when sliding_window is set (use_sliding_window) and i >= max_window_layers.
+  const slides = c.layer_types
+    ? c.layer_types.some((t) => t !== "full_attention")
+    : c.sliding_window !== null && c.num_hidden_layers > c.max_window_layers;
+  check(
+    !slides,
+    c.layer_types ? "layer_types" : "use_sliding_window",
+    "sliding-window LLM attention (use_sliding_window with layers past max_window_layers) is not implemented",
   );
   const hd = headDim(c);
   const ms = c.rope_scaling.mrope_section;
@@ -115,9 +150,9 @@ export function visionHeadDim(c: VlmConfig): number {
   return c.vision_config.hidden_size / c.vision_config.num_heads;
 }
 
-/** Input channels of the patch embedding (HF spells it in_chans or in_channels). */
+/** Input channels of the patch embedding (transformers reads `in_channels`; a file's `in_chans` is an extra). */
 export function inChannels(c: VlmConfig): number {
-  return c.vision_config.in_channels ?? c.vision_config.in_chans ?? 3;
+  return c.vision_config.in_channels;
 }
 
 /**
@@ -190,7 +225,7 @@ export const TINY_CONFIG: VlmConfig = parseVlmConfig({
     window_size: 56,
     fullatt_block_indexes: [1],
     out_hidden_size: 128,
-    in_chans: 3,
+    in_channels: 3,
     hidden_act: "silu",
     // Qwen2.5-VL-7B value: 2 temporal position steps per second of video.
     tokens_per_second: 2,

@@ -43,8 +43,8 @@ export function checkWeights(config: VlmConfig, weights: Map<string, Float32Arra
 }
 
 /**
- * Write the export dir. `externalData` (default: when the weights exceed 1.5 GB) stores tensors in
- * `vision.onnx.data` / `decoder.onnx.data` beside the graphs.
+ * Write the export dir. `externalData` (default: when the weights exceed 1.5 GB) stores each tensor in its own file
+ * under `vision.onnx_data/` / `decoder.onnx_data/` beside the graphs (core/onnx/write.ts).
  */
 export async function exportHeadFreeModel(
   config: VlmConfig,

@@ -9,6 +9,7 @@
  */
 import * as ortWasm from "onnxruntime-web";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import type { VlmConfig } from "./config.ts";
 import { parseVlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
@@ -19,7 +20,7 @@ import { decodePositionIds } from "./rope_index.ts";
 import { encodePrompt } from "./processing.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
-import { decodeLoop, yieldToEventLoop } from "./streaming.ts";
+import { decodeLoop, type FinishReason, yieldToEventLoop } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -64,7 +65,7 @@ export interface GenerateOptions {
 export interface GenerateResult {
   text: string;
   tokens: number[];
-  finishReason: "stop" | "length" | "abort";
+  finishReason: FinishReason;
   promptTokens: number;
   prefillMs: number;
   decodeMs: number;
@@ -120,10 +121,22 @@ export class OrtVlmRunner {
     ort.env.logLevel = "error";
     const create = async (file: string) => {
       const bytes = await Deno.readFile(join(dir, file));
-      // external-data exports (> 1.5 GB) keep tensors in <file>.data, referenced by that file name
-      const data = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
-      const externalData = data ? [{ path: file + ".data", data }] : undefined;
-      return await ort.InferenceSession.create(bytes, { executionProviders: [choice], externalData });
+      // External-data exports (> 1.5 GB) keep each tensor in <file>_data/<name> (core/onnx/write.ts); older ones
+      // kept all of them in <file>.data. ort takes them as (location, bytes) pairs.
+      const externalData: { path: string; data: Uint8Array }[] = [];
+      const single = await Deno.readFile(join(dir, file + ".data")).catch(() => null);
+      if (single) externalData.push({ path: file + ".data", data: single });
+      const perTensor = join(dir, file + "_data");
+      if (existsSync(perTensor)) {
+        for (const e of [...Deno.readDirSync(perTensor)].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          if (!e.isFile) continue;
+          externalData.push({ path: `${file}_data/${e.name}`, data: await Deno.readFile(join(perTensor, e.name)) });
+        }
+      }
+      return await ort.InferenceSession.create(bytes, {
+        executionProviders: [choice],
+        externalData: externalData.length ? externalData : undefined,
+      });
     };
     const vision = await create("vision.onnx");
     const decoder = await create("decoder.onnx");
@@ -230,7 +243,7 @@ export class OrtVlmRunner {
     const prompt = await this.prepare(messages);
     // Let timers and an abort in before the blocking prefill (decodeLoop yields before every decode step).
     await yieldToEventLoop();
-    if (signal?.aborted) return result("", [], "abort", prompt.inputIds.length, performance.now() - t0, 0);
+    if (signal?.aborted) return result("", [], "cancelled", prompt.inputIds.length, performance.now() - t0, 0);
     let { logits, cache } = await this.prefill(prompt);
     const V = this.config.vocab_size;
     const t1 = performance.now();

@@ -56,8 +56,12 @@ export interface ForwardOptions {
   linearHook?: LinearHook;
   /** Recompute each decoder layer during backward instead of keeping its activations. */
   checkpointLayers?: boolean;
-  /** Compute logits for all tokens (true, default), only the last token ("last": (1, V)), or none (false). */
-  logits?: boolean | "last";
+  /**
+   * Compute logits for all tokens (true, default), only the last token ("last": (1, V)), only the given positions
+   * (an Int32Array of R rows: (R, V), e.g. the positions a loss has targets at, so the (T, V) matrix over a 150k
+   * vocabulary is never built), or none (false).
+   */
+  logits?: boolean | "last" | Int32Array;
   /**
    * Attend over and extend this KV cache. Empty: the input is a prompt (images/videos allowed), whose M-RoPE ids set
    * the cache's rope delta. Non-empty: the input continues it (text tokens only; positions p + rope delta).
@@ -268,10 +272,15 @@ export class VlmModel {
     if (cache) cache.length = past + T;
     let logits: Tensor | null = null;
     if (opts.logits !== false) {
-      const xl = opts.logits === "last" ? op.slice(x, 0, T - 1, T) : x;
+      const rows = opts.logits;
+      const xl = rows === "last"
+        ? op.slice(x, 0, T - 1, T)
+        : rows instanceof Int32Array
+        ? op.indexSelect(x, 0, rows)
+        : x;
       const xn = op.rmsNorm(xl, this.p("model.norm.weight"), c.rms_norm_eps);
       const head = c.tie_word_embeddings ? this.p("model.embed_tokens.weight") : this.p("lm_head.weight");
-      logits = op.matmul(xn, head, { transB: true }); // (T, V) or (1, V)
+      logits = op.matmul(xn, head, { transB: true }); // (T, V), (1, V) or (R, V)
     }
     return { logits, layers, visualSpans: spans, visualPositions, positionIds };
   }

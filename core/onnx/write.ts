@@ -1,14 +1,29 @@
 /**
- * Serialise ONNX models. Initializers stay inline (raw_data) unless `externalData` is set, in which case tensors of
- * at least `externalThreshold` bytes go to one side file `<model file>.data` (location/offset/length, 64-byte aligned)
- * so models over protobuf's 2 GB limit can be written.
+ * Serialise ONNX models. Initializers stay inline (raw_data) unless `externalData` is set, in which case each tensor
+ * of at least `externalThreshold` bytes goes to its own file `<model file>_data/<tensor name>` (external_data
+ * location/offset 0/length), so models over protobuf's 2 GB limit can be written one tensor at a time.
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { type ModelProto, onnx } from "./proto.ts";
 
 export function serializeModel(model: ModelProto): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.fromObject(model as Record<string, unknown>)).finish();
+}
+
+/** Folder of a model's external tensors: `decoder.onnx` → `decoder.onnx_data/` beside it. */
+export function externalDataDir(modelPath: string): string {
+  return modelPath + "_data";
+}
+
+/** A tensor name as a file name: HF names ([A-Za-z0-9._]) stay as they are; anything else becomes "_". */
+function fileNameFor(name: string, taken: Set<string>): string {
+  let base = name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
+  if (base.length > 200) base = base.slice(0, 200);
+  let out = base;
+  for (let i = 1; taken.has(out); i++) out = `${base}.${i}`;
+  taken.add(out);
+  return out;
 }
 
 export async function writeOnnxModel(
@@ -18,35 +33,31 @@ export async function writeOnnxModel(
 ): Promise<void> {
   if (!opts.externalData) return await writeFileAtomic(path, serializeModel(model));
   const threshold = opts.externalThreshold ?? 1024;
-  const location = basename(path) + ".data";
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  const inits = (model.graph?.initializer ?? []).map((t) => {
+  // One file per tensor (onnx's save_as_external_data(all_tensors_to_one_file=False)): nothing is concatenated in
+  // memory, and a tool can map, replace or check one tensor alone.
+  const dataDir = externalDataDir(path);
+  await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dataDir, { recursive: true });
+  const taken = new Set<string>();
+  const inits = [];
+  for (const t of model.graph?.initializer ?? []) {
     const raw = t.rawData;
-    if (!raw || raw.byteLength < threshold) return t;
-    const pad = (64 - (offset % 64)) % 64;
-    if (pad) chunks.push(new Uint8Array(pad));
-    offset += pad;
-    chunks.push(raw);
-    const entry = {
+    if (!raw || raw.byteLength < threshold) {
+      inits.push(t);
+      continue;
+    }
+    const file = fileNameFor(t.name ?? "", taken);
+    await writeFileAtomic(join(dataDir, file), raw);
+    inits.push({
       ...t,
       rawData: undefined,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
-        { key: "location", value: location },
-        { key: "offset", value: String(offset) },
+        { key: "location", value: `${basename(dataDir)}/${file}` },
+        { key: "offset", value: "0" },
         { key: "length", value: String(raw.byteLength) },
       ],
-    };
-    offset += raw.byteLength;
-    return entry;
-  });
-  const data = new Uint8Array(offset);
-  let o = 0;
-  for (const c of chunks) {
-    data.set(c, o);
-    o += c.byteLength;
+    });
   }
-  await writeFileAtomic(path + ".data", data);
   await writeFileAtomic(path, serializeModel({ ...model, graph: { ...model.graph, initializer: inits } }));
 }

@@ -1,6 +1,7 @@
 /**
- * The models a benchmark run compares: each `--model` folder resolved to its export, loaded into the real engine,
- * named by its folder, and given the answer-cache key = sha256(model files, engine id) (answer_cache.ts), so answers
+ * The models a benchmark run compares: each `--model` path (a training run, an export, a model folder or a step
+ * checkpoint: core/model/folder/resolve.ts) resolved to its export (written to a temporary folder when it has none),
+ * loaded into the real engine, named by its label, and given the answer-cache key = sha256(model files, engine id) (answer_cache.ts), so answers
  * are reused only for the same bytes on the same kind of engine, never for the same folder name alone.
  *
  * The default comparison (issue 13): base, sft-general (the same general data and steps, no geometric loss), GASP
@@ -8,7 +9,9 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { checkpointLabel, createEngine, resolveExportDir } from "../../core/engine/load.ts";
+import { createEngine } from "../../core/engine/load.ts";
+import { exportOf } from "../../core/model/folder/export_of.ts";
+import { resolveModelDir } from "../../core/model/folder/resolve.ts";
 import type { ExecutionProviderChoice } from "../../core/model/ort_runner.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { hashParts, modelContentHash } from "./answer_cache.ts";
@@ -44,29 +47,40 @@ export interface LoadedBenchModel extends NamedEngine {
   release(): Promise<void>;
 }
 
-/** Loads one `--model` folder (run folder, export dir) into the real engine, with its content hash. */
+/** Loads one `--model` path (any form resolveModelDir accepts) into the real engine, with its content hash. */
 export async function loadBenchModel(
   dir: string,
   o: { executionProvider?: ExecutionProviderChoice; log?: (line: string) => void } = {},
 ): Promise<LoadedBenchModel> {
-  const exportDir = resolveExportDir(dir); // names the dir and the missing files when it is not an export
-  const t0 = performance.now();
-  const sha256 = await modelContentHash(exportDir);
-  o.log?.(
-    `bench: ${dir}: sha256 ${sha256.slice(0, 16)}… of ${exportDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-  );
-  const le = await createEngine(exportDir, { executionProvider: o.executionProvider, log: o.log });
-  if (le.standIn) throw new ConfigError("--model", `core/engine/load.ts gave the STAND-IN engine for ${dir}`);
-  const engine = le.engine;
-  return {
-    name: checkpointLabel(exportDir),
-    engine,
-    cacheKey: hashParts(sha256, engine.id),
-    model: { path: exportDir, given: dir === exportDir ? undefined : dir, sha256, engine: engine.id },
-    description: le.description,
-    release: async () => {
-      const r = (engine as { release?: () => Promise<void> }).release;
-      if (r) await r.call(engine);
-    },
-  };
+  const resolved = resolveModelDir(dir); // names the path and what was expected when it holds no model
+  o.log?.(`bench: ${dir}: ${resolved.description}`);
+  const exported = await exportOf(resolved, o.log);
+  try {
+    const exportDir = exported.dir;
+    const t0 = performance.now();
+    const sha256 = await modelContentHash(exportDir);
+    o.log?.(
+      `bench: ${dir}: sha256 ${sha256.slice(0, 16)}… of ${exportDir} (${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s)`,
+    );
+    const le = await createEngine(exportDir, { executionProvider: o.executionProvider, log: o.log });
+    if (le.standIn) throw new ConfigError("--model", `core/engine/load.ts gave the STAND-IN engine for ${dir}`);
+    const engine = le.engine;
+    return {
+      name: resolved.label,
+      engine,
+      cacheKey: hashParts(sha256, engine.id),
+      model: { path: exportDir, given: dir === exportDir ? undefined : dir, sha256, engine: engine.id },
+      description: `${resolved.description}; ${le.description}`,
+      release: async () => {
+        const r = (engine as { release?: () => Promise<void> }).release;
+        if (r) await r.call(engine);
+        await exported.dispose();
+      },
+    };
+  } catch (e) {
+    await exported.dispose();
+    throw e;
+  }
 }

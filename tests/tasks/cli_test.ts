@@ -5,31 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import denoJson from "../../deno.json" with { type: "json" };
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const TASKS = Object.entries(denoJson.tasks as Record<string, string>).filter(([name]) => name !== "test");
-
-/** The task's command line from deno.json with `deno` → this Deno, the script path absolute. */
-function commandOf(name: string): string[] {
-  const line = (denoJson.tasks as Record<string, string>)[name];
-  const parts = line.split(/\s+/);
-  assert.equal(parts[0], "deno", `${name}: task must start with "deno"`);
-  return parts.slice(1).map((p) => (p.startsWith("tasks/") ? join(ROOT, p) : p));
-}
-
-async function runTask(name: string, args: string[], cwd: string) {
-  const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...commandOf(name), ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr), ms: performance.now() - t0 };
-}
+import { runTask, TASKS } from "./_task.ts";
 
 Deno.test("every task answers --help and -h with its flags and exit 0", async () => {
   assert.ok(TASKS.length >= 11, `expected the 11 tasks, got ${TASKS.map(([n]) => n)}`);

@@ -5,6 +5,7 @@ import { Rng } from "../../core/random.ts";
 import { loadCheckpoint, saveCheckpoint, type TrainCheckpoint } from "../../train/checkpoint.ts";
 import { checkpointName, latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
+import { decodeSafetensors } from "../../core/io/safetensors.ts";
 
 function makeCheckpoint(step: number, rng: Rng): TrainCheckpoint {
   const p = "model.layers.0.self_attn.q_proj.lora_A.weight";
@@ -64,6 +65,39 @@ Deno.test("a saved checkpoint loads back identically (weights, optimizer moments
   }
 });
 
+Deno.test("the run folder holds the latest adapter as PEFT writes it (config + PEFT keys) and the heads apart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [layout, prefix] of [
+        ["original", "base_model.model.model.layers.0"],
+        ["language-model", "base_model.model.model.language_model.layers.0"],
+      ] as const
+    ) {
+      const run = join(dir, layout);
+      const ck = makeCheckpoint(10, new Rng(43));
+      ck.base = { model: "/models/Qwen2.5-VL-3B-Instruct", keyLayout: layout };
+      await saveCheckpoint(run, ck);
+      const cfg = JSON.parse(await Deno.readTextFile(join(run, "adapter_config.json")));
+      assert.equal(cfg.peft_type, "LORA");
+      assert.equal(cfg.task_type, "CAUSAL_LM");
+      assert.equal(cfg.r, ck.config.lora.rank);
+      assert.equal(cfg.lora_alpha, ck.config.lora.alpha);
+      assert.equal(cfg.lora_dropout, ck.config.lora.dropout);
+      assert.deepEqual(cfg.target_modules, ["q_proj", "k_proj", "v_proj", "o_proj"]);
+      assert.equal(cfg.base_model_name_or_path, "/models/Qwen2.5-VL-3B-Instruct");
+      const lora = decodeSafetensors(await Deno.readFile(join(run, "adapter_model.safetensors"))).tensors;
+      assert.deepEqual([...lora.keys()], [`${prefix}.self_attn.q_proj.lora_A.weight`]);
+      assert.deepEqual(lora.get(`${prefix}.self_attn.q_proj.lora_A.weight`)!.data, [...ck.adapters.values()][0].data);
+      const heads = decodeSafetensors(await Deno.readFile(join(run, "heads.safetensors"))).tensors;
+      assert.deepEqual([...heads.keys()], ["correspondence_heads.0.fc1.weight"]);
+      assertSameCheckpoint(await loadCheckpoint(run), ck);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a checkpoint write that throws mid-way is never latest and leaves no partial directory", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -83,7 +117,13 @@ Deno.test("a checkpoint write that throws mid-way is never latest and leaves no 
       assertSameCheckpoint(await loadCheckpoint(dir), first);
     }
     const entries = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(entries, ["latest", "step-000100"]);
+    assert.deepEqual(entries, [
+      "adapter_config.json",
+      "adapter_model.safetensors",
+      "heads.safetensors",
+      "latest",
+      "step-000100",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -43,11 +43,21 @@ Deno.test("resume: 2k steps straight equals k steps, stop, resume k steps (loss 
     const k = 2;
     const config = toyConfig({ steps: 2 * k, batch: 2, checkpointEvery: k });
     const common = { sequences, baseDir, log: quiet, exportModel: false };
-    const straight = await train(config, { ...common, out: join(dir, "a") });
+    const straightLog: string[] = [], resumedLog: string[] = [];
+    const straight = await train(config, { ...common, out: join(dir, "a"), log: (l) => straightLog.push(l) });
     const first = await train(config, { ...common, out: join(dir, "b"), maxSteps: k });
     assert.equal(first.step, k);
     assert.ok(await latestCheckpointDir(join(dir, "b")));
-    const resumed = await train(config, { ...common, out: join(dir, "b"), resume: join(dir, "b") });
+    const resumed = await train(config, {
+      ...common,
+      out: join(dir, "b"),
+      resume: join(dir, "b"),
+      log: (l) => resumedLog.push(l),
+    });
+    // The heads' SVD init runs once, at the run's start; a resumed run takes the heads from its checkpoint.
+    assert.ok(straightLog.some((l) => /heads \(\d+ layers\): SVD init from W_Q/.test(l)), straightLog.join("\n"));
+    assert.ok(resumedLog.some((l) => /restored from the checkpoint, SVD of W_Q not recomputed/.test(l)));
+    assert.ok(!resumedLog.some((l) => /SVD init from W_Q/.test(l)));
     assert.equal(resumed.step, straight.step);
     assert.equal(resumed.history.length, k);
     const a = straight.history.at(-1)!.loss, b = resumed.history.at(-1)!.loss;

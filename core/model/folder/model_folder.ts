@@ -3,17 +3,22 @@
  *   config.json        the model config (VlmConfig, HF names and defaults)
  *   model.safetensors  every parameter under its HF name (model.layers.{i}.self_attn.q_proj.weight, …), F32
  *   tokenizer.json     the tokenizer (HF tokenizers format)
- * `deno task train --stage base` writes one; GASP runs read their frozen base from one. Real HF folders add sharded
- * weights (model-0000k-of-0000n.safetensors + model.safetensors.index.json), F16/BF16 storage and
- * tokenizer_config.json / preprocessor_config.json: readModelFolder is the one place to teach them.
+ * `deno task train --stage base` writes one; GASP runs read their frozen base from one. A Hugging Face folder as
+ * downloaded reads the same way: sharded weights (model-0000k-of-0000n.safetensors + model.safetensors.index.json),
+ * F16/BF16 storage, either key layout, tied or untied embeddings (core/model/hf_weights.ts), streamed tensor by
+ * tensor; config.json with HF's class defaults (core/model/hf_defaults.ts); tokenizer_config.json and
+ * preprocessor_config.json (core/model/hf_processor.ts).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DataFormatError } from "../../errors.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../../io/safetensors.ts";
+import { encodeSafetensors, type NamedTensor } from "../../io/safetensors.ts";
 import { parseVlmConfig, type VlmConfig } from "../config.ts";
 import { parameterShapes, type Weights } from "../init.ts";
+import { SafetensorsShards } from "../../io/safetensors_stream.ts";
+import { type KeyLayout, openHfWeights } from "../hf_weights.ts";
+import { type HfProcessorConfig, readHfProcessorConfig } from "../hf_processor.ts";
 
 /** File names of a model folder. */
 export const MODEL_FOLDER_FILES = {
@@ -27,11 +32,15 @@ export interface ModelFolder {
   config: VlmConfig;
   weights: Weights;
   tokenizerJson: string;
+  /** Read from a folder: its checkpoint key layout and processor files (chat template, pixel limits, mean/std). */
+  keyLayout?: KeyLayout;
+  processor?: HfProcessorConfig;
 }
 
-/** True when `dir` holds the three files of a model folder. */
+/** True when `dir` holds config.json, tokenizer.json and model.safetensors (or a sharded index). */
 export function isModelFolder(dir: string): boolean {
-  return Object.values(MODEL_FOLDER_FILES).every((f) => existsSync(join(dir, f)));
+  return existsSync(join(dir, MODEL_FOLDER_FILES.config)) && existsSync(join(dir, MODEL_FOLDER_FILES.tokenizer)) &&
+    SafetensorsShards.exists(dir);
 }
 
 /** Reads a model folder; a missing or malformed file is a DataFormatError naming it. */
@@ -59,12 +68,23 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     return parseVlmConfig(raw);
   });
   const tokenizerJson = await read(MODEL_FOLDER_FILES.tokenizer, (b) => new TextDecoder().decode(b));
-  const weights = await read(MODEL_FOLDER_FILES.weights, (b, path) => {
-    const w: Weights = new Map();
-    for (const [n, t] of decodeSafetensors(b, path).tensors) w.set(n, Float32Array.from(t.data));
-    return w;
-  });
-  return { config, weights, tokenizerJson };
+  if (!SafetensorsShards.exists(dir)) {
+    throw new DataFormatError(
+      join(dir, MODEL_FOLDER_FILES.weights),
+      "(file)",
+      "the model's weights (or a sharded index)",
+    );
+  }
+  const processor = readHfProcessorConfig(dir, config);
+  // Tensor by tensor: the host holds the f32 weights plus one tensor's stored bytes at a time.
+  const src = await openHfWeights(dir, config);
+  const weights: Weights = new Map();
+  try {
+    for (const name of src.names) weights.set(name, await src.read(name));
+  } finally {
+    src.close();
+  }
+  return { config, weights, tokenizerJson, keyLayout: src.layout, processor };
 }
 
 /** Writes a model folder (each file atomically); weights are stored F32 with the config's parameter shapes. */

@@ -58,11 +58,13 @@ Deno.test("external data files (location/offset/length) round-trip; a missing da
   try {
     const p = join(dir, "m.onnx");
     await writeOnnxModel(p, model(), { externalData: true, externalThreshold: 64 });
-    assert.ok((await Deno.stat(p + ".data")).size >= 1024);
+    // One file per external tensor, named after it.
+    assert.deepEqual([...Deno.readDirSync(join(dir, "m.onnx_data"))].map((e) => e.name), ["big.weight"]);
+    assert.equal((await Deno.stat(join(dir, "m.onnx_data", "big.weight"))).size, 1024);
     const t = await readOnnxInitializers(p);
     assert.deepEqual([...t.get("big.weight")!.data], [...Float32Array.from({ length: 256 }, (_, i) => i / 7)]);
     assert.equal(t.get("layer.weight")!.data.length, 6); // small one stayed inline
-    await Deno.remove(p + ".data");
+    await Deno.remove(join(dir, "m.onnx_data", "big.weight"));
     await assert.rejects(() => readOnnxInitializers(p), DataFormatError);
   } finally {
     await Deno.remove(dir, { recursive: true });
