@@ -17,20 +17,14 @@ import { REFERENCE_FEATURES, type ReferenceFeatures, runCorrespondenceEval } fro
 const cmd = defineCommand({
   name: "eval",
   summary: "Correspondence analysis: per-layer PCK, calibration, temporal robustness and the Figure 3 plots.",
-<<<<<<< HEAD
-  description: "--model takes a training run folder (runs/base, runs/gasp: its export/ is analysed) or an export " +
-    "folder. Every model is read out by its Q/K per layer, raw (App. C) and mean-centred, with its attention " +
-    "statistics. --features adds built-in sources: stationary (each point predicted at its own token), vision (the " +
-    "vision tower's output tokens of the first --model, or --vision-model), pixels (raw patch pixels), oracle and " +
-    "random. With no --features: stationary, vision and pixels beside the models, or oracle, random, stationary and " +
-    "pixels when there is no model. With no --model and no --features it analyses runs/base and runs/gasp when " +
-    "they exist. With no --data it uses runs/data and generates the default dataset " +
-=======
   description: "--model takes a training run folder (runs/base, runs/gasp), an export folder, a model folder or a " +
-    "step checkpoint, and the log says which one it resolved. With no --model and no --features it analyses " +
-    "runs/base and runs/gasp when they exist, plus the " +
-    "oracle and random reference features. With no --data it uses runs/data and generates the default dataset " +
->>>>>>> main
+    "step checkpoint, and the log says which one it resolved. Every model is read out by its Q/K per layer, raw " +
+    "(App. C) and mean-centred, with its attention statistics. --features adds built-in sources: stationary (each " +
+    "point predicted at its own token), vision (the vision tower's output tokens of the first --model, or " +
+    "--vision-model), pixels (raw patch pixels), oracle and random. With no --features: stationary, vision and " +
+    "pixels beside the models, or oracle, random, stationary and pixels when there is no model. With no --model and " +
+    "no --features it analyses runs/base and runs/gasp when they exist. With no --data it uses runs/data and " +
+    "generates the default dataset " +
     "there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax run on " +
     "the --device (auto: WebGPU on a hardware GPU, else WASM) unless --matcher cpu picks the f64 reference.",
   flags: {
@@ -59,17 +53,14 @@ const cmd = defineCommand({
 await runCommand(cmd, Deno.args, async (a) => {
   const defaultRuns = ["runs/base", "runs/gasp"].filter((d) => existsSync(join(d, "export", "decoder.onnx")));
   const checkpoints = (a.model.length ? a.model : a.features.length ? [] : defaultRuns).map((d) => resolve(d));
-<<<<<<< HEAD
   const haveModel = checkpoints.length > 0 || a.visionModel !== undefined;
   const features: ReferenceFeatures[] = a.features.length
     ? a.features as ReferenceFeatures[]
     : haveModel
     ? ["stationary", "vision", "pixels"]
     : ["oracle", "random", "stationary", "pixels"];
-=======
-  const features = (a.features.length ? a.features : a.model.length ? [] : ["oracle", "random"]) as ReferenceFeatures[];
   for (const c of checkpoints) resolveModelDir(c); // a path that holds no model fails here, before any work
->>>>>>> main
+  if (a.visionModel !== undefined) resolveModelDir(resolve(a.visionModel));
   const data = resolve(a.data ?? "runs/data");
   await initDevice({ device: a.device, threads: a.threads });
   if (!existsSync(join(data, "manifest.json"))) {
