@@ -41,10 +41,14 @@ export { readManifest, readShards, writeShards } from "./core/scene/shards.ts";
 export { exportSequence } from "./core/scene/export.ts";
 export { ingestNerfstudio, writeNerfstudio } from "./core/scene/dl3dv.ts";
 export { generateDataset } from "./core/scene/dataset.ts";
+export { generalInstructionItem, generalItem } from "./core/instruct/general.ts";
 
 // Correspondence analysis (paper Sec 5.3, App. C).
 export { analyzeCorrespondence, peakLayerPck } from "./core/analysis/analyze.ts";
 export { chancePck, pckAtThreshold } from "./core/analysis/pck.ts";
+export { MotionAccumulator, motionPairs } from "./core/analysis/motion.ts";
+export { pixelFeatureSource, stationaryFeatureSource } from "./core/analysis/baselines.ts";
+export { modelFeatureSources, visionFeatureSource } from "./core/analysis/model_features.ts";
 export { calibrationGap, pearson } from "./core/analysis/calibration.ts";
 export { runCorrespondenceEval } from "./eval/correspondence/run.ts";
 
