@@ -116,6 +116,7 @@ export {
   type Trajectory,
   type TrajectoryKind,
 } from "./core/scene/generate.ts";
+export type { Wave } from "./core/scene/trajectory.ts";
 export type { Primitive, RenderableScene } from "./core/scene/render.ts";
 export type { Material, Pattern } from "./core/scene/texture.ts";
 export { type AnnotateOptions, annotateSequence, sampleSequenceFrames } from "./core/scene/annotate.ts";
@@ -142,6 +143,15 @@ export {
   DEFAULT_DATASET,
   generateDataset,
 } from "./core/scene/dataset.ts";
+export {
+  type GeneralFormat,
+  generalInstructionItem,
+  type GeneralItem,
+  generalItem,
+  type GeneralKind,
+  type GeneralSampleOptions,
+  type GeneralView,
+} from "./core/instruct/general.ts";
 
 // ── Training (paper Sec 4, App. B) ──────────────────────────────────────────────────────────────────────────────────
 export { train, type TrainOptions, type TrainResult } from "./train/loop.ts";
@@ -186,16 +196,37 @@ export type {
   MatchResult,
 } from "./core/analysis/features.ts";
 export { cpuMatcher } from "./core/analysis/match.ts";
-export { type LayerEmbedder, type ModelFeatureOptions, modelFeatureSources } from "./core/analysis/model_features.ts";
+export {
+  type LayerEmbedder,
+  type ModelFeatureOptions,
+  modelFeatureSources,
+  visionFeatureSource,
+} from "./core/analysis/model_features.ts";
+export {
+  MotionAccumulator,
+  type MotionBin,
+  type MotionPair,
+  motionPairs,
+  type MotionSummary,
+} from "./core/analysis/motion.ts";
+export { pixelFeatureSource, stationaryFeatureSource } from "./core/analysis/baselines.ts";
 export { chancePck, DEFAULT_PCK_THRESHOLD, pckAtThreshold, type PckThreshold } from "./core/analysis/pck.ts";
 export { type CalibrationGap, calibrationGap, pearson } from "./core/analysis/calibration.ts";
 export {
   type CorrespondenceEvalOptions,
   type CorrespondenceEvalResult,
+  REFERENCE_FEATURES,
   type ReferenceFeatures,
   runCorrespondenceEval,
 } from "./eval/correspondence/run.ts";
-export type { CheckpointReport, CorrespondenceReport, LayerReport, Num } from "./eval/correspondence/report.ts";
+export type {
+  CheckpointReport,
+  CorrespondenceReport,
+  HeldoutReport,
+  LayerReport,
+  Num,
+  SourceKind,
+} from "./eval/correspondence/report.ts";
 export { oracleFeatureSource } from "./eval/correspondence/oracle.ts";
 export { type RandomFeatureOptions, randomFeatureSource } from "./eval/correspondence/random.ts";
 

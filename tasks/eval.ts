@@ -12,22 +12,28 @@ import { ConfigError } from "../core/errors.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { deviceFlags, initDevice } from "../core/device_init.ts";
 import { DEFAULT_DATASET, generateDataset } from "../core/scene/dataset.ts";
-import { type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
-
-const REFERENCE_FEATURES = ["oracle", "random"] as const;
+import { REFERENCE_FEATURES, type ReferenceFeatures, runCorrespondenceEval } from "../eval/correspondence/run.ts";
 
 const cmd = defineCommand({
   name: "eval",
   summary: "Correspondence analysis: per-layer PCK, calibration, temporal robustness and the Figure 3 plots.",
   description: "--model takes a training run folder (runs/base, runs/gasp), an export folder, a model folder or a " +
-    "step checkpoint, and the log says which one it resolved. With no --model and no --features it analyses " +
-    "runs/base and runs/gasp when they exist, plus the " +
-    "oracle and random reference features. With no --data it uses runs/data and generates the default dataset " +
+    "step checkpoint, and the log says which one it resolved. Every model is read out by its Q/K per layer, raw " +
+    "(App. C) and mean-centred, with its attention statistics. --features adds built-in sources: stationary (each " +
+    "point predicted at its own token), vision (the vision tower's output tokens of the first --model, or " +
+    "--vision-model), pixels (raw patch pixels), oracle and random. With no --features: stationary, vision and " +
+    "pixels beside the models, or oracle, random, stationary and pixels when there is no model. With no --model and " +
+    "no --features it analyses runs/base and runs/gasp when they exist. With no --data it uses runs/data and " +
+    "generates the default dataset " +
     "there first (as `deno task data` would) if it has no manifest yet. Similarity, argmax and softmax run on " +
     "the --device (auto: WebGPU on a hardware GPU, else WASM) unless --matcher cpu picks the f64 reference.",
   flags: {
     model: flag.list("model or training run folder to analyse", { placeholder: "DIR" }),
-    features: flag.list("reference feature source", { choices: REFERENCE_FEATURES }),
+    features: flag.list("built-in feature source (baseline or reference)", { choices: REFERENCE_FEATURES }),
+    visionModel: flag.string("model whose vision tower --features vision reads (default: the first --model)", {
+      placeholder: "DIR",
+    }),
+    noAttention: flag.boolean("skip the attention statistics of the models (own-frame share, true-match attention)"),
     data: flag.string("shard folder with manifest.json (default: runs/data, generated if missing)", {
       placeholder: "DIR",
     }),
@@ -47,8 +53,14 @@ const cmd = defineCommand({
 await runCommand(cmd, Deno.args, async (a) => {
   const defaultRuns = ["runs/base", "runs/gasp"].filter((d) => existsSync(join(d, "export", "decoder.onnx")));
   const checkpoints = (a.model.length ? a.model : a.features.length ? [] : defaultRuns).map((d) => resolve(d));
-  const features = (a.features.length ? a.features : a.model.length ? [] : ["oracle", "random"]) as ReferenceFeatures[];
+  const haveModel = checkpoints.length > 0 || a.visionModel !== undefined;
+  const features: ReferenceFeatures[] = a.features.length
+    ? a.features as ReferenceFeatures[]
+    : haveModel
+    ? ["stationary", "vision", "pixels"]
+    : ["oracle", "random", "stationary", "pixels"];
   for (const c of checkpoints) resolveModelDir(c); // a path that holds no model fails here, before any work
+  if (a.visionModel !== undefined) resolveModelDir(resolve(a.visionModel));
   const data = resolve(a.data ?? "runs/data");
   await initDevice({ device: a.device, threads: a.threads });
   if (!existsSync(join(data, "manifest.json"))) {
@@ -77,6 +89,8 @@ await runCommand(cmd, Deno.args, async (a) => {
     json: a.json === undefined ? undefined : resolve(a.json),
     features,
     checkpoints,
+    visionModel: a.visionModel === undefined ? undefined : resolve(a.visionModel),
+    attention: !a.noAttention,
     threshold: { delta: a.delta, inclusive: a.inclusive },
     maxDeltaT: a.maxDt,
     limit: a.limit,

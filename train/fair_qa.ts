@@ -11,7 +11,7 @@
  */
 import type { Rng } from "../core/random.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
-import type { QaRecord } from "./qa.ts";
+import type { QaRecord } from "../core/instruct/conversation.ts";
 
 export type FairQaKind = "corr-choice" | "corr-coords";
 

@@ -29,6 +29,7 @@ import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { readShards } from "../core/scene/shards.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
 import { DataFormatError } from "../core/errors.ts";
+import { compactObjectIds } from "../core/instruct/general.ts";
 import type { TrainConfig } from "./config.ts";
 import { cosineWithWarmup } from "./schedule.ts";
 import type { CorrespondenceHead } from "./correspondence_head.ts";
@@ -277,7 +278,7 @@ export async function loadTrainSequences(dir: string, max?: number): Promise<Cor
   for await (const seq of readShards(dir, "train")) {
     for (const f of seq.frames) {
       f.depth = new Float32Array(0);
-      f.objectId = undefined;
+      compactObjectIds(f); // the general data needs only the per-object pixel counts
     }
     out.push(seq);
     if (max !== undefined && out.length >= max) break;

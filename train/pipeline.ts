@@ -2,7 +2,8 @@
  * What `deno task train` does, as library functions (tasks/train.ts only parses flags):
  *   runTrainCommand: one stage with the given config (flags), or, with no stage/preset flags, the embedded default:
  *   data (if runs/data has no manifest) → tiny base (if runs/base has no model) → GASP into runs/gasp, with the
- *   held-out peak-layer PCK@2 of the base and of the GASP model (Q/K per App. C, and the head embeddings).
+ *   held-out peak-layer PCK@2 of the base and of the GASP model (Q/K per App. C raw and centred, and the head
+ *   embeddings), on all pairs and on the moved pairs, beside the trivial baselines (stationary, vision, pixels).
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
@@ -26,7 +27,9 @@ import { train, type TrainResult } from "./loop.ts";
 import { loadModel } from "../core/model/folder/load.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { checkRunFolder } from "./run_folder.ts";
-import { modelFeatureSources } from "../core/analysis/model_features.ts";
+import { modelFeatureSources, visionFeatureSource } from "../core/analysis/model_features.ts";
+import { pixelFeatureSource, stationaryFeatureSource } from "../core/analysis/baselines.ts";
+import type { MotionSummary } from "../core/analysis/motion.ts";
 
 export interface PipelineOptions {
   dataDir: string;
@@ -118,22 +121,24 @@ export async function ensureBase(
 
 export interface PckReport {
   source: string;
-  /** Peak layer (index into the source's layers) and its PCK@2. */
+  /** Peak layer (index into the source's layers), its PCK@2 and its PCK@2 on the moved pairs. */
   layer: number;
   pck: number;
-  /** PCK@2 of every layer of the source. */
+  pckMoved: number;
+  /** PCK@2 of every layer of the source, on all pairs and on the moved pairs. */
   perLayer: number[];
+  perLayerMoved: number[];
   /** Analytic chance PCK@2 for the same ground truths (a uniformly random argmax). */
   chance: number;
 }
 
-/** Held-out peak-layer PCK@2 of each source over the first n held-out sequences. */
+/** Held-out peak-layer PCK@2 of each source over the first n held-out sequences, and those pairs' motion. */
 export async function heldoutPeakPck(
   dataDir: string,
   sources: LayerFeatureSource[],
   n: number,
   log: (l: string) => void,
-): Promise<PckReport[]> {
+): Promise<{ reports: PckReport[]; motion: MotionSummary }> {
   const matcher = await createGpuMatcher();
   const t0 = performance.now();
   const res = await analyzeCorrespondenceMany(readShards(dataDir, "heldout"), sources, {
@@ -145,12 +150,14 @@ export async function heldoutPeakPck(
       }
     },
   });
-  return res.map((a) => ({
+  const reports = res.map((a) => ({
     source: a.source,
     ...peakLayerPck(a),
     perLayer: a.layers.map((l) => l.pck),
+    perLayerMoved: a.layers.map((l) => l.pckMoved),
     chance: a.chance.pck,
   }));
+  return { reports, motion: res[0].motion };
 }
 
 /**
@@ -189,9 +196,14 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 function pckLine(r: PckReport): string {
   const layers = r.perLayer.map((x) => (100 * x).toFixed(1)).join(" / ");
-  return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${pct(r.pck)}  (layers ${layers}; chance ${
-    pct(r.chance)
-  })`;
+  const moved = r.perLayerMoved.map((x) => (100 * x).toFixed(1)).join(" / ");
+  return `${r.source.padEnd(28)} peak layer ${r.layer}  PCK@2 ${pct(r.pck)}  moved ${pct(r.pckMoved)}  ` +
+    `(layers ${layers}; moved ${moved})`;
+}
+
+function heldoutLine(m: MotionSummary): string {
+  return `held-out pairs: ${m.numPairs} on ${m.grid.rows}×${m.grid.cols}; stationary PCK@2 ${pct(m.stationaryPck)} ` +
+    `± ${pct(m.stationaryPckStd)}, moved ${pct(m.movedFraction)}, chance ${pct(m.chancePck)}`;
 }
 
 /** The no-flag run: data → base → GASP (config) → PCK before/after. */
@@ -215,15 +227,22 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
     )
     : undefined;
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
-  const before = await heldoutPeakPck(
+  // The trivial baselines beside the base: stationary, the base's vision tower, raw pixels.
+  const { reports: before, motion } = await heldoutPeakPck(
     o.dataDir,
-    modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads && headEmbedder(initHeads) }),
+    [
+      stationaryFeatureSource(),
+      visionFeatureSource(baseModel, tok),
+      pixelFeatureSource(),
+      ...modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads && headEmbedder(initHeads) }),
+    ],
     o.pckSequences,
     o.log,
   );
   const lmBefore = await heldoutLmLoss(baseModel, tok, o.dataDir, o.pckSequences);
   baseModel.dispose();
   for (const t of initHeads ? headParams(initHeads) : []) t.dispose();
+  o.log(heldoutLine(motion));
   for (const b of before) o.log(pckLine(b));
   o.log(`base held-out QA L_LM ${lmBefore.toFixed(4)}`);
   // GASP. The run folder stays locked until pck.json is written (train() opens it once its inputs have loaded).
@@ -235,26 +254,39 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
     heads: headEmbedder(r.heads),
   });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
-  const after = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
+  const { reports: after } = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
   const lmAfter = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
-  o.log("── held-out peak-layer PCK@2 ──");
-  o.log("   Q/K: the visual tokens' queries and keys, pre-RoPE, head-averaged (App. C, for models without heads)");
+  o.log("── held-out peak-layer PCK@2, all pairs and moved pairs (where 'the point did not move' is wrong) ──");
+  o.log("   stationary: each point predicted at its own token; vision: the vision tower's tokens (no LLM layer);");
+  o.log("   pixels: raw patch pixels; all three by cosine argmax, as the read-outs below");
+  o.log("   Q/K: the visual tokens' queries and keys, pre-RoPE, head-averaged (App. C, for models without heads);");
+  o.log("   Q/K centred: the same minus each sequence's mean query / key");
   o.log("   head embeddings: the correspondence heads H_c(V^(l)) (Eq 4), SVD init before, trained after");
+  o.log(`   ${heldoutLine(motion)}`);
   for (const b of before) o.log(`before: ${pckLine(b)}`);
   for (const a of after) o.log(`after:  ${pckLine(a)}`);
   // App. C measures models without correspondence heads by their Q/K and GASP models by their heads.
   const baseQk = before.find((b) => b.source.endsWith("Q/K"));
   const gaspHeads = after.find((a) => a.source.endsWith("head embeddings"));
+  const vision = before.find((b) => b.source === "vision");
   if (baseQk && gaspHeads) {
     o.log(
       `App. C comparison: base (no heads) Q/K ${pct(baseQk.pck)} → ${config.preset} heads ${pct(gaspHeads.pck)} ` +
-        `(layer ${gaspHeads.layer}; chance ${pct(gaspHeads.chance)})`,
+        `(layer ${gaspHeads.layer}; chance ${pct(gaspHeads.chance)}; stationary ${pct(motion.stationaryPck)})`,
+    );
+    o.log(
+      `moved pairs: base Q/K ${pct(baseQk.pckMoved)} → ${config.preset} heads ${pct(gaspHeads.pckMoved)} ` +
+        `(vision ${pct(vision?.pckMoved ?? NaN)})`,
     );
   }
   o.log(`held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}`);
   await writeFileAtomic(
     join(o.out, "pck.json"),
-    JSON.stringify({ before, after, lmBefore, lmAfter, sequences: o.pckSequences }, null, 2) + "\n",
+    JSON.stringify(
+      { before, after, lmBefore, lmAfter, sequences: o.pckSequences, heldout: motion },
+      (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
+      2,
+    ) + "\n",
   );
   return r;
 }

@@ -21,7 +21,7 @@ import type { TrainConfig } from "./config.ts";
 import type { CorrespondenceSequence, Frame } from "../core/scene/types.ts";
 import { type CorrespondencePair, correspondencePairs } from "./correspondence_pairs.ts";
 import { IGNORE_INDEX } from "./losses.ts";
-import { generalQa } from "./qa.ts";
+import { generalInstructionItem } from "../core/instruct/general.ts";
 import { drawPointMarks, fairCorrespondenceQa } from "./fair_qa.ts";
 
 /** One forward pass worth of input. */
@@ -108,20 +108,20 @@ export function correspondenceSample(
   };
 }
 
-/** A general-QA item (train/qa.ts) about one frame of the sequence's scene; null if the scene has no questions. */
+/**
+ * A general instruction item (core/instruct/general.ts: non-spatial questions in the benchmarks' own wordings and
+ * answer formats, on 1, 2 or 8 frames of the sequence); null if the sequence has no scene description or no question
+ * can be asked about the frames drawn.
+ */
 export function generalQaSample(
   config: VlmConfig,
   tok: TextTokenizer,
   seq: CorrespondenceSequence,
   rng: Rng,
 ): ModelSample | null {
-  if (!seq.scene) return null;
-  const f = rng.int(seq.frames.length);
-  const frame: Frame = seq.frames[f];
-  const [rec] = generalQa(seq.scene, { frame, frameIndex: f, rng, max: 1 });
-  if (!rec) return null;
-  const question = rec.conversations[0].value.replace(/^<image>\n?/, "");
-  return { ...chatSample(config, tok, [frameRgb(frame)], question, rec.conversations[1].value), corr: null };
+  const item = generalInstructionItem(seq, rng);
+  if (!item) return null;
+  return { ...chatSample(config, tok, item.images, item.prompt, item.answer), corr: null };
 }
 
 /** An sft-fair item: one correspondence question posed as text VQA on two marked frames (train/fair_qa.ts). */

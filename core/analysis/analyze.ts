@@ -18,19 +18,26 @@
  *   PCK(1) ≈ 0); band = std across layers of the per-layer curves (layers with undefined curves skipped).
  * - chance: the expected PCK of a uniformly random argmax for the same ground truths (macro over sequences);
  *   chanceZ = (pck − chance) / standard error of the per-sequence differences.
+ * - pckMoved: PCK on the moved pairs only, those where predicting the query's own token ("the point did not move",
+ *   core/analysis/motion.ts) is wrong; macro over the sequences that have moved pairs, pckMovedStd their std.
+ *   `motion` holds the stationary baseline itself and the motion table of the same pairs.
+ * - scalars: a source's per-sequence layer scalars (LayerFeatures.scalars), weighted means over sequences.
  */
 import { ConfigError, ShapeMismatchError } from "../errors.ts";
 import type { CorrespondenceSequence, PatchGrid } from "../scene/types.ts";
 import { CalibrationAccumulator } from "./calibration.ts";
 import type { ConfidenceRule, FeatureMatcher, LayerFeatureSource } from "./features.ts";
 import { cpuMatcher } from "./match.ts";
+import { MotionAccumulator, type MotionSummary } from "./motion.ts";
 import { checkThreshold, correctCellCount, DEFAULT_PCK_THRESHOLD, isCorrectMatch, type PckThreshold } from "./pck.ts";
 import { normalizeRobustness } from "./robustness.ts";
 import { meanOf, standardErrorOf, stdOf } from "./stats.ts";
 
 export const DEFAULT_MAX_DELTA_T = 24;
 
+/** How {@linkcode analyzeCorrespondence} scores. */
 export interface AnalysisOptions {
+  /** PCK threshold (default δ = 2, strict, as App. C). */
   threshold?: PckThreshold;
   /** Largest Δt tracked for robustness (paper: 24). Larger gaps still count for PCK. */
   maxDeltaT?: number;
@@ -38,53 +45,100 @@ export interface AnalysisOptions {
   matcher?: FeatureMatcher;
   /** Stop after this many sequences. */
   limit?: number;
+  /** Called after each sequence with the count done and its id. */
   onProgress?: (done: number, sequenceId: string) => void;
 }
 
+/** One layer's scores (see the file comment for how each is aggregated). */
 export interface LayerResult {
+  /** Layer index in the source. */
   layer: number;
+  /** PCK@δ, macro: mean over sequences of each sequence's PCK. */
   pck: number;
+  /** Population std of the per-sequence PCKs. */
   pckStd: number;
+  /** Standard error of the macro PCK (sample std / √n). */
   pckStdErr: number;
+  /** PCK over all predictions pooled. */
   pooledPck: number;
+  /** PCK on the moved pairs (stationary prediction wrong): macro over sequences, its std, and pooled. */
+  pckMoved: number;
+  /** Std across sequences of pckMoved. */
+  pckMovedStd: number;
+  /** pckMoved pooled over all moved pairs. */
+  pooledPckMoved: number;
+  /** Moved pairs scored. */
+  numMoved: number;
+  /** Pearson ρ of confidence and correctness over the pooled predictions (Eq 13). */
   rho: number;
+  /** Std across sequences of the per-sequence ρ. */
   rhoStd: number;
+  /** Mean confidence of correct minus incorrect predictions (App. C). */
   calibrationGap: number;
+  /** Mean confidence of the correct predictions. */
   meanConfCorrect: number;
+  /** Mean confidence of the incorrect predictions. */
   meanConfIncorrect: number;
+  /** Correct predictions. */
   numCorrect: number;
+  /** Predictions scored. */
   numPredictions: number;
+  /** (pck − chance) / standard error of the per-sequence differences. */
   chanceZ: number;
   /** Index i ↔ Δt = i + 1. */
   pckByDeltaT: number[];
+  /** Std across sequences of the per-sequence PCK(Δt). */
   pckByDeltaTStd: number[];
+  /** Predictions at each Δt. */
   countByDeltaT: number[];
+  /** Y(Δt) = pckByDeltaT / pckByDeltaT[0] (Sec 5.3). */
   robustness: number[];
+  /** The source's layer scalars (LayerFeatures.scalars) averaged over sequences; {} when it has none. */
+  scalars: Record<string, number>;
 }
 
+/** A temporal-robustness curve Y(Δt) with its band. */
 export interface RobustnessCurve {
+  /** The gaps, 1 … maxDeltaT. */
   deltaT: number[];
+  /** Y at each gap. */
   value: number[];
+  /** Its band (see the file comment). */
   std: number[];
 }
 
+/** Every layer's scores of one feature source over a split. */
 export interface CorrespondenceAnalysis {
+  /** The source's name. */
   source: string;
+  /** Layers analysed. */
   numLayers: number;
+  /** Sequences analysed. */
   numSequences: number;
+  /** The token grid of the data. */
   grid: PatchGrid;
+  /** The PCK threshold used. */
   threshold: PckThreshold;
+  /** Largest Δt tracked. */
   maxDeltaT: number;
+  /** How confidences were computed. */
   confidence: ConfidenceRule;
+  /** Feature width. */
   featureDim: number;
+  /** Analytic chance PCK (a uniformly random argmax) for the same ground truths: macro mean and std. */
   chance: { pck: number; std: number };
+  /** Per layer. */
   layers: LayerResult[];
   /** Layer with the highest pck (first on ties); -1 if no layer could be scored. */
   peakLayer: number;
   /** Per-sequence PCK averaged over layers, then over sequences. */
   layerMean: { pck: number; pckStd: number; pckStdErr: number; chanceZ: number };
+  /** Y(Δt) of the peak layer. */
   robustnessBestLayer: RobustnessCurve;
+  /** Y(Δt) of the layer mean (ratio of layer means). */
   robustnessLayerMean: RobustnessCurve;
+  /** The stationary baseline and motion of the scored pairs (the same for every source on the same data). */
+  motion: MotionSummary;
 }
 
 /** Per-layer state while streaming. */
@@ -96,6 +150,11 @@ interface LayerState {
   totalByDt: number[];
   /** seqPckByDt[i][s]: PCK of sequence s at Δt = i + 1 (NaN if that sequence has no such gap). */
   seqPckByDt: number[][];
+  seqPckMoved: number[];
+  movedCorrect: number;
+  moved: number;
+  scalarSum: Map<string, number>;
+  scalarWeight: Map<string, number>;
 }
 
 /** Runs the analysis of one feature source over the sequences. */
@@ -141,6 +200,7 @@ export class CorrespondenceAccumulator {
   #grid: PatchGrid | null = null;
   #confidence: ConfidenceRule | null = null;
   #featureDim = 0;
+  #motion: MotionAccumulator;
 
   constructor(readonly source: LayerFeatureSource, options: Omit<AnalysisOptions, "limit" | "onProgress"> = {}) {
     this.threshold = options.threshold ?? DEFAULT_PCK_THRESHOLD;
@@ -156,7 +216,13 @@ export class CorrespondenceAccumulator {
       correctByDt: new Array(maxDt).fill(0),
       totalByDt: new Array(maxDt).fill(0),
       seqPckByDt: Array.from({ length: maxDt }, () => []),
+      seqPckMoved: [],
+      movedCorrect: 0,
+      moved: 0,
+      scalarSum: new Map(),
+      scalarWeight: new Map(),
     }));
+    this.#motion = new MotionAccumulator(this.threshold);
   }
 
   get numSequences(): number {
@@ -171,6 +237,7 @@ export class CorrespondenceAccumulator {
     const F = seq.frames.length;
     const P = seq.grid.rows * seq.grid.cols;
     const queries = scoredQueries(seq);
+    const stationaryRight = this.#motion.add(seq).map((m) => m.stationaryCorrect); // same pairs, same order
     const feats = await source.features(seq);
     if (feats.q.length !== L || feats.k.length !== L) {
       throw new ShapeMismatchError("analyzeCorrespondence", `${source.name} gave ${feats.q.length} layers, not ${L}`);
@@ -208,11 +275,15 @@ export class CorrespondenceAccumulator {
       const seqCalib = new CalibrationAccumulator();
       const cByDt = new Array(maxDt).fill(0);
       const tByDt = new Array(maxDt).fill(0);
-      let correct = 0;
-      for (const { q, k, gt, dt } of queries) {
+      let correct = 0, movedCorrect = 0, moved = 0;
+      for (const [i, { q, k, gt, dt }] of queries.entries()) {
         const idx = (l * (F - 1) + (k - 1)) * P + q; // (L·(F−1), P) row of layer l, frame k, query patch q
         const ok = isCorrectMatch(pred[idx], gt, seq.grid.cols, threshold);
         if (ok) correct++;
+        if (!stationaryRight[i]) {
+          moved++;
+          if (ok) movedCorrect++;
+        }
         st.calib.add(conf[idx], ok);
         seqCalib.add(conf[idx], ok);
         if (dt >= 1 && dt <= maxDt) {
@@ -221,6 +292,14 @@ export class CorrespondenceAccumulator {
         }
       }
       st.seqPck.push(queries.length === 0 ? NaN : correct / queries.length);
+      st.seqPckMoved.push(moved === 0 ? NaN : movedCorrect / moved);
+      st.moved += moved;
+      st.movedCorrect += movedCorrect;
+      for (const [name, { perLayer, weight }] of Object.entries(feats.scalars ?? {})) {
+        if (!Number.isFinite(perLayer[l]) || !(weight > 0)) continue;
+        st.scalarSum.set(name, (st.scalarSum.get(name) ?? 0) + perLayer[l] * weight);
+        st.scalarWeight.set(name, (st.scalarWeight.get(name) ?? 0) + weight);
+      }
       st.seqRho.push(seqCalib.rho());
       for (let i = 0; i < maxDt; i++) {
         st.correctByDt[i] += cByDt[i];
@@ -234,7 +313,7 @@ export class CorrespondenceAccumulator {
     if (this.#grid === null || this.#confidence === null) {
       throw new ConfigError("analyzeCorrespondence", "no sequences to analyse (empty data directory or limit 0)");
     }
-    return summarize(this.source, this.#layers, this.#seqChance, {
+    return summarize(this.source, this.#layers, this.#seqChance, this.#motion.result(), {
       grid: this.#grid,
       threshold: this.threshold,
       maxDt: this.maxDeltaT,
@@ -269,6 +348,7 @@ function summarize(
   source: LayerFeatureSource,
   states: LayerState[],
   seqChance: number[],
+  motion: MotionSummary,
   ctx: {
     grid: PatchGrid;
     threshold: PckThreshold;
@@ -288,6 +368,10 @@ function summarize(
       pckStd: stdOf(st.seqPck),
       pckStdErr: standardErrorOf(st.seqPck),
       pooledPck: st.calib.n === 0 ? NaN : st.calib.numCorrect / st.calib.n,
+      pckMoved: meanOf(st.seqPckMoved),
+      pckMovedStd: stdOf(st.seqPckMoved),
+      pooledPckMoved: st.moved === 0 ? NaN : st.movedCorrect / st.moved,
+      numMoved: st.moved,
       rho: st.calib.rho(),
       rhoStd: stdOf(st.seqRho),
       calibrationGap: gap.gap,
@@ -300,6 +384,7 @@ function summarize(
       pckByDeltaTStd: st.seqPckByDt.map(stdOf),
       countByDeltaT: st.totalByDt.slice(),
       robustness: normalizeRobustness(pckByDeltaT),
+      scalars: Object.fromEntries([...st.scalarSum].map(([k, v]) => [k, v / st.scalarWeight.get(k)!])),
     };
   });
 
@@ -334,12 +419,14 @@ function summarize(
     },
     robustnessBestLayer,
     robustnessLayerMean,
+    motion,
   };
 }
 
-/** What train/ prints: the peak layer's held-out PCK. */
-export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number } {
-  return { layer: a.peakLayer, pck: a.peakLayer >= 0 ? a.layers[a.peakLayer].pck : NaN };
+/** What train/ prints: the peak layer's held-out PCK, on all pairs and on the moved pairs. */
+export function peakLayerPck(a: CorrespondenceAnalysis): { layer: number; pck: number; pckMoved: number } {
+  const l = a.layers[a.peakLayer];
+  return { layer: a.peakLayer, pck: l ? l.pck : NaN, pckMoved: l ? l.pckMoved : NaN };
 }
 
 /**

@@ -73,6 +73,11 @@ export interface LayerFeatures {
   dim: number;
   /** Confidence rule for these features (model Q/K: scaledDot with 1/√dim). */
   confidence: ConfidenceRule;
+  /**
+   * Optional per-layer scalars of this sequence that the analysis averages over sequences, weighted by `weight`
+   * (e.g. a model's attention shares, model_features.ts); reported per layer under their names.
+   */
+  scalars?: Record<string, { perLayer: number[]; weight: number }>;
 }
 
 /**

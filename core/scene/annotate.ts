@@ -31,12 +31,18 @@ export const KEEP_FRACTION = 0.5;
 export const NEGATIVE_PERTURBATION = 0.5;
 export const WINDOW_RADIUS = 48;
 
-export const GRID_8: PatchGrid = { rows: 8, cols: 8, patchSize: 28 };
-export const GRID_24: PatchGrid = { rows: 24, cols: 24, patchSize: 28 };
+/** Pixels per token side: two 14-px patches merged 2 × 2 (Qwen2.5-VL). */
+export const TOKEN_PX = 28;
+export const GRID_8: PatchGrid = { rows: 8, cols: 8, patchSize: TOKEN_PX };
+export const GRID_24: PatchGrid = { rows: 24, cols: 24, patchSize: TOKEN_PX };
 
+/** Ids and scene description stored with an annotated sequence. */
 export interface AnnotateOptions {
+  /** Sequence id. */
   id?: string;
+  /** Scene id (default: `scene.id`). */
   sceneId?: string;
+  /** The scene's description, stored with the sequence. */
   scene?: SceneDescription;
 }
 

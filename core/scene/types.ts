@@ -29,6 +29,11 @@ export interface Frame {
   depth: Float32Array;
   /** Object id per pixel (H, W); 0 = background/room. Absent for ingested real data. */
   objectId?: Uint16Array;
+  /**
+   * Pixels per object id, kept when `objectId` is dropped to save memory (training keeps ~2000 frames in memory;
+   * the general instruction data needs only these counts, core/instruct/general.ts).
+   */
+  objectPixels?: ReadonlyMap<number, number>;
 }
 
 /** What a scene contains, with exact values, so QA and benchmark answers can be generated from it. */

@@ -25,6 +25,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
+import { allAnglesPrompt } from "../../core/prompts/all_angles.ts";
 import { insideRoot } from "./data_root.ts";
 import { canInfer } from "./harness_extraction.ts";
 import { groupMeans, mean } from "./metrics.ts";
@@ -63,11 +64,8 @@ export const AllAnglesRecord = z.object({
 });
 export type AllAnglesRecord = z.output<typeof AllAnglesRecord>;
 
-export function allAnglesPrompt(r: { question: string; choices: Record<string, string> }): string {
-  let p = `Question: ${r.question}\nOptions:\n`;
-  for (const [k, v] of Object.entries(r.choices)) p += `${k}. ${v}\n`;
-  return p + "Please select the correct answer from the options above. \n";
-}
+// The prompt wording lives in core/prompts (the general instruction data uses it too).
+export { allAnglesPrompt } from "../../core/prompts/all_angles.ts";
 
 /** `path` is the dataset root (holding data.json) or the data.json file itself. */
 async function load(path: string, opts: LoadOptions = {}): Promise<BenchItem[]> {

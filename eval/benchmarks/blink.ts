@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
+import { blinkPrompt } from "../../core/prompts/lmms_mc.ts";
 import { lmmsLeadingLetter } from "./harness_extraction.ts";
 import { checkImageBytes } from "./images.ts";
 import { groupMeans, mean } from "./metrics.ts";
@@ -27,6 +28,9 @@ import { scoreChoice } from "./robust_extraction.ts";
 import { LETTERS, lettersFor } from "./suite.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import type { BenchItem, ImageSource, ItemScore } from "./types.ts";
+
+// The prompt wording lives in core/prompts (the general instruction data uses it too).
+export { blinkPrompt, LMMS_MC_PRE_PROMPT, lmmsMcPrePrompt } from "../../core/prompts/lmms_mc.ts";
 
 export const BLINK_SUBTASKS = [
   "Art_Style",
@@ -45,9 +49,6 @@ export const BLINK_SUBTASKS = [
   "Visual_Similarity",
 ] as const;
 
-export const LMMS_MC_PRE_PROMPT =
-  "Note: You only need to respond with {} without providing any additional information.\n";
-
 export const HfImage = z.object({
   bytes: z.instanceof(Uint8Array, { message: "image bytes" }),
   path: z.string().nullable().optional(),
@@ -64,14 +65,6 @@ const BlinkRow = z.object({
   image_3: HfImage.nullable().optional(),
   image_4: HfImage.nullable().optional(),
 });
-
-export function lmmsMcPrePrompt(numChoices: number): string {
-  return LMMS_MC_PRE_PROMPT.replace("{}", [...LETTERS.slice(0, Math.min(numChoices, 5))].join(", "));
-}
-
-export function blinkPrompt(choices: readonly string[], prompt: string): string {
-  return lmmsMcPrePrompt(choices.length) + prompt;
-}
 
 /** Parquet files under `path` (a file, or a folder searched recursively for `{split}-*.parquet` / `*.parquet`). */
 export function findParquetFiles(path: string, prefix: string): string[] {

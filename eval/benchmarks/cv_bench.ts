@@ -22,7 +22,8 @@ import { DataFormatError } from "../../core/errors.ts";
 import { checkImageBytes } from "./images.ts";
 import { groupMeans, mean } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
-import { findParquetFiles, HfImage, lmmsMcPrePrompt, scoreLeadingLetter } from "./blink.ts";
+import { cvBenchPrompt } from "../../core/prompts/lmms_mc.ts";
+import { findParquetFiles, HfImage, scoreLeadingLetter } from "./blink.ts";
 import { LETTERS, lettersFor } from "./suite.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import type { BenchItem, ItemScore } from "./types.ts";
@@ -38,9 +39,8 @@ const CvRow = z.object({
   source: z.string().min(1),
 });
 
-export function cvBenchPrompt(choices: readonly string[], prompt: string): string {
-  return lmmsMcPrePrompt(choices.length) + "\n" + prompt;
-}
+// The prompt wording lives in core/prompts (the general instruction data uses it too).
+export { cvBenchPrompt } from "../../core/prompts/lmms_mc.ts";
 
 /**
  * The parquet files of `path`: the file itself, or in the dataset folder as the Hugging Face snapshot lays it out,

@@ -40,12 +40,7 @@ export interface BenchmarkModule {
   aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]): Omit<SuiteScores, "majorityBaseline">;
 }
 
-export const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
-/** ["left", "right"] → {A: "left", B: "right"}. */
-export function lettersFor(options: readonly string[]): Record<string, string> {
-  return Object.fromEntries(options.map((o, i) => [LETTERS[i], o]));
-}
+export { LETTERS, lettersFor } from "../../core/prompts/letters.ts";
 
 /** Outputs of the majority-answer baseline: per category, the most frequent gold answer. */
 export function majorityOutputs(items: readonly BenchItem[]): Map<string, string> {

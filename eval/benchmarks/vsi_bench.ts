@@ -23,6 +23,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
+import { vsiMultipleChoicePrompt, vsiNumericPrompt } from "../../core/prompts/vsi.ts";
 import { insideRoot } from "./data_root.ts";
 import { pythonFloat, vsiFuzzyMatching } from "./harness_extraction.ts";
 import { groupMeans, mean, meanRelativeAccuracy } from "./metrics.ts";
@@ -47,9 +48,8 @@ export const VSI_NA_TYPES = [
 ] as const;
 export const VSI_COLUMNS = ["id", "dataset", "scene_name", "question_type", "question", "ground_truth", "options"];
 
-export const VSI_PRE_PROMPT = "These are frames of a video.";
-export const VSI_MCA_POST = "Answer with the option's letter from the given choices directly.";
-export const VSI_NA_POST = "Please answer the question using a single word or phrase.";
+// The prompt wording lives in core/prompts (the general instruction data uses it too).
+export { VSI_MCA_POST, VSI_NA_POST, VSI_PRE_PROMPT } from "../../core/prompts/vsi.ts";
 
 export const VsiRow = z.object({
   id: z.union([z.bigint().transform(Number), z.number().int()]),
@@ -70,10 +70,9 @@ export function vsiPrompt(
   r: { question_type: string; question: string; options: string[] | null },
   prior = "",
 ): string {
-  const pre = VSI_PRE_PROMPT;
   const question = prior ? `${r.question}\n${prior}` : r.question;
-  if (isVsiNumeric(r.question_type)) return pre + "\n" + question + "\n" + VSI_NA_POST;
-  return [pre, question, "Options:\n" + (r.options ?? []).join("\n"), VSI_MCA_POST].join("\n");
+  if (isVsiNumeric(r.question_type)) return vsiNumericPrompt(question);
+  return vsiMultipleChoicePrompt(question, r.options ?? []);
 }
 
 /** "A. front-left" → ["A", "front-left"]. */

@@ -1,5 +1,8 @@
 /**
- * report.json and the Markdown summary of a correspondence evaluation: one entry per checkpoint (feature source).
+ * report.json and the Markdown summary of a correspondence evaluation: one entry per checkpoint (feature source),
+ * the trivial baselines among them (kind stationary / vision / pixels), and a top-level `heldout` block with the
+ * stationary baseline and the motion of the held-out pairs (issue 13's JSON contract: checkpoints[].peak.pck and
+ * .pckMoved, layers[].pckMoved, heldout {stationaryPck, movedFraction, grid {rows, cols}, numPairs}).
  * Undefined metrics (NaN: e.g. ρ of a layer where nothing is correct) are written as null in JSON and "—" in Markdown.
  */
 import {
@@ -8,45 +11,96 @@ import {
   layerRobustnessCurve,
 } from "../../core/analysis/analyze.ts";
 import type { ConfidenceRule } from "../../core/analysis/features.ts";
+import type { MotionSummary } from "../../core/analysis/motion.ts";
 import type { PckThreshold } from "../../core/analysis/pck.ts";
 import type { PatchGrid } from "../../core/scene/types.ts";
 
-export const REPORT_SCHEMA_VERSION = 1;
+/** 2: pckMoved, the baseline kinds, layer scalars and the `heldout` block. */
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** Numbers that may be undefined are `number | null` in the report. */
 export type Num = number | null;
 
+/** One layer of one source in report.json (core/analysis/analyze.ts LayerResult, NaN as null). */
 export interface LayerReport {
+  /** Layer index in the source. */
   layer: number;
+  /** PCK@δ, macro over sequences. */
   pck: Num;
+  /** Std of the per-sequence PCKs. */
   pckStd: Num;
+  /** Standard error of pck. */
   pckStdErr: Num;
+  /** PCK on the moved pairs (where "the point did not move" is wrong), macro over sequences, and its std. */
+  pckMoved: Num;
+  /** Std over sequences of pckMoved. */
+  pckMovedStd: Num;
+  /** Moved pairs scored. */
+  numMoved: number;
+  /** Pearson ρ of confidence and correctness (Eq 13). */
   rho: Num;
+  /** Std across sequences of the per-sequence ρ. */
   rhoStd: Num;
+  /** Mean confidence of correct minus incorrect predictions (App. C). */
   calibrationGap: Num;
+  /** Mean confidence of the correct predictions. */
   meanConfCorrect: Num;
+  /** Mean confidence of the incorrect predictions. */
   meanConfIncorrect: Num;
+  /** Correct predictions. */
   numCorrect: number;
+  /** Predictions scored. */
   numPredictions: number;
+  /** (pck − chance) / standard error of the per-sequence differences. */
   chanceZ: Num;
   /** Robustness Y(Δt) of this layer, index i ↔ Δt = i + 1. */
   robustness: Num[];
+  /** The source's layer scalars (model sources: attention shares and Q/K collapse; see attention_stats.ts). */
+  scalars: Record<string, Num>;
 }
 
+/** Reference feature sources; "checkpoint" is a model's read-out. */
+export type SourceKind = "oracle" | "random" | "stationary" | "vision" | "pixels" | "checkpoint";
+
+/** One feature source in report.json: its peak layer, chance, layer mean, every layer and the robustness curves. */
 export interface CheckpointReport {
+  /** The source's name. */
   name: string;
-  kind: "oracle" | "random" | "checkpoint";
+  /** A reference, a trivial baseline, or a model. */
+  kind: SourceKind;
+  /** The model path, for models loaded from disk. */
   path?: string;
+  /** Layers analysed. */
   numLayers: number;
+  /** Held-out sequences analysed. */
   numSequences: number;
+  /** Predictions per layer. */
   numPredictions: number;
+  /** Feature width. */
   featureDim: number;
+  /** How confidences were computed. */
   confidence: ConfidenceRule;
+  /** The data's token grid. */
   grid: PatchGrid;
-  peak: { layer: number; pck: Num; pckStd: Num; rho: Num; calibrationGap: Num; robustnessAtMaxDeltaT: Num };
+  /** The peak layer (by pck) and its scores. */
+  peak: {
+    layer: number;
+    pck: Num;
+    pckStd: Num;
+    /** The peak layer's (by pck) PCK on the moved pairs, and its std over sequences. */
+    pckMoved: Num;
+    pckMovedStd: Num;
+    rho: Num;
+    calibrationGap: Num;
+    robustnessAtMaxDeltaT: Num;
+  };
+  /** Analytic chance PCK for the same ground truths: macro mean and std. */
   chance: { pck: Num; std: Num };
+  /** Per-sequence PCK averaged over layers, then over sequences. */
   layerMean: { pck: Num; pckStd: Num; pckStdErr: Num; chanceZ: Num };
+  /** Every layer. */
   layers: LayerReport[];
+  /** Temporal robustness Y(Δt) of the peak layer and of the layer mean. */
   robustness: {
     /** The split the curves come from ("robustness": 25 consecutive frames, every Δt once per sequence). */
     split: string;
@@ -59,9 +113,55 @@ export interface CheckpointReport {
   };
 }
 
+/** The held-out pairs every source is scored on: the stationary baseline and how far the points move. */
+export interface HeldoutReport {
+  /** "The point did not move" (each query's own token): PCK macro over sequences, and its std. */
+  stationaryPck: Num;
+  /** Its std over sequences. */
+  stationaryPckStd: Num;
+  /** Fraction of pairs where that prediction is wrong (the pairs pckMoved scores). */
+  movedFraction: Num;
+  /** The token grid. */
+  grid: { rows: number; cols: number };
+  /** (query, target frame) pairs scored. */
+  numPairs: number;
+  /** Held-out sequences. */
+  numSequences: number;
+  /** Analytic chance PCK of the same pairs. */
+  chancePck: Num;
+  /** Median displacement of the tracked points, in tokens, overall and by Δt range. */
+  medianDisplacement: Num;
+  /** The same by Δt range (dtMax null: open-ended). */
+  byDeltaT: { dtMin: number; dtMax: number | null; pairs: number; medianDisplacement: Num; stationaryPck: Num }[];
+}
+
+export function heldoutReport(m: MotionSummary): HeldoutReport {
+  return {
+    stationaryPck: num(m.stationaryPck),
+    stationaryPckStd: num(m.stationaryPckStd),
+    movedFraction: num(m.movedFraction),
+    grid: { rows: m.grid.rows, cols: m.grid.cols },
+    numPairs: m.numPairs,
+    numSequences: m.numSequences,
+    chancePck: num(m.chancePck),
+    medianDisplacement: num(m.medianDisplacement),
+    byDeltaT: m.byDeltaT.map((b) => ({
+      dtMin: b.dtMin,
+      dtMax: b.dtMax,
+      pairs: b.pairs,
+      medianDisplacement: num(b.medianDisplacement),
+      stationaryPck: num(b.stationaryPck),
+    })),
+  };
+}
+
+/** report.json of `deno task eval` / {@linkcode runCorrespondenceEval}. */
 export interface CorrespondenceReport {
+  /** REPORT_SCHEMA_VERSION. */
   schemaVersion: number;
+  /** ISO time written. */
   createdAt: string;
+  /** What was evaluated and how. */
   config: {
     data: string;
     split: string;
@@ -71,6 +171,9 @@ export interface CorrespondenceReport {
     matcher: string;
     seed: number;
   };
+  /** The held-out pairs' motion and stationary baseline. */
+  heldout: HeldoutReport;
+  /** Every source, references and baselines included. */
   checkpoints: CheckpointReport[];
 }
 
@@ -108,6 +211,8 @@ export function checkpointReport(
       layer: a.peakLayer,
       pck: num(peak?.pck ?? NaN),
       pckStd: num(peak?.pckStd ?? NaN),
+      pckMoved: num(peak?.pckMoved ?? NaN),
+      pckMovedStd: num(peak?.pckMovedStd ?? NaN),
       rho: num(peak?.rho ?? NaN),
       calibrationGap: num(peak?.calibrationGap ?? NaN),
       robustnessAtMaxDeltaT: num(best.value[best.value.length - 1]),
@@ -124,6 +229,9 @@ export function checkpointReport(
       pck: num(l.pck),
       pckStd: num(l.pckStd),
       pckStdErr: num(l.pckStdErr),
+      pckMoved: num(l.pckMoved),
+      pckMovedStd: num(l.pckMovedStd),
+      numMoved: l.numMoved,
       rho: num(l.rho),
       rhoStd: num(l.rhoStd),
       calibrationGap: num(l.calibrationGap),
@@ -133,6 +241,7 @@ export function checkpointReport(
       numPredictions: l.numPredictions,
       chanceZ: num(l.chanceZ),
       robustness: (robA.layers[l.layer]?.robustness ?? []).map(num),
+      scalars: Object.fromEntries(Object.entries(l.scalars).map(([k, v]) => [k, num(v)])),
     })),
     robustness: {
       split: opts.robustness?.split ?? opts.split ?? "heldout",
@@ -156,6 +265,22 @@ export function fmt(x: Num | undefined, digits = 3): string {
 
 const pct = (x: Num) => (x === null ? "—" : `${(100 * x).toFixed(1)} %`);
 
+/** The held-out block: stationary baseline, moved fraction, chance and the motion by Δt. */
+export function heldoutMarkdown(h: HeldoutReport): string[] {
+  const dt = (b: HeldoutReport["byDeltaT"][0]) =>
+    b.dtMax === null ? `≥ ${b.dtMin}` : b.dtMin === b.dtMax ? `${b.dtMin}` : `${b.dtMin}-${b.dtMax}`;
+  return [
+    `Held-out pairs: ${h.numPairs} in ${h.numSequences} sequences on a ${h.grid.rows} × ${h.grid.cols} grid. ` +
+    `Stationary ("the point did not move") PCK ${pct(h.stationaryPck)} ± ${pct(h.stationaryPckStd)} (std over ` +
+    `sequences); moved pairs ${pct(h.movedFraction)}; chance ${pct(h.chancePck)}; median displacement ` +
+    `${fmt(h.medianDisplacement, 2)} tokens.`,
+    "",
+    "| Δt | pairs | median displacement (tokens) | stationary PCK |",
+    "| --- | --- | --- | --- |",
+    ...h.byDeltaT.map((b) => `| ${dt(b)} | ${b.pairs} | ${fmt(b.medianDisplacement, 2)} | ${pct(b.stationaryPck)} |`),
+  ];
+}
+
 export function reportToMarkdown(r: CorrespondenceReport): string {
   const c = r.config;
   const rule = c.threshold.inclusive ? "d ≤ δ" : "d < δ";
@@ -165,17 +290,19 @@ export function reportToMarkdown(r: CorrespondenceReport): string {
     `Data: \`${c.data}\` (${c.split}), PCK@${c.threshold.delta} (${rule}, patch units), Δt ≤ ${c.maxDeltaT}, ` +
     `matcher: ${c.matcher}, created ${r.createdAt}.`,
     "",
-    "| checkpoint | layers | sequences | peak layer | peak PCK | ρ at peak | gap at peak | Y(Δt=" + c.maxDeltaT +
-    ") | mean PCK over layers | chance |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...heldoutMarkdown(r.heldout),
+    "",
+    "| checkpoint | kind | layers | sequences | peak layer | peak PCK | peak PCK moved | ρ at peak | gap at peak | Y(Δt=" +
+    c.maxDeltaT + ") | mean PCK over layers | chance |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const k of r.checkpoints) {
     out.push(
-      `| ${k.name} | ${k.numLayers} | ${k.numSequences} | ${k.peak.layer} | ${pct(k.peak.pck)} ± ${
+      `| ${k.name} | ${k.kind} | ${k.numLayers} | ${k.numSequences} | ${k.peak.layer} | ${pct(k.peak.pck)} ± ${
         pct(k.peak.pckStd)
-      } | ${fmt(k.peak.rho)} | ${fmt(k.peak.calibrationGap)} | ${fmt(k.peak.robustnessAtMaxDeltaT)} | ${
-        pct(k.layerMean.pck)
-      } (z vs chance ${fmt(k.layerMean.chanceZ, 2)}) | ${pct(k.chance.pck)} |`,
+      } | ${pct(k.peak.pckMoved)} ± ${pct(k.peak.pckMovedStd)} | ${fmt(k.peak.rho)} | ${fmt(k.peak.calibrationGap)} | ${
+        fmt(k.peak.robustnessAtMaxDeltaT)
+      } | ${pct(k.layerMean.pck)} (z vs chance ${fmt(k.layerMean.chanceZ, 2)}) | ${pct(k.chance.pck)} |`,
     );
   }
   for (const k of r.checkpoints) {
@@ -189,15 +316,30 @@ export function reportToMarkdown(r: CorrespondenceReport): string {
       `${k.kind}${k.path ? ` \`${k.path}\`` : ""}; ${k.numPredictions} predictions per layer on a ` +
         `${k.grid.rows} × ${k.grid.cols} grid; feature dim ${k.featureDim}; confidence = max ${conf}.`,
       "",
-      "| layer | PCK | ± std | ρ | calibration gap | conf correct | conf incorrect | correct / total |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| layer | PCK | ± std | PCK moved | ± std | ρ | calibration gap | conf correct | conf incorrect | correct / total |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     for (const l of k.layers) {
       out.push(
-        `| ${l.layer} | ${fmt(l.pck)} | ${fmt(l.pckStd)} | ${fmt(l.rho)} | ${fmt(l.calibrationGap)} | ${
-          fmt(l.meanConfCorrect)
-        } | ${fmt(l.meanConfIncorrect)} | ${l.numCorrect} / ${l.numPredictions} |`,
+        `| ${l.layer} | ${fmt(l.pck)} | ${fmt(l.pckStd)} | ${fmt(l.pckMoved)} | ${fmt(l.pckMovedStd)} | ${
+          fmt(l.rho)
+        } | ${fmt(l.calibrationGap)} | ${fmt(l.meanConfCorrect)} | ${
+          fmt(l.meanConfIncorrect)
+        } | ${l.numCorrect} / ${l.numPredictions} |`,
       );
+    }
+    const names = [...new Set(k.layers.flatMap((l) => Object.keys(l.scalars)))];
+    if (names.length) {
+      out.push(
+        "",
+        "Attention and Q/K collapse per layer (attention_stats.ts; …Uniform = uniform causal attention):",
+        "",
+        "| layer | " + names.join(" | ") + " |",
+        "| --- | " + names.map(() => "---").join(" | ") + " |",
+      );
+      for (const l of k.layers) {
+        out.push(`| ${l.layer} | ${names.map((n) => fmt(l.scalars[n] ?? null, 4)).join(" | ")} |`);
+      }
     }
     const shown = k.robustness.deltaT.map((_, i) => i).filter((i) => k.robustness.count[i] > 0);
     out.push(

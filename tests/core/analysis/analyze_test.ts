@@ -128,7 +128,7 @@ Deno.test("analysis of hand-built layers: PCK, std across sequences, rho, gap, r
   close(zeros.meanConfCorrect, 1 / 6);
 
   assert.equal(a.peakLayer, 0);
-  assert.deepEqual(peakLayerPck(a), { layer: 0, pck: 1 });
+  assert.deepEqual(peakLayerPck(a), { layer: 0, pck: 1, pckMoved: 1 });
   // chance on 1×6 strict δ=2: cells within d<2 of gt 1,2,3 → 3; of 5 → 2. a: 13/30, b: 2/6.
   close(a.chance.pck, (13 / 30 + 1 / 3) / 2);
   // best layer robustness = perfect; band = per-seq std / PCK(1) = 0
@@ -151,4 +151,41 @@ Deno.test("limit stops early, progress is reported, and an empty stream is an er
   assert.equal(a.numSequences, 1);
   assert.deepEqual(seen, ["a"]);
   await assert.rejects(() => analyzeCorrespondence([], source));
+});
+
+Deno.test("pckMoved scores only the pairs where 'the point did not move' is wrong; motion holds that baseline", async () => {
+  // Stationary predictions (the query's own patch) on seq a: t0 k1 0→1 right, t0 k2 0→2 wrong (d = 2), t1 k1 1→3
+  // wrong, t2 k1 4→5 right, t2 k2 4→5 right. Seq b (only t2) has no moved pair, so it is left out of pckMoved.
+  const seqs = [sequence("a", [true, true, true]), sequence("b", [false, false, true])];
+  const a = await analyzeCorrespondence(seqs, source, { maxDeltaT: 4 });
+  assert.deepEqual(a.layers.map((l) => l.numMoved), [2, 2, 2, 2]);
+  assert.deepEqual(a.layers.map((l) => l.pckMoved), [1, 0, 0, 0]); // mixed/zeros/wrong miss patches 2 and 3
+  assert.deepEqual(a.layers.map((l) => l.pooledPckMoved), [1, 0, 0, 0]);
+  assert.equal(a.layers[0].pckMovedStd, 0);
+  close(a.motion.stationaryPck, (3 / 5 + 1) / 2);
+  close(a.motion.movedFraction, 2 / 7);
+  assert.equal(a.motion.numPairs, 7);
+  close(a.motion.chancePck, a.chance.pck);
+});
+
+Deno.test("layer scalars of a source are averaged over sequences with their weights", async () => {
+  let call = 0;
+  const withScalars: LayerFeatureSource = {
+    name: "scalars",
+    numLayers: 4,
+    features: () => {
+      const w = call++ === 0 ? 3 : 1;
+      return Promise.resolve({
+        ...handFeatures(),
+        scalars: { share: { perLayer: [w, 2 * w, NaN, 0], weight: w } },
+      });
+    },
+  };
+  const a = await analyzeCorrespondence(
+    [sequence("a", [true, true, true]), sequence("b", [true, true, true])],
+    withScalars,
+  );
+  // weights 3 and 1: layer 0 (3·3 + 1·1) / 4; NaN entries are skipped.
+  assert.deepEqual(a.layers.map((l) => l.scalars.share), [2.5, 5, undefined, 0]);
+  assert.deepEqual((await analyzeCorrespondence([sequence("a", [true, true, true])], source)).layers[0].scalars, {});
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadModelFeatureSource } from "../../../core/analysis/load_model_features.ts";
+import { loadModelFeatureSources } from "../../../core/analysis/load_model_features.ts";
 import { modelFeatureSources } from "../../../core/analysis/model_features.ts";
 import { initGpu } from "../../../core/runtime.ts";
 import { toySequences } from "../../train/_toy.ts";
@@ -15,7 +15,9 @@ Deno.test("a step checkpoint loaded from disk gives the Q/K features of the in-m
     const runs = await makeToyRuns(dir);
     const g = runs.gaspResult;
     const [seq] = toySequences(1, 3, 9);
-    const fromDisk = await loadModelFeatureSource(join(runs.gasp, "step-000001"));
+    const loaded = await loadModelFeatureSources(join(runs.gasp, "step-000001"));
+    const [fromDisk, centred] = loaded.qk;
+    assert.equal(centred.name, "gasp@step-000001 Q/K centred");
     const [inMemory] = modelFeatureSources(g.model, g.tokenizer, { name: "mem", linearHook: g.evalHook!.hook });
     const [plainBase] = modelFeatureSources(g.model, g.tokenizer, { name: "base" });
     assert.equal(fromDisk.name, "gasp@step-000001 Q/K");
@@ -28,7 +30,7 @@ Deno.test("a step checkpoint loaded from disk gives the Q/K features of the in-m
       for (let i = 0; i < a.q[l].length; i++) delta = Math.max(delta, Math.abs(a.q[l][i] - c.q[l][i]));
     }
     assert.ok(delta > 1e-4, `the adapters should change Q (max change ${delta})`);
-    await fromDisk.dispose?.();
+    loaded.dispose();
     for (const r of [g, runs.baseRunResult]) r.model.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });

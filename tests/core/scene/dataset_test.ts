@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { type DatasetConfig, DEFAULT_DATASET, generateDataset, planDataset } from "../../../core/scene/dataset.ts";
+import { join } from "node:path";
+import { MotionAccumulator } from "../../../core/analysis/motion.ts";
+import { ConfigError } from "../../../core/errors.ts";
+import {
+  type DatasetConfig,
+  DEFAULT_DATASET,
+  generateDataset,
+  gridFor,
+  MOTION_FILE,
+  planDataset,
+} from "../../../core/scene/dataset.ts";
 import { readShards } from "../../../core/scene/shards.ts";
 
 Deno.test("the default plan: 200 held-out 8-frame sequences, train F in [8, 24], robustness Δt 1..24, disjoint scenes", () => {
@@ -67,4 +77,46 @@ Deno.test("generateDataset writes readable shards for every split with the annot
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("--grid N renders 28·N px frames on an N × N grid; motion.json holds each split's stationary baseline", async () => {
+  const cfg: DatasetConfig = {
+    ...DEFAULT_DATASET,
+    grid: 5,
+    trainSequences: 0,
+    heldoutSequences: 3,
+    robustnessSequences: 0,
+    heldoutFrames: 4,
+    workers: 0,
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await generateDataset(dir, cfg);
+    const held = [];
+    for await (const s of readShards(dir, "heldout")) held.push(s);
+    for (const s of held) {
+      assert.deepEqual([s.frames[0].width, s.frames[0].height], [140, 140]);
+      assert.deepEqual(s.grid, { rows: 5, cols: 5, patchSize: 28 });
+      assert.equal(s.patchDepth.length, 4 * 25);
+    }
+    // The summary is the motion of exactly these sequences, and the file on disk says the same.
+    const acc = new MotionAccumulator();
+    for (const s of held) acc.add(s);
+    const want = acc.result();
+    assert.deepEqual(result.motion.heldout, want);
+    const file = JSON.parse(await Deno.readTextFile(join(dir, MOTION_FILE)));
+    assert.equal(file.heldout.numPairs, want.numPairs);
+    assert.equal(file.heldout.stationaryPck, want.stationaryPck);
+    assert.deepEqual(file.heldout.grid, { rows: 5, cols: 5 });
+    assert.ok(want.numPairs > 0 && want.movedFraction > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("grid sides outside 2..64 or fractional are refused before any rendering", () => {
+  for (const grid of [1, 0, 65, 7.5]) {
+    assert.throws(() => planDataset({ ...DEFAULT_DATASET, grid }), ConfigError, String(grid));
+  }
+  assert.deepEqual(gridFor(16), { rows: 16, cols: 16, patchSize: 28 });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decode } from "fast-png";
 import type { LayerFeatureSource } from "../../../core/analysis/features.ts";
+import { MotionAccumulator } from "../../../core/analysis/motion.ts";
 import { ConfigError } from "../../../core/errors.ts";
 import { writeShards } from "../../../core/scene/shards.ts";
 import { oracleFeatures } from "../../../eval/correspondence/oracle.ts";
@@ -77,33 +78,37 @@ Deno.test("eval run writes report.json, summary.md and Figure 3 SVG/PNG whose da
     assert.equal(oracle.robustness.bestLayer.value[0], 1);
 
     const md = await Deno.readTextFile(join(out, "summary.md"));
-    assert.match(md, /\| ckpt-a \| 3 \| 6 \| 0 \|/);
-    assert.match(md, /\| 1 \| [\d.]+ \| [\d.]+ \| — \|/); // ckpt-a layer 1: ρ undefined
+    assert.match(md, /\| ckpt-a \| checkpoint \| 3 \| 6 \| 0 \|/);
+    assert.match(md, /\| 1 \| [\d.]+ \| [\d.]+ \| [\d.—]+ \| [\d.—]+ \| — \|/); // ckpt-a layer 1: ρ undefined
 
     for (
-      const [panel, yTitle, pick] of [
-        ["pck", "PCK@2", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.pck],
-        ["rho", "Pearson ρ", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.rho],
+      const [panel, yTitle, pick, scale] of [
+        ["pck", "PCK@2 \\(%\\)", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.pck, 100],
+        ["rho", "Pearson ρ", (l: CorrespondenceReport["checkpoints"][0]["layers"][0]) => l.rho, 1],
       ] as const
     ) {
       const spec = JSON.parse(await Deno.readTextFile(join(out, `fig3_${panel}.vl.json`)));
       const rows: { checkpoint: string; layer: number; value: number }[] = spec.data.values;
-      const expected = report.checkpoints.flatMap((c) =>
-        c.layers.filter((l) => pick(l) !== null).map((l) => ({ c, l }))
-      );
+      // Curves: the multi-layer sources; the oracle (one layer) is a reference line in (a), absent from (b).
+      const curves = report.checkpoints.filter((c) => c.kind !== "oracle");
+      const expected = curves.flatMap((c) => c.layers.filter((l) => pick(l) !== null).map((l) => ({ c, l })));
       assert.equal(rows.length, expected.length);
       for (const { c, l } of expected) {
         const row = rows.find((r) => r.checkpoint === c.name && r.layer === l.layer)!;
-        assert.equal(row.value, pick(l));
+        assert.ok(Math.abs(row.value - pick(l)! * scale) < 1e-9);
       }
       const svg = await Deno.readTextFile(join(out, `fig3_${panel}.svg`));
       assert.ok(svg.startsWith("<svg"));
-      for (const name of ["oracle", "random", "ckpt-a"]) assert.ok(svg.includes(`>${name}</text>`), `legend ${name}`);
-      const pts = svgPoints(svg, yTitle.replace("@", "@"));
+      for (const name of ["random", "ckpt-a"]) assert.ok(svg.includes(`>${name}</text>`), `legend ${name}`);
+      if (panel === "pck") assert.ok(svg.includes("oracle 100.0 %"), "oracle reference line");
+      const pts = svgPoints(svg, yTitle);
       assert.ok(pts.length >= expected.length, `${panel}: ${pts.length} points`);
       for (const p of pts) {
         const l = report.checkpoints.find((c) => c.name === p.checkpoint)!.layers[p.x];
-        assert.ok(Math.abs(p.y - pick(l)!) < 1e-9, `${panel} ${p.checkpoint} layer ${p.x}: svg ${p.y} vs ${pick(l)}`);
+        assert.ok(
+          Math.abs(p.y - pick(l)! * scale) < 1e-9,
+          `${panel} ${p.checkpoint} layer ${p.x}: ${p.y} vs ${pick(l)}`,
+        );
       }
       const png = decode(await Deno.readFile(join(out, `fig3_${panel}.png`)));
       const [w, h] = [Number(svg.match(/width="(\d+)"/)![1]), Number(svg.match(/height="(\d+)"/)![1])];
@@ -122,7 +127,7 @@ Deno.test("eval run writes report.json, summary.md and Figure 3 SVG/PNG whose da
     );
     assert.deepEqual(
       best.map((r: { value: number }) => r.value),
-      ckpt.robustness.bestLayer.value.filter((v) => v !== null),
+      ckpt.robustness.bestLayer.value.filter((v) => v !== null).map((v) => 100 * v!),
     );
     assert.ok(files.some((f) => f.endsWith("fig3_robustness.png")));
   } finally {
@@ -163,12 +168,76 @@ Deno.test("eval analyses models from disk (a step checkpoint, a model folder) wi
     });
     assert.deepEqual(report.checkpoints.map((c) => [c.name, c.kind, c.numLayers]), [
       ["gasp@step-000001 Q/K", "checkpoint", 2],
+      ["gasp@step-000001 Q/K centred", "checkpoint", 2],
       ["base Q/K", "checkpoint", 2],
+      ["base Q/K centred", "checkpoint", 2],
     ]);
-    assert.equal(report.checkpoints[1].path, runs.base);
+    assert.equal(report.checkpoints[2].path, runs.base);
     assert.ok(lines.some((l) => l.includes(`step checkpoint ${join(runs.gasp, "step-000001")}`)), lines.join("\n"));
     assert.ok(lines.some((l) => l.includes(`model folder ${runs.base}`)), lines.join("\n"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("report.json keeps issue 13's contract: baselines as entries, pckMoved per peak and layer, heldout block", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gasp-eval-contract-" });
+  try {
+    const runs = await makeToyRuns(dir);
+    for (const r of [runs.gaspResult, runs.baseRunResult]) r.model.dispose();
+    const seqs = toySequences(3, 3, 5);
+    await writeShards(join(dir, "data"), { heldout: seqs }, { seed: 0, generator: { kind: "test" } });
+    const json = join(dir, "F.json");
+    await runCorrespondenceEval({
+      data: join(dir, "data"),
+      out: join(dir, "out"),
+      json,
+      features: ["stationary", "vision", "pixels"],
+      checkpoints: [runs.base, join(runs.gasp, "step-000001")],
+      noPng: true,
+    });
+    const r = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(r.schemaVersion, 2);
+    assert.deepEqual(r.checkpoints.map((c: { name: string; kind: string }) => [c.name, c.kind]), [
+      ["stationary", "stationary"],
+      ["vision", "vision"],
+      ["pixels", "pixels"],
+      ["base Q/K", "checkpoint"],
+      ["base Q/K centred", "checkpoint"],
+      ["gasp@step-000001 Q/K", "checkpoint"],
+      ["gasp@step-000001 Q/K centred", "checkpoint"],
+    ]);
+    assert.equal(r.checkpoints[1].path, runs.base); // vision: the first model's vision tower
+    for (const c of r.checkpoints) {
+      assert.ok(typeof c.peak.pck === "number", c.name);
+      assert.ok("pckMoved" in c.peak, c.name);
+      for (const l of c.layers) assert.ok("pckMoved" in l, `${c.name} layer ${l.layer}`);
+    }
+    // heldout: the stationary baseline of exactly these pairs, recomputed here.
+    const acc = new MotionAccumulator();
+    for (const s of seqs) acc.add(s);
+    const m = acc.result();
+    assert.deepEqual(r.heldout.grid, { rows: 2, cols: 2 });
+    assert.equal(r.heldout.numPairs, m.numPairs);
+    assert.ok(Math.abs(r.heldout.stationaryPck - m.stationaryPck) < 1e-12);
+    assert.ok(Math.abs(r.heldout.movedFraction - m.movedFraction) < 1e-12);
+    assert.equal(r.checkpoints[0].peak.pck, r.heldout.stationaryPck);
+    // The models carry the attention statistics per layer.
+    const base = r.checkpoints[3];
+    for (const k of ["ownFrameShare", "ownFrameShareUniform", "trueMatchAttention", "qMeanNormRatio"]) {
+      assert.ok(typeof base.layers[0].scalars[k] === "number", k);
+    }
+    const md = await Deno.readTextFile(join(dir, "out", "summary.md"));
+    assert.match(md, /Stationary \("the point did not move"\) PCK/);
+    assert.match(md, /\| stationary \| stationary \| 1 \| 3 \| 0 \|/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--features vision without a model is refused before any data is read", async () => {
+  await assert.rejects(
+    () => runCorrespondenceEval({ data: "/nonexistent", out: "/tmp/x", features: ["vision"], checkpoints: [] }),
+    (e: unknown) => e instanceof ConfigError && e.message.includes("--model"),
+  );
 });
