@@ -13,6 +13,7 @@ import { WasmRuntime } from "./wasm/runtime.ts";
 import { defaultDevice, type Device } from "./device.ts";
 import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
 import type { Rng } from "./random.ts";
+import { f16ToF32, f32ToF16 } from "./io/half.ts";
 
 /** Storage types: f32 (compute), f16 (storage), i32/u32 (indices). */
 export type DType = "f32" | "f16" | "i32" | "u32";
@@ -351,38 +352,14 @@ function padTo4(v: ArrayBufferView): ArrayBufferView {
   return out;
 }
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
+/** f32 → f16 bits, round to nearest, ties to even (as torch; the WASM cast kernel rounds the same way). */
 export function toF16Bits(data: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    f32Scratch[0] = data[i];
-    const x = u32Scratch[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    const mant = x & 0x7fffff;
-    if (exp <= 0) out[i] = sign | (exp < -10 ? 0 : ((mant | 0x800000) >> (1 - exp)) + 0x1000 >> 13);
-    else if (exp >= 31) out[i] = sign | 0x7c00 | (((x >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
-    else out[i] = sign | ((exp << 10) + ((mant + 0x1000) >> 13)); // + lets a rounding carry bump the exponent
-  }
-  return out;
+  return f32ToF16(data);
 }
 
+/** f16 bits → f32 (exact). */
 export function fromF16Bits(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    out[i] = e === 0
-      ? s * 2 ** -14 * (m / 1024)
-      : e === 31
-      ? (m ? NaN : s * Infinity)
-      : s * 2 ** (e - 15) * (1 + m / 1024);
-  }
-  return out;
+  return f16ToF32(bits);
 }
 
 /** A copy of `t` on `device` (through the host; the only way data crosses devices). */
