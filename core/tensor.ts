@@ -11,7 +11,7 @@
 import { GpuContext } from "./gpu/context.ts";
 import { WasmRuntime } from "./wasm/runtime.ts";
 import { defaultDevice, type Device } from "./device.ts";
-import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
+import { DeviceMismatchError, ShapeMismatchError, TensorTooLargeError } from "./errors.ts";
 import type { Rng } from "./random.ts";
 import { f16ToF32, f32ToF16 } from "./io/half.ts";
 
@@ -93,9 +93,23 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
-  /** A fresh tensor with uninitialised contents, on `device` (default: the default device). */
+  /**
+   * A fresh tensor with uninitialised contents, on `device` (default: the default device). One that cannot be one
+   * buffer of the device (maxBufferBytes) is a TensorTooLargeError before anything is allocated.
+   */
   static empty(shape: readonly number[], dtype: DType = "f32", device: Device = defaultDevice()): Tensor {
     const bytes = Math.max(4, shapeSize(shape) * bytesPerElement(dtype));
+    const limit = maxBufferBytes(device);
+    if (bytes > limit) {
+      throw new TensorTooLargeError(
+        `a [${shape}] ${dtype} tensor`,
+        bytes,
+        limit,
+        device === "webgpu" ? "the WebGPU adapter's storage binding (maxStorageBufferBindingSize)" : "wasm32 memory",
+        "Large weights are split by rows when a model loads (core/model/device_weights.ts); an activation this " +
+          "large needs a shorter input, fewer rows (e.g. logits only where the loss reads them) or --device wasm.",
+      );
+    }
     return new Tensor(Storage.allocate(device, bytes), shape, dtype);
   }
 
@@ -205,6 +219,27 @@ export class Tensor {
     if (this.size > 0) this.#upload(hostData(data, this.dtype));
   }
 
+  /**
+   * Replace elements [offset, offset + n) with `raw`, n elements already in this tensor's storage format (f16 bits
+   * for f16), in place: how a streamed parameter is loaded piece by piece. On WebGPU an f16 piece must start at an
+   * even element (buffer writes are 4-byte aligned).
+   */
+  writeRaw(offset: number, raw: Float32Array | Uint16Array | Int32Array | Uint32Array): void {
+    const bpe = bytesPerElement(this.dtype);
+    if (raw.BYTES_PER_ELEMENT !== bpe || offset < 0 || offset + raw.length > this.size) {
+      throw new ShapeMismatchError(
+        "Tensor.writeRaw",
+        `${raw.length} ${raw.BYTES_PER_ELEMENT}-byte elements at ${offset} into ${this} (${this.size} elements)`,
+      );
+    }
+    if (raw.length === 0) return;
+    const s = this.storage;
+    if (s.gpuBuffer) {
+      if ((offset * bpe) % 4 !== 0) throw new ShapeMismatchError("Tensor.writeRaw", `f16 offset ${offset} is odd`);
+      GpuContext.current().write(s.gpuBuffer, padTo4(raw), offset * bpe);
+    } else WasmRuntime.current().write(s.ptr + offset * bpe, raw);
+  }
+
   #upload(host: ArrayBufferView): void {
     const s = this.storage;
     if (s.gpuBuffer) GpuContext.current().write(s.gpuBuffer, padTo4(host));
@@ -255,6 +290,17 @@ export class Tensor {
     const dev = this.#storage ? `, ${this.#storage.device}` : "";
     return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype}${dev})`;
   }
+}
+
+/**
+ * The largest tensor one buffer of `device` holds, in bytes: on WebGPU the smaller of the adapter's
+ * maxStorageBufferBindingSize and maxBufferSize (kernels bind whole buffers; llvmpipe: 128 MiB, wgpu on a GPU: up
+ * to 2 GiB − 1 or more), on WASM the 4 GiB of wasm32 memory.
+ */
+export function maxBufferBytes(device: Device): number {
+  if (device === "wasm") return 2 ** 32;
+  const l = GpuContext.current().limits;
+  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
 }
 
 /** Number of elements of a shape. */
