@@ -17,6 +17,7 @@ import { defaultDevice } from "../device.ts";
 import { ConfigError, DataFormatError, TensorTooLargeError } from "../errors.ts";
 import { f32ToF16 } from "../io/half.ts";
 import type { WeightReader } from "./weight_reader.ts";
+import type { StoredDType } from "../io/safetensors_stream.ts";
 
 export type WeightDType = "f32" | "f16";
 
@@ -199,4 +200,14 @@ function toF16Checked(x: Float32Array, out: Uint16Array<ArrayBuffer>, name: stri
     }
   }
   return out;
+}
+
+/**
+ * The storage of a frozen base's matrices for a config's `dtype`: "auto" keeps a 16-bit checkpoint 16-bit (F16 as
+ * is, BF16 converted to f16: half the memory of f32; a bf16 value of magnitude in [2^-14, 65504] is exact in f16,
+ * smaller ones round to f16 subnormals) and an F32 one f32 (our own trained folders, whose runs are pinned in f32).
+ */
+export function resolveWeightDType(want: "auto" | WeightDType, stored: StoredDType): WeightDType {
+  if (want !== "auto") return want;
+  return stored === "F16" || stored === "BF16" ? "f16" : "f32";
 }
