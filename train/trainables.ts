@@ -16,6 +16,8 @@ import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
 import { writeModelFolder } from "../core/model/folder/model_folder.ts";
 import { type OpenModel, openModel } from "../core/model/folder/open.ts";
 import { resolveWeightDType } from "../core/model/device_weights.ts";
+import { initWasm } from "../core/device_init.ts";
+import { EXACT_SVD_MAX_WIDTH } from "./head_svd.ts";
 import { exportMergedHfFolder, type FoldableAdapter } from "../core/model/hf_export.ts";
 import { mapWeightReader, type WeightReader } from "../core/model/weight_reader.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
@@ -127,6 +129,8 @@ export async function trainables(
   const headLayers = !isBase && config.data.correspondence === "heads"
     ? resolveHeadLayers(config.head.layers, c.num_hidden_layers)
     : [];
+  // Real widths take the randomized SVD, whose products run on the WASM GEMM (started here if the device is WebGPU).
+  if (!restoring && headLayers.length && c.hidden_size > EXACT_SVD_MAX_WIDTH) await initWasm();
   const qProj = restoring ? new Map() : await headInitWeights(base.weights, headLayers);
   const heads = createHeads(qProj, c.hidden_size, headLayers, config.head, rngInit, restoring);
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
