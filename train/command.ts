@@ -41,6 +41,11 @@ export const TRAIN_COMMAND = defineCommand({
     layers: flag.string("LLM layers with a correspondence head: all or A-B", { placeholder: "all|A-B" }),
     head: flag.choice(["app-b", "sec-4"] as const, "correspondence head shape"),
     seed: flag.int("seed of every random stream"),
+    dtype: flag.choice(
+      ["auto", "f32", "f16"] as const,
+      "storage of the frozen base's matrices (config `dtype`): f16 halves their memory, compute stays f32; auto = " +
+        "f16 for a checkpoint stored in bf16/f16, f32 for an f32 one",
+    ),
     set: flag.list("any config value, e.g. optim.lr=3e-4 (value parsed as JSON, else a string)", {
       placeholder: "PATH=VALUE",
     }),
@@ -84,6 +89,7 @@ export function trainOverrides(v: TrainFlags): Record<string, unknown> {
   if (v.layers !== undefined) put(["head", "layers"], v.layers);
   if (v.head !== undefined) put(["head", "shape"], v.head);
   if (v.seed !== undefined) put(["seed"], v.seed);
+  if (v.dtype !== undefined) put(["dtype"], v.dtype);
   for (const s of v.set) {
     const eq = s.indexOf("=");
     const raw = s.slice(eq + 1);

@@ -23,7 +23,7 @@ const TEXT_TOKENS = 48;
 /** The device profiles `--plan` prints: a hardware WebGPU adapter at wgpu's cap, llvmpipe, and one wasm32 memory. */
 export const PLAN_DEVICES: readonly DeviceLimits[] = [
   { name: "webgpu (hardware, wgpu cap)", maxBindingBytes: WGPU_BINDING_CAP, f16: true },
-  { name: "webgpu (llvmpipe)", maxBindingBytes: LLVMPIPE_BINDING, f16: false },
+  { name: "webgpu (llvmpipe)", maxBindingBytes: LLVMPIPE_BINDING, f16: true },
   { name: "wasm (one wasm32 memory)", maxBindingBytes: WASM32_MEMORY, maxTotalBytes: WASM32_MEMORY, f16: true },
 ];
 
