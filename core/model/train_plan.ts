@@ -222,6 +222,24 @@ export function planTraining(c: VlmConfig, s: TrainPlanSettings, devices: readon
   };
 }
 
+/**
+ * Multiply-add FLOPs (2 per weight per row) of one forward over `patches` vision patches and `tokens` LLM tokens:
+ * every linear layer's weights once per row it reads (patches through the vision blocks, merged tokens through the
+ * merger, tokens through the decoder), without attention scores and the LM head (the analyses skip logits).
+ */
+export function forwardFlops(c: VlmConfig, patches: number, tokens: number): number {
+  const v = c.vision_config, unit = v.spatial_merge_size ** 2;
+  let vision = 0, merger = 0, decoder = 0;
+  for (const [name, shape] of parameterShapes(c)) {
+    if (shape.length < 2) continue;
+    const n = numel(shape);
+    if (name.startsWith("visual.merger.")) merger += n;
+    else if (name.startsWith("visual.")) vision += n;
+    else if (name.startsWith("model.layers.")) decoder += n;
+  }
+  return 2 * (patches * vision + (patches / unit) * merger + tokens * decoder);
+}
+
 export function fmtBytes(b: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let u = 0, x = b;
