@@ -168,7 +168,13 @@ async function streamInto(
   const f16 = p.dtype === "f16" ? new Uint16Array(chunkRows * cols) : null;
   let expected = 0;
   for await (const c of reader.chunks(p.name, chunkRows * cols)) {
-    if (c.offset !== expected) throw new Error(`${p.name}: chunk at ${c.offset}, expected ${expected}`);
+    if (c.offset !== expected || c.values.length > chunkRows * cols) {
+      throw new Error(
+        `${p.name}: reader gave ${c.values.length} values at ${c.offset}, asked for ≤ ${
+          chunkRows * cols
+        } at ${expected}`,
+      );
+    }
     expected += c.values.length;
     const raw = f16 ? toF16Checked(c.values, f16.subarray(0, c.values.length), p.name, c.offset) : c.values;
     // Split the chunk at block boundaries (blocks hold whole rows).
