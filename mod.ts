@@ -17,7 +17,7 @@ export { exportHeadFreeModel, loadExportDir } from "./core/model/export_onnx.ts"
 export { OrtVlmRunner } from "./core/model/ort_runner.ts";
 export { TextTokenizer } from "./core/text/tokenizer.ts";
 export { buildTinyTokenizerJson } from "./core/text/build_tokenizer.ts";
-export { renderChatTemplate } from "./core/text/chat_template.ts";
+export { encodeChat, renderChatTemplate } from "./core/text/chat_template.ts";
 export { preprocessImage, preprocessVideo, smartResize } from "./core/image/preprocess.ts";
 export { decodeImage } from "./core/image/decode.ts";
 export { loadOnnxWeights, readOnnxInitializers } from "./core/onnx/read.ts";
@@ -53,7 +53,15 @@ export { resolveTrainConfig } from "./train/config.ts";
 export { svd } from "./train/svd.ts";
 
 // Serving and inference engines.
-export type { GenerationRequest, GenerationResult, InferenceEngine } from "./core/engine/types.ts";
+export type {
+  ChatMessage,
+  EngineStatus,
+  FinishReason,
+  GenerationRequest,
+  GenerationResult,
+  InferenceEngine,
+} from "./core/engine/types.ts";
 export { createEngine } from "./core/engine/load.ts";
+export { startEngineWorker, WorkerEngine } from "./core/engine/worker_engine.ts";
 export { createApp } from "./serve/app.ts";
 export { startServer } from "./serve/server.ts";

@@ -144,3 +144,30 @@ export function formatBytes(n: number): string {
   const [div, unit] = units.find(([d]) => n >= d) ?? [1, "B"];
   return div === 1 ? `${n} bytes` : `${(n / div).toFixed(2)} ${unit} (${n} bytes)`;
 }
+
+/** The prompt, or prompt plus requested completion, does not fit the model's context (HTTP 400). */
+export class ContextLengthExceededError extends GaspError {
+  /** `what` names the limit ("context length", "prompt length on this server (--max-prompt-tokens)"). */
+  constructor(readonly promptTokens: number, readonly completionTokens: number, readonly limit: number, what: string) {
+    super(
+      `This model's maximum ${what} is ${limit} tokens. However, your messages resulted in ` +
+        `${promptTokens + completionTokens} tokens (${promptTokens} in the messages` +
+        (completionTokens ? `, ${completionTokens} in the completion` : "") +
+        "). Please reduce the length of the messages or images, or ask for fewer tokens (max_tokens).",
+    );
+  }
+}
+
+/**
+ * The engine failed to allocate memory for a request (onnxruntime `std::bad_alloc`, an ArrayBuffer allocation
+ * failure). It recreates its session; retry after a moment (HTTP 503 with Retry-After).
+ */
+export class EngineOutOfMemoryError extends GaspError {
+  /** `detail`: the allocator's own message (e.g. "std::bad_alloc"). */
+  constructor(readonly detail: string) {
+    super(
+      `The inference engine ran out of memory on this request (${detail}); it is recreating its session. ` +
+        "Retry shortly with a shorter prompt or fewer images.",
+    );
+  }
+}

@@ -5,22 +5,28 @@
  *   POST /v1/vqa               {images, question, ...} -> {answer, usage, timing_ms}
  *   POST /v1/chat/completions  OpenAI-compatible, JSON or SSE (`stream: true`, ends with `data: [DONE]`)
  *   GET  /v1/models            the one model served
- *   GET  /healthz              200 when the engine is ready and not draining, else 503
+ *   GET  /healthz              200 when the engine serves and the server is not draining, else 503 with the reason
  *   GET  /metrics              Prometheus text
+ *   GET  /openapi.json         the OpenAPI 3.1 document, generated from the zod schemas (serve/openapi.ts)
+ *   GET  /docs                 that document as a page
  *   GET  /                     a small page to ask questions about uploaded images
  *
  * Every error is JSON in OpenAI's shape, produced by the one onError (serve/error_map.ts).
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { EngineQueue, type QueueOptions } from "../core/engine/queue.ts";
 import type { InferenceEngine } from "../core/engine/types.ts";
+import { ConfigError } from "../core/errors.ts";
 import { bearerChecker } from "./auth.ts";
-import { chatCompletionJson, runToCompletion, streamChatCompletion } from "./chat.ts";
+import { admit, chatCompletionJson, type RunContext, runToCompletion, streamChatCompletion } from "./chat.ts";
+import { docsPage } from "./docs_page.ts";
 import { ApiError } from "./errors.ts";
 import { errorResponseBody } from "./error_map.ts";
 import { defaultLimits, type ServeLimits } from "./limits.ts";
 import { routeLabel, ServeMetrics } from "./metrics.ts";
+import { registerOpenApi } from "./openapi.ts";
 import { indexPage } from "./page.ts";
 import { chatToGeneration, readJsonBody, vqaToGeneration } from "./requests.ts";
 import { chatCompletionSchema, vqaSchema } from "./schemas.ts";
@@ -29,10 +35,15 @@ export interface AppOptions {
   limits?: Partial<ServeLimits>;
   /** A queue to share (serve/server.ts drains it on shutdown), or options for a new one. */
   queue?: EngineQueue | Partial<QueueOptions>;
-  /** When set, /v1/* requires `Authorization: Bearer <apiKey>` (401 otherwise). */
+  /**
+   * When set, /v1/* requires `Authorization: Bearer <apiKey>` (401 otherwise). An empty string is refused with a
+   * ConfigError: leave it unset to run without auth.
+   */
   apiKey?: string;
   /** CORS is off unless origins are listed here ("*" allows any). */
   corsOrigins?: string[];
+  /** The model has random (untrained) weights: the page shows a warning banner, /healthz says so. */
+  untrained?: boolean;
   /** Where server-side faults (5xx) are logged; default console.error. */
   log?: (line: string) => void;
   metrics?: ServeMetrics;
@@ -44,14 +55,30 @@ export interface AppState {
   limits: ServeLimits;
 }
 
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; " +
+  "connect-src 'self'; form-action 'none'; base-uri 'none'";
+
+/** Refuses an empty API key: it would otherwise look like auth was asked for while every request passes. */
+export function checkApiKey(apiKey: string | undefined, source = "--api-key"): void {
+  if (apiKey !== undefined && apiKey.trim() === "") {
+    throw new ConfigError(
+      source,
+      "the API key is empty; omit the flag (and unset GASP_API_KEY) to run without auth, or give a non-empty key",
+    );
+  }
+}
+
 /** Builds the app; the queue and metrics it uses are exposed on `appState(app)` for the server and tests. */
-export function createApp(engine: InferenceEngine, options: AppOptions = {}): Hono {
+export function createApp(engine: InferenceEngine, options: AppOptions = {}): OpenAPIHono {
+  checkApiKey(options.apiKey);
   const limits: ServeLimits = { ...defaultLimits, ...options.limits };
   const queue = options.queue instanceof EngineQueue ? options.queue : new EngineQueue(engine, options.queue);
   const metrics = options.metrics ?? new ServeMetrics();
   const log = options.log ?? ((line: string) => console.error(line));
-  const standIn = (engine as { isStandIn?: boolean }).isStandIn === true;
-  const app = new Hono();
+  const standIn = (engine as { isStandIn?: boolean }).isStandIn === true ||
+    (engine as { info?: { standIn?: boolean } }).info?.standIn === true;
+  const untrained = options.untrained === true;
+  const app = new OpenAPIHono();
   states.set(app, { queue, metrics, limits });
 
   app.use("*", async (c, next) => {
@@ -76,19 +103,34 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Ho
   }
 
   app.get("/", (c) => {
-    c.header(
-      "content-security-policy",
-      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; " +
-        "connect-src 'self'; form-action 'none'; base-uri 'none'",
-    );
-    return c.html(indexPage(engine.modelName, standIn));
+    c.header("content-security-policy", PAGE_CSP);
+    return c.html(indexPage(engine.modelName, { standIn, untrained }));
+  });
+
+  registerOpenApi(app, { modelName: engine.modelName, auth: !!options.apiKey });
+  app.get("/docs", (c) => {
+    c.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'");
+    const doc = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: { title: "GASP-TS spatial VQA server", version: "1" },
+    });
+    return c.html(docsPage(doc as Parameters<typeof docsPage>[0]));
   });
 
   app.get("/healthz", (c) => {
-    const q = queue.stats();
-    if (queue.closed) return c.json({ status: "draining", model: engine.modelName, queue: q }, 503);
-    if (!engine.ready()) return c.json({ status: "loading", model: engine.modelName, queue: q }, 503);
-    return c.json({ status: "ok", model: engine.modelName, engine: engine.id, stand_in: standIn, queue: q });
+    const engineStatus = engine.status();
+    const status = queue.closed ? "draining" : engineStatus;
+    const body = {
+      status,
+      model: engine.modelName,
+      engine: engine.id,
+      stand_in: standIn,
+      untrained,
+      context_tokens: engine.contextTokens,
+      max_prompt_tokens: Math.min(limits.maxPromptTokens, engine.contextTokens - 1),
+      queue: queue.stats(),
+    };
+    return status === "ok" ? c.json(body) : c.json(body, 503, { "retry-after": "1" });
   });
 
   app.get("/metrics", (c) => {
@@ -96,7 +138,7 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Ho
     return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
-  const modelCard = () => ({ id: engine.modelName, object: "model", created: 0, owned_by: "gasp-ts" });
+  const modelCard = () => ({ id: engine.modelName, object: "model" as const, created: 0, owned_by: "gasp-ts" });
   app.get("/v1/models", (c) => c.json({ object: "list", data: [modelCard()] }));
   app.get("/v1/models/:id", (c) => {
     if (c.req.param("id") !== engine.modelName) {
@@ -111,10 +153,18 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Ho
     return c.json(modelCard());
   });
 
+  const context = (signal: AbortSignal): RunContext => ({
+    queue,
+    metrics,
+    limits,
+    modelName: engine.modelName,
+    clientSignal: signal,
+  });
+
   app.post("/v1/vqa", async (c) => {
-    const body = await readJsonBody(c.req.raw, vqaSchema, limits.maxBodyBytes);
-    const req = vqaToGeneration(body, limits, engine.modelName);
-    const ctx = { queue, metrics, modelName: engine.modelName, clientSignal: c.req.raw.signal };
+    const ctx = context(c.req.raw.signal);
+    const body = await readJsonBody(c.req.raw, vqaSchema, limits.maxBodyBytes, limits.bodyTimeoutMs);
+    const req = await admit(ctx, vqaToGeneration(body, limits, engine.modelName), body.max_tokens != null);
     const r = await runToCompletion(ctx, req);
     return c.json({
       answer: r.text,
@@ -126,10 +176,11 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Ho
   });
 
   app.post("/v1/chat/completions", async (c) => {
-    const body = await readJsonBody(c.req.raw, chatCompletionSchema, limits.maxBodyBytes);
-    const req = chatToGeneration(body, limits, engine.modelName);
-    const ctx = { queue, metrics, modelName: engine.modelName, clientSignal: c.req.raw.signal };
-    if (body.stream) return streamChatCompletion(ctx, req, body.stream_options?.include_usage === true);
+    const ctx = context(c.req.raw.signal);
+    const body = await readJsonBody(c.req.raw, chatCompletionSchema, limits.maxBodyBytes, limits.bodyTimeoutMs);
+    const given = body.max_tokens != null || body.max_completion_tokens != null;
+    const req = await admit(ctx, chatToGeneration(body, limits, engine.modelName), given);
+    if (body.stream) return await streamChatCompletion(ctx, req, body.stream_options?.include_usage === true);
     const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
     const r = await runToCompletion(ctx, req);
@@ -157,10 +208,10 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Ho
   return app;
 }
 
-const states = new WeakMap<Hono, AppState>();
+const states = new WeakMap<object, AppState>();
 
 /** The queue, metrics and limits behind an app made by createApp. */
-export function appState(app: Hono): AppState {
+export function appState(app: Hono | OpenAPIHono): AppState {
   const s = states.get(app);
   if (!s) throw new Error("appState: this app was not made by createApp");
   return s;

@@ -4,7 +4,9 @@
  */
 import {
   ConfigError,
+  ContextLengthExceededError,
   DataFormatError,
+  EngineOutOfMemoryError,
   EngineUnavailableError,
   GenerationTimeoutError,
   GpuDeviceLostError,
@@ -38,6 +40,12 @@ function toApiError(err: unknown): ApiError {
     return new ApiError(429, err.message, "rate_limit_error", "queue_full", null, {
       "retry-after": String(err.retryAfterS),
     });
+  }
+  if (err instanceof ContextLengthExceededError) {
+    return new ApiError(400, err.message, "invalid_request_error", "context_length_exceeded", "messages");
+  }
+  if (err instanceof EngineOutOfMemoryError) {
+    return new ApiError(503, err.message, "service_unavailable", "engine_out_of_memory", null, { "retry-after": "2" });
   }
   if (err instanceof EngineUnavailableError) {
     return new ApiError(503, err.message, "service_unavailable", "engine_unavailable", null, { "retry-after": "1" });

@@ -13,7 +13,7 @@ export type ApiErrorType =
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 413 | 415 | 429 | 500 | 503 | 504,
+    readonly status: 400 | 401 | 404 | 405 | 408 | 413 | 415 | 429 | 499 | 500 | 503 | 504,
     message: string,
     readonly type: ApiErrorType = "invalid_request_error",
     readonly code: string | null = null,
@@ -31,4 +31,17 @@ export class ApiError extends Error {
 
 export interface OpenAiErrorBody {
   error: { message: string; type: ApiErrorType; param: string | null; code: string | null };
+}
+
+/**
+ * The client went away before its answer was ready (it aborted the upload, or disconnected while waiting). Counted
+ * as 499 "client closed request" (nginx's code): a client error in the metrics, never a 500, and nothing is logged.
+ */
+export function clientClosedRequest(): ApiError {
+  return new ApiError(
+    499,
+    "The client closed the request before the answer was ready.",
+    "invalid_request_error",
+    "client_closed_request",
+  );
 }

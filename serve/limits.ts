@@ -1,9 +1,13 @@
 /**
  * Request limits and image checks done BEFORE any pixel decoding: sizes and formats come from the file headers
- * (PNG IHDR, JPEG SOFn), so a 60-byte "decompression bomb" claiming 100000 x 100000 pixels is refused without
- * allocating anything. Only PNG and JPEG are accepted, and only inline (data URL or bare base64).
+ * (PNG IHDR, JPEG SOFn; core/image/header.ts), so a 60-byte "decompression bomb" claiming 100000 x 100000 pixels,
+ * or 4096 x 4096 RGBA at 16 bits, is refused without allocating anything. Only PNG and JPEG are accepted, and only
+ * inline (data URL or bare base64).
  */
+import { decodedImageBytes, type ImageHeader, MAX_DECODED_IMAGE_BYTES, readImageHeader } from "../core/image/header.ts";
 import { ApiError } from "./errors.ts";
+
+export { readImageHeader };
 
 export interface ServeLimits {
   /** Whole request body, bytes (413 beyond). 24 MiB fits 8 base64 images of ~2 MiB with room to spare. */
@@ -16,6 +20,19 @@ export interface ServeLimits {
   maxImagePixels: number;
   /** Longest side in pixels. */
   maxImageSide: number;
+  /**
+   * Decoded raster per image, width x height x channels x bytes per sample, from the header (palette PNGs as RGBA);
+   * the decoder refuses more than MAX_DECODED_IMAGE_BYTES whatever this says.
+   */
+  maxImageDecodedBytes: number;
+  /**
+   * Prompt tokens per request, vision pads included (400 context_length_exceeded beyond; the model's context also
+   * applies). 4096: on the WASM EP of a 2-core CPU the tiny model's 4k prefill takes ~4 s and ~1 GB; 8k takes
+   * ~17 s and 3.3 GB; 16k fails in onnxruntime with std::bad_alloc.
+   */
+  maxPromptTokens: number;
+  /** Time to receive the whole body once the head arrived (408 beyond): slow uploads do not hold a handler. */
+  bodyTimeoutMs: number;
   /** Ceiling for max_tokens; requests above it get 400. */
   maxTokens: number;
   /** max_tokens used when the request gives none. */
@@ -34,6 +51,9 @@ export const defaultLimits: ServeLimits = {
   maxImageBytes: 8 * 1024 * 1024,
   maxImagePixels: 4096 * 4096,
   maxImageSide: 8192,
+  maxImageDecodedBytes: MAX_DECODED_IMAGE_BYTES, // 4096² RGBA8; 16-bit 4096² RGB(A) is refused
+  maxPromptTokens: 4096,
+  bodyTimeoutMs: 60_000,
   maxTokens: 1024,
   defaultMaxTokens: 256,
   maxTextChars: 32_768,
@@ -41,72 +61,8 @@ export const defaultLimits: ServeLimits = {
   maxStop: 4,
 };
 
-export type ImageMime = "image/png" | "image/jpeg";
-
-export interface ImageHeader {
-  mime: ImageMime;
-  width: number;
-  height: number;
-}
-
 export interface CheckedImage extends ImageHeader {
   bytes: Uint8Array;
-}
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** Reads format and dimensions from the first bytes of a PNG or JPEG; null when the bytes are neither. */
-export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
-  if (bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b)) return readPngHeader(bytes);
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return readJpegHeader(bytes);
-  return null;
-}
-
-/** PNG: signature, then the IHDR chunk must come first: length 13, "IHDR", width u32be, height u32be, ... */
-function readPngHeader(b: Uint8Array): ImageHeader | null {
-  if (b.length < 33) return null;
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (v.getUint32(8) !== 13) return null;
-  if (String.fromCharCode(b[12], b[13], b[14], b[15]) !== "IHDR") return null;
-  const width = v.getUint32(16);
-  const height = v.getUint32(20);
-  const bitDepth = b[24];
-  const colorType = b[25];
-  if (![1, 2, 4, 8, 16].includes(bitDepth) || ![0, 2, 3, 4, 6].includes(colorType)) return null;
-  return { mime: "image/png", width, height };
-}
-
-/**
- * JPEG: walk the marker segments after SOI (FFD8) to the first SOFn frame header
- * (FFC0-FFCF except C4 DHT, C8 JPG, CC DAC): [FF Cn][len u16][precision u8][height u16][width u16].
- */
-function readJpegHeader(b: Uint8Array): ImageHeader | null {
-  let i = 2;
-  while (i + 4 <= b.length) {
-    if (b[i] !== 0xff) return null;
-    let marker = b[i + 1];
-    while (marker === 0xff && i + 2 < b.length) { // fill bytes
-      i++;
-      marker = b[i + 1];
-    }
-    if (marker === 0xd9 || marker === 0xda) return null; // EOI / SOS before any frame header
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { // standalone markers
-      i += 2;
-      continue;
-    }
-    if (i + 4 > b.length) return null;
-    const len = (b[i + 2] << 8) | b[i + 3];
-    if (len < 2) return null;
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) {
-      if (i + 9 > b.length || len < 7) return null;
-      const height = (b[i + 5] << 8) | b[i + 6];
-      const width = (b[i + 7] << 8) | b[i + 8];
-      return { mime: "image/jpeg", width, height };
-    }
-    i += 2 + len;
-  }
-  return null;
 }
 
 type FromBase64 = (s: string, o: { alphabet: "base64"; lastChunkHandling: "strict" }) => Uint8Array;
@@ -237,6 +193,27 @@ export function checkImageRef(ref: string, limits: ServeLimits, param: string): 
         `${limits.maxImageSide} per side. Downscale it before sending.`,
       "invalid_request_error",
       "image_too_large",
+      param,
+    );
+  }
+  const decoded = decodedImageBytes(header);
+  if (decoded > limits.maxImageDecodedBytes) {
+    throw new ApiError(
+      413,
+      `Image header claims ${width}x${height} with ${header.palette ? "a palette" : `${header.channels} channel(s)`} ` +
+        `at ${header.bitDepth} bits, ${decoded} bytes decoded; the limit is ${limits.maxImageDecodedBytes} bytes. ` +
+        "Send an 8-bit image or downscale it.",
+      "invalid_request_error",
+      "image_too_large",
+      param,
+    );
+  }
+  if (Math.max(width, height) / Math.min(width, height) > 200) {
+    throw new ApiError(
+      400,
+      `Image is ${width}x${height}; the model's preprocessing accepts aspect ratios up to 200:1.`,
+      "invalid_request_error",
+      "invalid_image",
       param,
     );
   }

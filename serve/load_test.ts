@@ -1,7 +1,7 @@
 /**
  * A bounded loopback load test for the server: a fixed number of chat requests (each with one image) sent by a
  * fixed number of concurrent workers; it stops by itself. Reports throughput, latency percentiles, time to first
- * token (streaming) and errors by kind. Used by `deno task bench:serve`.
+ * token (streaming), /healthz latency while the load runs, and errors by kind. Used by `deno task bench:serve`.
  */
 export interface LoadTestOptions {
   /** Base URL of a running server, e.g. http://127.0.0.1:8080 */
@@ -41,6 +41,8 @@ export interface LoadTestReport {
   latencyMs: Percentiles | null;
   /** Time to the first content token; streaming only. */
   ttftMs: Percentiles | null;
+  /** GET /healthz round trips, polled every 50 ms while the load ran. */
+  healthzMs: Percentiles | null;
 }
 
 /** Nearest-rank percentile of an ascending array. */
@@ -50,7 +52,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, rank) - 1];
 }
 
-function summarize(values: number[]): Percentiles | null {
+/** p50/p95/p99/mean/max of `values`, rounded to 0.01; null when empty. */
+export function summarize(values: number[]): Percentiles | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
@@ -147,7 +150,22 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestReport> {
       outcomes.push(await oneRequest(o));
     }
   };
+  let loading = true;
+  const healthz: number[] = [];
+  const poller = (async () => {
+    while (loading) {
+      const h0 = performance.now();
+      try {
+        const h = await fetch(`${o.url}/healthz`, { signal: AbortSignal.timeout(o.timeoutMs) });
+        await h.body?.cancel();
+        healthz.push(performance.now() - h0);
+      } catch { /* counted by its absence */ }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.requests)) }, worker));
+  loading = false;
+  await poller;
   const wallS = (performance.now() - t0) / 1000;
   const good = outcomes.filter((x) => x.ok);
   const errors: Record<string, number> = {};
@@ -166,5 +184,6 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestReport> {
     completionTokensPerS: Math.round((completionTokens / wallS) * 10) / 10,
     latencyMs: summarize(good.map((x) => x.latencyMs)),
     ttftMs: o.stream ? summarize(good.flatMap((x) => x.ttftMs === undefined ? [] : [x.ttftMs])) : null,
+    healthzMs: summarize(healthz),
   };
 }

@@ -28,7 +28,16 @@ class Histogram {
   }
 }
 
-export const KNOWN_ROUTES = ["/", "/healthz", "/metrics", "/v1/models", "/v1/vqa", "/v1/chat/completions"];
+export const KNOWN_ROUTES = [
+  "/",
+  "/healthz",
+  "/metrics",
+  "/openapi.json",
+  "/docs",
+  "/v1/models",
+  "/v1/vqa",
+  "/v1/chat/completions",
+];
 
 export function routeLabel(path: string): string {
   if (KNOWN_ROUTES.includes(path)) return path;
@@ -118,6 +127,9 @@ export class ServeMetrics {
     );
     out.push("# HELP gasp_queue_rejected_total Requests refused with 429 because the queue was full.");
     out.push("# TYPE gasp_queue_rejected_total counter", `gasp_queue_rejected_total ${queue.rejected}`);
+    // The process's resident memory (the engine Workers share it): the soak test watches it for growth.
+    out.push("# HELP process_resident_memory_bytes Resident memory size in bytes.");
+    out.push("# TYPE process_resident_memory_bytes gauge", `process_resident_memory_bytes ${Deno.memoryUsage().rss}`);
     return out.join("\n") + "\n";
   }
 }

@@ -2,9 +2,13 @@
  * GET / : one self-contained HTML page (inline CSS and JS, no external requests) to upload images, ask a question and
  * watch the answer stream in from POST /v1/chat/completions with `stream: true`.
  */
-export function indexPage(modelName: string, standIn: boolean): string {
-  const banner = standIn
+export function indexPage(modelName: string, o: { standIn: boolean; untrained: boolean }): string {
+  const banner = o.standIn
     ? `<p class="warn" id="standin">Stand-in engine: answers are a deterministic echo of the request, not a model.</p>`
+    : o.untrained
+    ? `<p class="warn" id="untrained"><b>Untrained model:</b> this server runs the tiny model with seeded random ` +
+      "weights (no trained model was found), so its answers are noise. Train one with <code>deno task train</code> " +
+      "and restart, or pass <code>--model</code>.</p>"
     : "";
   return `<!doctype html>
 <html lang="en">
@@ -31,7 +35,7 @@ export function indexPage(modelName: string, standIn: boolean): string {
 </head>
 <body>
 <h1>GASP-TS spatial VQA</h1>
-<p class="model">Model: <code id="model">${escapeHtml(modelName)}</code></p>
+<p class="model">Model: <code id="model">${escapeHtml(modelName)}</code> · <a href="/docs">API docs</a></p>
 ${banner}
 <form id="ask">
   <label for="images">Images (PNG or JPEG)</label>

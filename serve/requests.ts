@@ -1,10 +1,12 @@
 /**
- * Reading and checking request bodies: content type (415), size while streaming (413), JSON (400), zod schema (400),
- * then conversion to the engine's GenerationRequest with configured limits (images, text, tokens) applied.
+ * Reading and checking request bodies: content type (415), size while streaming (413), a body read deadline (408),
+ * JSON (400), zod schema (400), then conversion to the engine's GenerationRequest with configured limits (images,
+ * text, tokens) applied. The prompt's token count is checked later, in serve/chat.ts, once the engine counted it.
+ * A client that aborts its upload gets counted as 499, not as a server fault.
  */
 import type { z } from "zod";
-import type { ChatMessage, ContentPart, GenerationRequest } from "../core/engine/types.ts";
-import { ApiError } from "./errors.ts";
+import type { ChatMessage, ChatPart, GenerationRequest } from "../core/engine/types.ts";
+import { ApiError, clientClosedRequest } from "./errors.ts";
 import { checkImageRef, type ServeLimits } from "./limits.ts";
 import { type ChatCompletionBody, describeZodError, type VqaBody } from "./schemas.ts";
 
@@ -13,6 +15,7 @@ export async function readJsonBody<S extends z.ZodType>(
   req: Request,
   schema: S,
   maxBytes: number,
+  bodyTimeoutMs = 60_000,
 ): Promise<z.infer<S>> {
   const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json") {
@@ -32,7 +35,7 @@ export async function readJsonBody<S extends z.ZodType>(
     );
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const text = await readTextCapped(req, maxBytes, tooLarge);
+  const text = await readTextCapped(req, maxBytes, tooLarge, bodyTimeoutMs);
   if (text.trim() === "") throw new ApiError(400, "Request body is empty; send a JSON object.");
   let json: unknown;
   try {
@@ -54,23 +57,51 @@ export async function readJsonBody<S extends z.ZodType>(
   return parsed.data;
 }
 
-async function readTextCapped(req: Request, maxBytes: number, tooLarge: () => ApiError): Promise<string> {
+async function readTextCapped(
+  req: Request,
+  maxBytes: number,
+  tooLarge: () => ApiError,
+  timeoutMs: number,
+): Promise<string> {
   if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ApiError(
+            408,
+            `The request body was not received within ${timeoutMs} ms.`,
+            "invalid_request_error",
+            "body_timeout",
+          ),
+        ),
+      timeoutMs,
+    );
+  });
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await Promise.race([reader.read(), deadline]);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        throw clientClosedRequest(); // the upload broke off: the client aborted or its connection reset
+      }
+      const { done, value } = step;
       if (done) break;
       total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
+      if (total > maxBytes) throw tooLarge();
       chunks.push(value);
     }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
   const all = new Uint8Array(total);
@@ -152,9 +183,9 @@ export function vqaToGeneration(body: VqaBody, limits: ServeLimits, modelName: s
   checkTextBudget(body.question.length, limits);
   const maxTokens = checkMaxTokens(body.max_tokens, limits, "max_tokens");
   const stop = checkStop(body.stop, limits);
-  const content: ContentPart[] = body.images.map((ref, i) => {
+  const content: ChatPart[] = body.images.map((ref, i) => {
     const im = checkImageRef(ref, limits, `images[${i}]`);
-    return { type: "image", bytes: im.bytes, mime: im.mime, width: im.width, height: im.height };
+    return { type: "image", image: { bytes: im.bytes, mime: im.mime, width: im.width, height: im.height } };
   });
   content.push({ type: "text", text: body.question });
   return {
@@ -167,8 +198,37 @@ export function vqaToGeneration(body: VqaBody, limits: ServeLimits, modelName: s
   };
 }
 
+/** Refuses benign-looking OpenAI parameters whose value asks for something this server does not do. */
+function checkUnsupported(body: ChatCompletionBody): void {
+  const refuse = (param: string, message: string) => {
+    throw new ApiError(400, message, "invalid_request_error", "unsupported_parameter", param);
+  };
+  if (body.logprobs) refuse("logprobs", "logprobs are not supported by this server; omit logprobs or send false.");
+  if (body.top_logprobs) refuse("top_logprobs", "top_logprobs are not supported; omit it or send 0.");
+  if (body.response_format && body.response_format.type !== "text") {
+    refuse(
+      "response_format",
+      `response_format type "${body.response_format.type}" is not supported; omit it or send {"type": "text"}.`,
+    );
+  }
+  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) {
+    refuse("logit_bias", "logit_bias is not supported by this server; omit it or send {}.");
+  }
+  if (body.tools && body.tools.length > 0) refuse("tools", "Tools are not supported by this server; send no tools.");
+  if (body.tool_choice != null && body.tool_choice !== "none" && body.tool_choice !== "auto") {
+    refuse("tool_choice", 'tool_choice needs tools, which this server does not support; omit it or send "none".');
+  }
+  if (body.modalities && body.modalities.some((m) => m !== "text")) {
+    refuse("modalities", 'This server answers in text only; omit modalities or send ["text"].');
+  }
+  if (body.service_tier && body.service_tier !== "auto" && body.service_tier !== "default") {
+    refuse("service_tier", `service_tier "${body.service_tier}" is not offered; omit it or send "auto".`);
+  }
+}
+
 export function chatToGeneration(body: ChatCompletionBody, limits: ServeLimits, modelName: string): GenerationRequest {
   checkModel(body.model, modelName);
+  checkUnsupported(body);
   if (body.messages.length > limits.maxMessages) {
     throw new ApiError(
       400,
@@ -200,7 +260,7 @@ export function chatToGeneration(body: ChatCompletionBody, limits: ServeLimits, 
   const messages: ChatMessage[] = body.messages.map((m, mi) => {
     const role = m.role === "developer" ? "system" : m.role;
     if (typeof m.content === "string") return { role, content: [{ type: "text", text: m.content }] };
-    const content = m.content.map((p, pi): ContentPart => {
+    const content = m.content.map((p, pi): ChatPart => {
       if (p.type === "text") return { type: "text", text: p.text };
       if (role !== "user") {
         throw new ApiError(
@@ -213,7 +273,7 @@ export function chatToGeneration(body: ChatCompletionBody, limits: ServeLimits, 
       }
       const url = typeof p.image_url === "string" ? p.image_url : p.image_url.url;
       const im = checkImageRef(url, limits, `messages[${mi}].content[${pi}].image_url`);
-      return { type: "image", bytes: im.bytes, mime: im.mime, width: im.width, height: im.height };
+      return { type: "image", image: { bytes: im.bytes, mime: im.mime, width: im.width, height: im.height } };
     });
     return { role, content };
   });

@@ -33,9 +33,18 @@ export const chatMessageSchema = z.strictObject({
   role: z.enum(["system", "developer", "user", "assistant"]),
   content: z.union([z.string().max(MAX_STRING), z.array(contentPartSchema).max(1024)]),
   name: z.string().max(256).optional(),
+  // what clients echo back on assistant turns; no tool calls are ever produced, so an empty list only
+  refusal: z.string().max(MAX_STRING).nullish(),
+  tool_calls: z.array(z.unknown()).max(0).optional(),
 });
 
-/** POST /v1/chat/completions (the subset of OpenAI's parameters this server honours, plus accepted no-ops). */
+/**
+ * POST /v1/chat/completions: the OpenAI parameters this server honours, plus the benign ones clients send by default,
+ * accepted when they ask for nothing this server would do differently (`logprobs: false`, `response_format:
+ * {type: "text"}`, `logit_bias: {}`, `tools: []`, `store`, `metadata`, ...). Values that ask for something it does
+ * not do (logprobs: true, a JSON schema, a non-empty logit_bias, tools) are refused in serve/requests.ts with a
+ * message saying so; keys it does not know are a 400 naming them.
+ */
 export const chatCompletionSchema = z.strictObject({
   model: z.string().max(256).optional(),
   messages: z.array(chatMessageSchema).min(1).max(4096),
@@ -52,6 +61,20 @@ export const chatCompletionSchema = z.strictObject({
   // Accepted for client compatibility; only the neutral value is supported.
   frequency_penalty: z.literal(0).nullish(),
   presence_penalty: z.literal(0).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  response_format: z.looseObject({ type: z.enum(["text", "json_object", "json_schema"]) }).nullish(),
+  logit_bias: z.record(z.string().max(16), z.number().min(-100).max(100)).nullish(),
+  tools: z.array(z.looseObject({ type: z.string().max(64) })).max(128).nullish(),
+  tool_choice: z.union([z.enum(["none", "auto", "required"]), z.looseObject({ type: z.string().max(64) })]).nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  modalities: z.array(z.enum(["text", "audio"])).max(2).nullish(),
+  service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).nullish(),
+  // Ignored: this server stores nothing and has no prompt cache; the ids are opaque to it.
+  store: z.boolean().nullish(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  safety_identifier: z.string().max(256).optional(),
+  prompt_cache_key: z.string().max(256).optional(),
 });
 export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
 

@@ -53,7 +53,8 @@ export function chatSample(
 ): Omit<ModelSample, "corr"> {
   const prompt = encodePrompt(config, tok, imagesThenText(images, question));
   if (answer === null) return { inputIds: prompt.inputIds, images: prompt.images, targets: null };
-  const answerIds = tok.encode(answer + "<|im_end|>");
+  // the answer is text; only the closing <|im_end|> is a control token
+  const answerIds = [...tok.encode(answer), tok.tokenId("<|im_end|>")];
   const ids = Int32Array.from([...prompt.inputIds, ...answerIds]);
   const targets = new Int32Array(ids.length).fill(IGNORE_INDEX);
   for (let t = prompt.inputIds.length - 1; t + 1 < ids.length; t++) targets[t] = ids[t + 1];

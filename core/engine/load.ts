@@ -1,19 +1,19 @@
 /**
  * Builds the engine `deno task serve`, `deno task bench` and `deno task bench:serve` use.
  *
- * `createEngine(modelDir)` loads a head-free export dir (config.json, tokenizer.json, vision.onnx, decoder.onnx; see
- * core/model/export_onnx.ts) into the real onnxruntime-web engine (core/engine/ort_engine.ts). A training output dir
- * whose `export/` subdir is such a dir is accepted too (`runs/gasp` means `runs/gasp/export`). Only an explicit
- * `{standIn: true}` gives the deterministic STAND-IN engine.
+ * `createEngine(modelPath)` resolves any model path (core/model/folder/resolve.ts: an export, a training run, a
+ * base folder, a step checkpoint), takes its head-free export (core/model/folder/export_of.ts; written to a temp
+ * folder when the model has none) and loads it into the real onnxruntime-web engine (core/engine/ort_engine.ts), or
+ * our runtime with `{engine: "ours"}`. Only an explicit `{standIn: true}` gives the deterministic STAND-IN engine.
  *
  * With no modelDir the default is, in order: runs/gasp/export, runs/base/export (written by `deno task train`), else
  * the tiny config with seeded RANDOM weights exported once into runs/tiny-random/export (an untrained model: its
  * answers are noise; the description says so loudly).
  */
-import { existsSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { resolve } from "node:path";
 import { TINY_CONFIG } from "../model/config.ts";
+import { exportOf } from "../model/folder/export_of.ts";
+import { isExportDir, resolveModelDir } from "../model/folder/resolve.ts";
 import { exportHeadFreeModel } from "../model/export_onnx.ts";
 import { initParameters } from "../model/init.ts";
 import type { ExecutionProviderChoice } from "../model/ort_runner.ts";
@@ -22,9 +22,6 @@ import { OrtEngine } from "./ort_engine.ts";
 import { RuntimeEngine } from "./runtime_engine.ts";
 import { StandInEngine, type StandInOptions } from "./stand_in.ts";
 import type { InferenceEngine } from "./types.ts";
-
-/** The files an export dir must hold for the engine to load it. */
-export const EXPORT_FILES = ["config.json", "tokenizer.json", "vision.onnx", "decoder.onnx"] as const;
 
 /** Seed of the untrained fallback model's weights (runs/tiny-random/export). */
 export const TINY_RANDOM_SEED = 0;
@@ -37,6 +34,8 @@ export interface LoadedEngine {
   untrained: boolean;
   /** The export dir loaded (absent for the stand-in). */
   modelDir?: string;
+  /** Removes the temporary export written for a model that had none (a no-op otherwise); call at shutdown. */
+  dispose(): Promise<void>;
   /** One line saying what was loaded (or why the stand-in is used); print it at startup. */
   description: string;
 }
@@ -55,45 +54,23 @@ export interface CreateEngineOptions {
   runsDir?: string;
   /** Pixel ceiling per image for the vision preprocessing (default ENGINE_MAX_PIXELS). */
   maxPixels?: number;
+  /** Context to serve (default: the model's; see OrtEngine). */
+  contextTokens?: number;
+  /** See OrtEngineOptions.recreateOnAllocationFailure (default true). */
+  recreateOnAllocationFailure?: boolean;
   /** Load and progress messages (default console.error). */
   log?: (message: string) => void;
 }
 
-/**
- * The export dir inside `dir`: `dir/export` when that holds a complete export (a training run keeps its own
- * config.json beside export/), else `dir` itself. Throws a ConfigError naming the dir and every missing file otherwise.
- */
-export function resolveExportDir(dir: string): string {
-  const abs = resolve(dir);
-  if (!existsSync(abs)) {
-    throw new ConfigError("--model", `${abs} does not exist (expected an export dir with ${EXPORT_FILES.join(", ")})`);
-  }
-  const candidate = EXPORT_FILES.every((f) => existsSync(join(abs, "export", f))) ? join(abs, "export") : abs;
-  const missing = EXPORT_FILES.filter((f) => !existsSync(join(candidate, f)));
-  if (missing.length) {
-    throw new ConfigError(
-      "--model",
-      `${candidate} is not a model export dir: missing ${missing.join(", ")} ` +
-        `(an export dir holds ${EXPORT_FILES.join(", ")}; write one with \`deno task export\` or \`deno task train\`)`,
-    );
-  }
-  return candidate;
-}
-
-/** A short label for a checkpoint: "runs/gasp/export" -> "gasp", "runs/base" -> "base". */
-export function checkpointLabel(dir: string): string {
-  const abs = resolve(dir);
-  return basename(abs) === "export" ? basename(dirname(abs)) : basename(abs);
-}
-
-/** "gasp-tiny-" + the checkpoint label ("gasp-tiny-gasp", "gasp-tiny-base"); "tiny-random" gives "gasp-tiny-random". */
-export function defaultModelName(dir: string): string {
-  const label = checkpointLabel(dir);
+/** "gasp-tiny-" + the model's label ("gasp-tiny-gasp", "gasp-tiny-base"); "tiny-random" gives "gasp-tiny-random". */
+export function defaultModelName(label: string): string {
   return label.startsWith("tiny-") ? `gasp-${label}` : `gasp-tiny-${label}`;
 }
 
 export interface DefaultModel {
   dir: string;
+  /** "gasp", "base" or "tiny-random". */
+  label: string;
   untrained: boolean;
   why: string;
 }
@@ -108,12 +85,12 @@ export async function defaultModelDir(
 ): Promise<DefaultModel> {
   for (const name of ["gasp", "base"]) {
     const dir = resolve(runsDir, name, "export");
-    if (EXPORT_FILES.every((f) => existsSync(join(dir, f)))) {
-      return { dir, untrained: false, why: `trained ${name} model found` };
+    if (isExportDir(dir)) {
+      return { dir, label: name, untrained: false, why: `trained ${name} model found` };
     }
   }
   const dir = resolve(runsDir, "tiny-random", "export");
-  if (!EXPORT_FILES.every((f) => existsSync(join(dir, f)))) {
+  if (!isExportDir(dir)) {
     log(
       `engine: no trained model in ${resolve(runsDir)}/{gasp,base}/export; exporting the UNTRAINED tiny model ` +
         `(seeded random weights, seed ${TINY_RANDOM_SEED}) to ${dir}`,
@@ -127,11 +104,17 @@ export async function defaultModelDir(
   }
   return {
     dir,
+    label: "tiny-random",
     untrained: true,
     why: `no trained model in ${resolve(runsDir)}/{gasp,base}/export (run \`deno task train\`)`,
   };
 }
 
+/**
+ * The engine for `modelDir` (any model path resolveModelDir accepts), in this thread: the real model over
+ * onnxruntime-web by default, our runtime with `{engine: "ours"}`, the stand-in only with `{standIn: true}`; no
+ * modelDir gives the default model (see defaultModelDir). startEngineWorker (worker_engine.ts) runs it in a Worker.
+ */
 export async function createEngine(
   modelDir: string | undefined,
   options: CreateEngineOptions = {},
@@ -142,33 +125,52 @@ export async function createEngine(
       engine: new StandInEngine(options.standInOptions),
       standIn: true,
       untrained: false,
+      dispose: () => Promise.resolve(),
       description: `*** STAND-IN ENGINE, NOT A MODEL *** (requested explicitly; ` +
         `${modelDir ? `--model ${modelDir} ignored` : "no --model given"}). ` +
         "Answers are a deterministic echo of the request, for testing the HTTP layer only.",
     };
   }
   let dir: string;
+  let label: string;
   let untrained = false;
   let why = "";
+  let dispose = () => Promise.resolve();
   if (modelDir) {
-    dir = resolveExportDir(modelDir);
+    const resolved = resolveModelDir(modelDir);
+    const exp = await exportOf(resolved, log);
+    ({ dir, dispose } = exp);
+    label = resolved.label;
+    why = resolved.description;
   } else {
     const d = await defaultModelDir(options.runsDir, log);
     ({ dir, untrained, why } = d);
+    label = d.label;
   }
   const t0 = performance.now();
   let epLine = "";
-  const engine = options.engine === "ours"
-    ? await RuntimeEngine.load(dir, {
-      modelName: options.modelName ?? defaultModelName(dir),
-      maxPixels: options.maxPixels,
-    })
-    : await OrtEngine.load(dir, {
-      executionProvider: options.executionProvider,
-      modelName: options.modelName ?? defaultModelName(dir),
-      maxPixels: options.maxPixels,
-      log: (m) => epLine = m, // carried in the description, which every caller prints
-    });
+  const load = () =>
+    options.engine === "ours"
+      ? RuntimeEngine.load(dir, {
+        modelName: options.modelName ?? defaultModelName(label),
+        maxPixels: options.maxPixels,
+        contextTokens: options.contextTokens,
+      })
+      : OrtEngine.load(dir, {
+        executionProvider: options.executionProvider,
+        modelName: options.modelName ?? defaultModelName(label),
+        maxPixels: options.maxPixels,
+        contextTokens: options.contextTokens,
+        recreateOnAllocationFailure: options.recreateOnAllocationFailure,
+        log: (m) => epLine = m, // carried in the description, which every caller prints
+      });
+  let engine: InferenceEngine;
+  try {
+    engine = await load();
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   const what = untrained
     ? `*** UNTRAINED MODEL (seeded random weights): answers are noise *** ${engine.modelName} from ${dir} (${why})`
@@ -178,6 +180,7 @@ export async function createEngine(
     standIn: false,
     untrained,
     modelDir: dir,
+    dispose,
     description: `${what}; ${epLine.replace(/^ort_runner: /, "").replace(/ for \S+$/, "") || engine.id}; ` +
       `loaded in ${secs} s`,
   };

@@ -5,24 +5,35 @@
  * - Execution provider: the runner's "auto" by default: the WebGPU EP when navigator.gpu gives a hardware adapter,
  *   the WASM EP otherwise (no adapter, or a software one such as Mesa llvmpipe, where WASM is faster). The choice
  *   and the reason are logged once at load; `executionProvider` and `id` ("ort-wasm" / "ort-webgpu") report it.
- * - Messages: text parts pass through; image parts (PNG/JPEG bytes, already header-checked by the caller) are
- *   decoded here with core/image/decode.ts; a file that does not decode is a DataFormatError (HTTP 400).
+ * - Messages: image parts may be encoded files (PNG/JPEG bytes, header-checked by the caller), decoded by the runner
+ *   one at a time with core/image/decode.ts, whose size limits apply before anything is allocated; a file that does
+ *   not decode is a DataFormatError (HTTP 400).
  * - Images are resized by Qwen's smart resize into [minPixels, maxPixels] (default max 448² here, not Qwen's 12.8 M:
  *   the vision graph's attention is quadratic in patches, and the tiny model is trained on ~224² views).
+ * - Context: config.json's max_position_embeddings (HF's default 32768 when the file names none), or less when
+ *   `contextTokens` says so. generate() refuses a longer prompt with ContextLengthExceededError before any model
+ *   work; countPromptTokens() gives the count up front. What fits in memory is usually less: the server's
+ *   --max-prompt-tokens (serve/limits.ts) is the practical bound.
  * - One generation at a time (the runner is not re-entrant): concurrent calls wait their turn in arrival order.
- * - Decoding yields to the event loop between tokens (core/engine/decode_loop.ts): onnxruntime-web's WASM EP would
- *   otherwise starve timers and I/O for the whole generation (no disconnects, timeouts or /healthz meanwhile).
+ * - Event loop: the runner's decode loop (core/model/streaming.ts) yields between tokens, but vision encoding and
+ *   prefill are single blocking calls (onnxruntime-web's WASM EP runs session.run synchronously). A server runs
+ *   this engine in a Worker (core/engine/worker_engine.ts) so its own event loop never waits on them.
+ * - Allocation failure (onnxruntime std::bad_alloc, a failed ArrayBuffer allocation): the request fails with
+ *   EngineOutOfMemoryError, status() is "degraded" while the runner's sessions are released and created again, and
+ *   the next request runs on the new sessions.
  * - Abort resolves with finishReason "cancelled" and the text produced so far; it never rejects.
  */
-import { DataFormatError, EngineUnavailableError } from "../errors.ts";
-import { decodeImage } from "../image/decode.ts";
-import { type ExecutionProviderChoice, OrtVlmRunner } from "../model/ort_runner.ts";
-import type { ChatMessage as RunnerMessage, ChatPart } from "../text/chat_template.ts";
-import { generateYielding } from "./decode_loop.ts";
-import type { ChatMessage, FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { ContextLengthExceededError, EngineOutOfMemoryError, EngineUnavailableError } from "../errors.ts";
+import { preprocessOptions, type VisionPreprocessOptions } from "../image/preprocess.ts";
+import { type ExecutionProviderChoice, OrtVlmRunner, type RunnerLoadOptions } from "../model/ort_runner.ts";
+import type { ChatMessage } from "../text/chat.ts";
+import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
 
-/** Default pixel ceiling per image (448 x 448 = 256 merged vision tokens with 14 px patches and a 2x2 merge). */
-export const ENGINE_MAX_PIXELS = 448 * 448;
+export { ENGINE_MAX_PIXELS };
+import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+
+/** Context of a config without max_position_embeddings (parseVlmConfig fills HF's default, so rarely used). */
+export const DEFAULT_CONTEXT_TOKENS = 4096;
 
 export interface OrtEngineOptions {
   /** "auto" (default): WebGPU EP on a hardware adapter, WASM EP otherwise. */
@@ -34,6 +45,19 @@ export interface OrtEngineOptions {
   /** Vision pixel budget per image (defaults: Qwen's min 3136, ENGINE_MAX_PIXELS). */
   minPixels?: number;
   maxPixels?: number;
+  /** Context to serve (default: config max_position_embeddings, else DEFAULT_CONTEXT_TOKENS); at most the config's. */
+  contextTokens?: number;
+  /**
+   * After an allocation failure, release and recreate the sessions in place (default true). A Worker host passes
+   * false and restarts the whole Worker instead, which also returns the WebAssembly memory (it never shrinks).
+   */
+  recreateOnAllocationFailure?: boolean;
+}
+
+/** True for an error that says memory could not be allocated (onnxruntime, V8 or WebAssembly). */
+export function isAllocationFailure(e: unknown): boolean {
+  const m = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return /bad_alloc|failed to allocate|allocation failed|out of memory|Cannot allocate|WebAssembly\.Memory/i.test(m);
 }
 
 export class OrtEngine implements InferenceEngine {
@@ -41,34 +65,59 @@ export class OrtEngine implements InferenceEngine {
   readonly modelName: string;
   readonly executionProvider: "wasm" | "webgpu";
   readonly modelDir: string;
-  /** Generations started, and those that ended cancelled (abort signal): tests read these. */
+  readonly contextTokens: number;
+  /** Generations started, those that ended cancelled, and sessions recreated after allocation failures. */
   calls = 0;
   abortsSeen = 0;
-  readonly #runner: OrtVlmRunner;
+  recoveries = 0;
+  #runner: OrtVlmRunner;
+  readonly #loadOptions: RunnerLoadOptions;
+  readonly #vision: VisionPreprocessOptions;
+  readonly #recreate: boolean;
   #tail: Promise<unknown> = Promise.resolve();
+  #status: EngineStatus = "ok";
   #released = false;
 
-  private constructor(runner: OrtVlmRunner, modelDir: string, modelName: string) {
+  private constructor(runner: OrtVlmRunner, modelDir: string, o: OrtEngineOptions, loadOptions: RunnerLoadOptions) {
     this.#runner = runner;
+    this.#loadOptions = loadOptions;
     this.executionProvider = runner.executionProvider;
     this.id = `ort-${runner.executionProvider}`;
     this.modelDir = modelDir;
-    this.modelName = modelName;
+    this.modelName = o.modelName ?? "gasp-tiny";
+    this.#recreate = o.recreateOnAllocationFailure ?? true;
+    this.#vision = preprocessOptions(runner.config, { minPixels: o.minPixels, maxPixels: o.maxPixels });
+    const configured = (runner.config as { max_position_embeddings?: number }).max_position_embeddings;
+    const ceiling = configured ?? DEFAULT_CONTEXT_TOKENS;
+    this.contextTokens = Math.min(o.contextTokens ?? ceiling, configured ?? Infinity);
   }
 
   /** Loads an export dir (config.json, tokenizer.json, vision.onnx, decoder.onnx) into onnxruntime-web sessions. */
   static async load(modelDir: string, opts: OrtEngineOptions = {}): Promise<OrtEngine> {
-    const runner = await OrtVlmRunner.load(modelDir, {
+    const loadOptions: RunnerLoadOptions = {
       executionProvider: opts.executionProvider ?? "auto",
       log: opts.log,
       minPixels: opts.minPixels,
       maxPixels: opts.maxPixels ?? ENGINE_MAX_PIXELS,
+    };
+    const runner = await OrtVlmRunner.load(modelDir, loadOptions);
+    return new OrtEngine(runner, modelDir, { ...opts, maxPixels: loadOptions.maxPixels }, {
+      ...loadOptions,
+      executionProvider: runner.executionProvider, // a reload keeps the EP chosen now
+      log: () => {},
     });
-    return new OrtEngine(runner, modelDir, opts.modelName ?? "gasp-tiny");
   }
 
   ready(): boolean {
-    return !this.#released;
+    return this.#status === "ok";
+  }
+
+  status(): EngineStatus {
+    return this.#status;
+  }
+
+  countPromptTokens(messages: ChatMessage[]): Promise<number> {
+    return Promise.resolve().then(() => countPromptTokens(this.#runner.tokenizer, this.#vision, messages));
   }
 
   generate(
@@ -89,27 +138,51 @@ export class OrtEngine implements InferenceEngine {
     const t0 = performance.now();
     this.calls++;
     if (this.#released) throw new EngineUnavailableError(`the engine for ${this.modelDir} was released`);
+    if (this.#status === "failed") throw new EngineUnavailableError("the engine could not recreate its session");
     if (signal?.aborted) {
       this.abortsSeen++;
       return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
     }
-    const messages = toRunnerMessages(req.messages);
-    const r = await generateYielding(
-      this.#runner,
-      messages,
-      { maxTokens: req.maxTokens, temperature: req.temperature, topP: req.topP, stop: req.stop, seed: req.seed },
-      onToken,
-      signal,
-    );
-    const finishReason: FinishReason = r.finishReason === "abort" ? "cancelled" : r.finishReason;
-    if (finishReason === "cancelled") this.abortsSeen++;
-    return {
-      text: r.text,
-      promptTokens: r.promptTokens,
-      completionTokens: r.tokens.length,
-      finishReason,
-      timingMs: performance.now() - t0,
-    };
+    const promptTokens = countPromptTokens(this.#runner.tokenizer, this.#vision, req.messages);
+    if (promptTokens + 1 > this.contextTokens) {
+      throw new ContextLengthExceededError(promptTokens, 1, this.contextTokens, "context length");
+    }
+    const maxTokens = Math.min(req.maxTokens, this.contextTokens - promptTokens);
+    try {
+      const r = await this.#runner.generate(
+        req.messages,
+        { maxTokens, temperature: req.temperature, topP: req.topP, stop: req.stop, seed: req.seed },
+        onToken && ((delta) => onToken(delta)),
+        signal,
+      );
+      if (r.finishReason === "cancelled") this.abortsSeen++;
+      return {
+        text: r.text,
+        promptTokens: r.promptTokens,
+        completionTokens: r.tokens.length,
+        finishReason: r.finishReason,
+        timingMs: performance.now() - t0,
+      };
+    } catch (e) {
+      if (!isAllocationFailure(e)) throw e;
+      if (this.#recreate) await this.#recreateSession();
+      else this.#status = "failed"; // the host replaces this engine
+      throw new EngineOutOfMemoryError((e as Error).message.slice(0, 200));
+    }
+  }
+
+  /** Releases the runner's sessions and creates them again; "degraded" meanwhile, "failed" if that fails. */
+  async #recreateSession(): Promise<void> {
+    this.#status = "degraded";
+    try {
+      await this.#runner.release().catch(() => {});
+      this.#runner = await OrtVlmRunner.load(this.modelDir, this.#loadOptions);
+      this.recoveries++;
+      this.#status = "ok";
+    } catch (e) {
+      this.#status = "failed";
+      throw new EngineUnavailableError(`recreating the onnxruntime session failed: ${(e as Error).message}`);
+    }
   }
 
   /** Frees the onnxruntime sessions after any running generation; ready() is false afterwards. */
@@ -117,34 +190,7 @@ export class OrtEngine implements InferenceEngine {
     if (this.#released) return;
     this.#released = true;
     await this.#tail;
+    this.#status = "failed";
     await this.#runner.release();
   }
-}
-
-/** The seam's messages (encoded image bytes) as the runner's chat messages (decoded RGB images). */
-export function toRunnerMessages(messages: ChatMessage[]): RunnerMessage[] {
-  let imageIndex = 0;
-  return messages.map((m) => ({
-    role: m.role,
-    content: m.content.map((p): ChatPart => {
-      if (p.type === "text") return { type: "text", text: p.text };
-      const where = `image ${imageIndex++}`;
-      let image;
-      try {
-        image = decodeImage(p.bytes, where);
-      } catch (e) {
-        if (e instanceof DataFormatError) throw e;
-        throw new DataFormatError(where, "bytes", `a decodable ${p.mime} file`, (e as Error).message);
-      }
-      if (image.width !== p.width || image.height !== p.height) {
-        throw new DataFormatError(
-          where,
-          "size",
-          `${p.width}x${p.height} as its header says`,
-          `decoded ${image.width}x${image.height}`,
-        );
-      }
-      return { type: "image", image };
-    }),
-  }));
 }

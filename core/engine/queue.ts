@@ -1,10 +1,16 @@
 /**
  * A bounded FIFO in front of one InferenceEngine: one generation runs at a time, at most `maxWaiting` more wait.
  *
- * `submit()` checks capacity synchronously, so an HTTP handler can answer 429 before it starts a streaming
- * response. Each job has a deadline (`timeoutMs`, counted from submission, waiting included); when it passes, the
- * running generation is aborted and the job rejects with GenerationTimeoutError. A caller's AbortSignal (client
- * disconnect) removes a waiting job or aborts the running one; such a job resolves with finishReason "cancelled".
+ * `submit()` checks capacity synchronously, so an HTTP handler can answer 429 before it starts a response, and
+ * calls `onStart` when the job begins to run (a streaming handler sends its headers then, so a job refused while
+ * waiting still gets a proper status). Each job has a deadline (`timeoutMs`, counted from submission, waiting
+ * included); when it passes, the running generation is aborted and the job rejects with GenerationTimeoutError. A
+ * caller's AbortSignal (client disconnect) removes a waiting job or aborts the running one; such a job resolves with
+ * finishReason "cancelled".
+ *
+ * Shutdown: `close()` stops accepting and rejects every waiting job with EngineUnavailableError (HTTP 503 with
+ * Retry-After: another instance, or this one after a restart, can take it); the running job goes on until it ends
+ * or `cancelAll()` aborts it (it then resolves with finishReason "cancelled").
  */
 import { EngineUnavailableError, GenerationTimeoutError, QueueFullError } from "../errors.ts";
 import type { GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
@@ -27,6 +33,8 @@ export const defaultQueueOptions: QueueOptions = {
 export interface SubmitOptions {
   onToken?: (text: string) => void;
   signal?: AbortSignal;
+  /** Called once, when the job leaves the waiting line and its generation starts. */
+  onStart?: () => void;
 }
 
 interface Job {
@@ -72,18 +80,31 @@ export class EngineQueue {
     return this.#closed;
   }
 
+  /** Throws (QueueFullError, EngineUnavailableError) when a submission now would be refused; else returns. */
+  checkCapacity(): void {
+    if (this.#closed) throw new EngineUnavailableError("the server is shutting down");
+    const status = this.engine.status();
+    if (status !== "ok") {
+      throw new EngineUnavailableError(
+        status === "loading"
+          ? "the model is still loading"
+          : status === "degraded"
+          ? "the engine is recreating its session after a failure"
+          : "the engine failed and could not recover; restart the server",
+      );
+    }
+    if (this.#running !== null && this.#waiting.length >= this.options.maxWaiting) {
+      this.#rejected++;
+      throw new QueueFullError(this.#waiting.length, this.options.retryAfterS);
+    }
+  }
+
   /**
    * Queues a generation. Throws synchronously (QueueFullError, EngineUnavailableError) when it cannot be
    * accepted; otherwise returns a promise of the result.
    */
   submit(req: GenerationRequest, opts: SubmitOptions = {}): Promise<GenerationResult> {
-    if (this.#closed) throw new EngineUnavailableError("the server is shutting down");
-    if (!this.engine.ready()) throw new EngineUnavailableError("the model is still loading");
-    const busy = this.#running !== null;
-    if (busy && this.#waiting.length >= this.options.maxWaiting) {
-      this.#rejected++;
-      throw new QueueFullError(this.#waiting.length, this.options.retryAfterS);
-    }
+    this.checkCapacity();
     return new Promise<GenerationResult>((resolve, reject) => {
       const control = new AbortController();
       const job: Job = { req, opts, control, timedOut: false, resolve, reject, cleanup: () => {} };
@@ -111,19 +132,25 @@ export class EngineQueue {
     });
   }
 
-  /** Stops accepting new jobs; waiting and running jobs continue. */
+  /** Stops accepting new jobs and refuses the waiting ones (EngineUnavailableError); the running job goes on. */
   close(): void {
     this.#closed = true;
+    for (const job of this.#waiting.splice(0)) {
+      job.cleanup();
+      job.reject(new EngineUnavailableError("the server is shutting down; this request was not started"));
+    }
+    this.#notifyIdle();
   }
 
-  /** Aborts every waiting and running job (they resolve as "cancelled"). */
+  /** Aborts the running job (it resolves as "cancelled") and cancels any waiting ones. */
   cancelAll(reason = "server shutdown"): void {
-    for (const job of [...this.#waiting]) job.control.abort(new Error(reason));
     for (const job of this.#waiting.splice(0)) {
+      job.control.abort(new Error(reason));
       job.cleanup();
       job.resolve(cancelledResult());
     }
     this.#running?.control.abort(new Error(reason));
+    this.#notifyIdle();
   }
 
   /** Resolves when nothing is running or waiting. */
@@ -155,7 +182,11 @@ export class EngineQueue {
     }
     this.#running = job;
     const started = performance.now();
-    this.engine.generate(job.req, job.opts.onToken, job.control.signal)
+    try {
+      job.opts.onStart?.();
+    } catch { /* a caller's callback never stops the queue */ }
+    Promise.resolve()
+      .then(() => this.engine.generate(job.req, job.opts.onToken, job.control.signal))
       .then((result) => {
         if (job.timedOut) job.reject(new GenerationTimeoutError(this.options.timeoutMs));
         else job.resolve(result);

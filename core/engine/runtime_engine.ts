@@ -3,25 +3,23 @@
  * VlmModel with its KV cache (core/model/vlm_generate.ts), on the device `initDevice` chose (WASM on a software
  * adapter or none, WebGPU on a hardware one). Same seam, prompt assembly and decode loop as the onnxruntime-web
  * engine (core/engine/ort_engine.ts), so the two answer the same request with the same tokens up to float noise:
- * chat template + vision preprocessing → pad expansion → prefill → one decode step per token, yielding to the
- * event loop between tokens. One generation at a time; abort resolves with finishReason "cancelled".
+ * the processor (core/model/processing.ts) → prefill → one decode step per token, yielding to the event loop between
+ * tokens. One generation at a time; a prompt over the context is refused before any work; abort resolves with
+ * finishReason "cancelled".
  */
 import { initDevice } from "../device_init.ts";
-import { EngineUnavailableError } from "../errors.ts";
-import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
+import { ContextLengthExceededError, EngineUnavailableError } from "../errors.ts";
+import { preprocessOptions, type VisionPreprocessOptions } from "../image/preprocess.ts";
 import type { VlmConfig } from "../model/config.ts";
 import { loadExportDir } from "../model/export_onnx.ts";
+import { encodePrompt } from "../model/processing.ts";
 import { generate } from "../model/vlm_generate.ts";
 import { type VlmInput, VlmModel } from "../model/vlm.ts";
-import {
-  type ChatMessage as RunnerMessage,
-  expandVisionPads,
-  renderChatTemplate,
-  visionTokenCount,
-} from "../text/chat_template.ts";
+import type { ChatMessage } from "../text/chat.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
-import { ENGINE_MAX_PIXELS, toRunnerMessages } from "./ort_engine.ts";
-import type { FinishReason, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { DEFAULT_CONTEXT_TOKENS } from "./ort_engine.ts";
+import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
+import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
 type PixelLimits = { minPixels?: number; maxPixels?: number };
 
@@ -30,48 +28,51 @@ export interface RuntimeEngineOptions {
   /** Vision pixel budget per image (defaults: Qwen's min 3136, ENGINE_MAX_PIXELS as the ORT engine). */
   minPixels?: number;
   maxPixels?: number;
+  /** Context to serve (default: config max_position_embeddings, else DEFAULT_CONTEXT_TOKENS), as the ORT engine. */
+  contextTokens?: number;
 }
 
-/** The prompt as the ONNX runner builds it (OrtVlmRunner.prepare): template, pads, ids, preprocessed vision inputs. */
+/** The prompt as the ONNX runner builds it: the processor's (core/model/processing.ts) ids and vision inputs. */
 export function runtimePrompt(
   config: VlmConfig,
   tokenizer: TextTokenizer,
-  messages: RunnerMessage[],
+  messages: ChatMessage[],
   limits: PixelLimits,
 ): VlmInput {
-  const popts = preprocessOptions(config, limits);
-  const images: PixelValues[] = [], videos: PixelValues[] = [];
-  for (const m of messages) {
-    if (typeof m.content === "string") continue;
-    for (const p of m.content) {
-      if (p.type === "image" && p.image) images.push(preprocessImage(p.image, popts));
-      else if (p.type === "video" && p.video) videos.push(preprocessVideo(p.video, popts));
-    }
-  }
-  const M = config.vision_config.spatial_merge_size;
-  const text = expandVisionPads(
-    renderChatTemplate(messages),
-    images.map((i) => visionTokenCount(i.gridThw, M)),
-    videos.map((v) => visionTokenCount(v.gridThw, M)),
-  );
-  const vis = (p: PixelValues) => ({ gridThw: p.gridThw, pixelValues: p.pixelValues });
-  return { inputIds: tokenizer.encode(text), images: images.map(vis), videos: videos.map(vis) };
+  const p = encodePrompt(config, tokenizer, messages, limits);
+  const vis = (v: { gridThw: [number, number, number]; pixelValues: Float32Array }) => ({
+    gridThw: v.gridThw,
+    pixelValues: v.pixelValues,
+  });
+  return { inputIds: Array.from(p.inputIds), images: p.images.map(vis), videos: p.videos.map(vis) };
 }
 
 export class RuntimeEngine implements InferenceEngine {
   readonly id: string;
   readonly modelName: string;
+  readonly contextTokens: number;
   #model: VlmModel | null;
   readonly #tokenizer: TextTokenizer;
   readonly #limits: PixelLimits;
+  readonly #vision: VisionPreprocessOptions;
   #tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(model: VlmModel, tokenizer: TextTokenizer, id: string, name: string, limits: PixelLimits) {
+  private constructor(
+    model: VlmModel,
+    tokenizer: TextTokenizer,
+    id: string,
+    name: string,
+    limits: PixelLimits,
+    contextTokens: number | undefined,
+  ) {
     this.#model = model;
     this.#tokenizer = tokenizer;
     this.id = id;
     this.modelName = name;
     this.#limits = limits;
+    this.#vision = preprocessOptions(model.config, limits);
+    const configured = (model.config as { max_position_embeddings?: number }).max_position_embeddings;
+    this.contextTokens = Math.min(contextTokens ?? configured ?? DEFAULT_CONTEXT_TOKENS, configured ?? Infinity);
   }
 
   /** Loads an export dir onto the chosen device (initDevice: kept if chosen, else auto). */
@@ -86,11 +87,20 @@ export class RuntimeEngine implements InferenceEngine {
       `ours-${device}`,
       opts.modelName ?? "gasp-tiny",
       limits,
+      opts.contextTokens,
     );
   }
 
   ready(): boolean {
     return this.#model !== null;
+  }
+
+  status(): EngineStatus {
+    return this.#model ? "ok" : "failed";
+  }
+
+  countPromptTokens(messages: ChatMessage[]): Promise<number> {
+    return Promise.resolve().then(() => countPromptTokens(this.#tokenizer, this.#vision, messages));
   }
 
   generate(req: GenerationRequest, onToken?: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
@@ -110,21 +120,25 @@ export class RuntimeEngine implements InferenceEngine {
     if (signal?.aborted) {
       return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
     }
-    const prompt = runtimePrompt(model.config, this.#tokenizer, toRunnerMessages(req.messages), this.#limits);
+    const promptTokens = countPromptTokens(this.#tokenizer, this.#vision, req.messages);
+    if (promptTokens + 1 > this.contextTokens) {
+      throw new ContextLengthExceededError(promptTokens, 1, this.contextTokens, "context length");
+    }
+    const maxTokens = Math.min(req.maxTokens, this.contextTokens - promptTokens);
+    const prompt = runtimePrompt(model.config, this.#tokenizer, req.messages, this.#limits);
     const r = await generate(
       model,
       this.#tokenizer,
       prompt,
-      { maxTokens: req.maxTokens, temperature: req.temperature, topP: req.topP, stop: req.stop, seed: req.seed },
+      { maxTokens, temperature: req.temperature, topP: req.topP, stop: req.stop, seed: req.seed },
       onToken && ((delta) => onToken(delta)),
       signal,
     );
-    const finishReason: FinishReason = r.finishReason === "abort" ? "cancelled" : r.finishReason;
     return {
       text: r.text,
       promptTokens: r.promptTokens,
       completionTokens: r.tokens.length,
-      finishReason,
+      finishReason: r.finishReason,
       timingMs: performance.now() - t0,
     };
   }

@@ -4,7 +4,9 @@
  * checksum of all text and image bytes, the last user question, the seed), streamed word by word with a configurable
  * per-token delay; it honours max tokens, stop strings and abort exactly as a real engine must.
  */
-import type { GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { ContextLengthExceededError } from "../errors.ts";
+import { type ChatMessage, isEncodedImage, messageParts } from "../text/chat.ts";
+import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
 export interface StandInOptions {
   /** Delay before each token, in ms: stands in for decode time (0 = as fast as the event loop allows). */
@@ -12,6 +14,13 @@ export interface StandInOptions {
   /** The engine reports ready() only after this many ms (tests /healthz 503 while loading). */
   loadDelayMs: number;
   modelName: string;
+  /**
+   * Busy-waits this many ms before the first token, blocking its thread as a real prefill does (tests that the
+   * server's event loop does not wait on the engine when it runs in a Worker).
+   */
+  prefillBlockMs: number;
+  /** Context the stand-in pretends to have (prompt + completion tokens). */
+  contextTokens: number;
   /** Test hook: return an error to make generate() reject with it for this request. */
   fault?: (req: GenerationRequest) => Error | undefined;
 }
@@ -22,6 +31,7 @@ export class StandInEngine implements InferenceEngine {
   readonly id = "stand-in";
   readonly isStandIn = true;
   readonly modelName: string;
+  readonly contextTokens: number;
   readonly options: StandInOptions;
   /** How many generate() calls saw their signal abort (tests check client disconnects reach the engine). */
   abortsSeen = 0;
@@ -30,13 +40,29 @@ export class StandInEngine implements InferenceEngine {
   #readyAt: number;
 
   constructor(options: Partial<StandInOptions> = {}) {
-    this.options = { tokenDelayMs: 2, loadDelayMs: 0, modelName: STAND_IN_MODEL_NAME, ...options };
+    this.options = {
+      tokenDelayMs: 2,
+      loadDelayMs: 0,
+      modelName: STAND_IN_MODEL_NAME,
+      contextTokens: 4096,
+      prefillBlockMs: 0,
+      ...options,
+    };
     this.modelName = this.options.modelName;
+    this.contextTokens = this.options.contextTokens;
     this.#readyAt = performance.now() + this.options.loadDelayMs;
   }
 
   ready(): boolean {
     return performance.now() >= this.#readyAt;
+  }
+
+  status(): EngineStatus {
+    return this.ready() ? "ok" : "loading";
+  }
+
+  countPromptTokens(messages: ChatMessage[]): Promise<number> {
+    return Promise.resolve(standInPromptTokens(messages));
   }
 
   /** Ends the simulated load at once (tests that need a deterministic not-ready -> ready step). */
@@ -53,6 +79,14 @@ export class StandInEngine implements InferenceEngine {
     this.calls++;
     const fault = this.options.fault?.(req);
     if (fault) throw fault;
+    const promptTokens = standInPromptTokens(req.messages);
+    if (promptTokens + 1 > this.contextTokens) {
+      throw new ContextLengthExceededError(promptTokens, 1, this.contextTokens, "context length");
+    }
+    if (this.options.prefillBlockMs > 0) {
+      const until = performance.now() + this.options.prefillBlockMs;
+      while (performance.now() < until) { /* blocking on purpose, like onnxruntime's synchronous prefill */ }
+    }
     const full = standInAnswer(req);
     let finishReason: GenerationResult["finishReason"] = "stop";
     let text = full;
@@ -82,7 +116,7 @@ export class StandInEngine implements InferenceEngine {
     }
     return {
       text: out,
-      promptTokens: standInPromptTokens(req),
+      promptTokens,
       completionTokens: produced,
       finishReason,
       timingMs: performance.now() - t0,
@@ -92,10 +126,14 @@ export class StandInEngine implements InferenceEngine {
 
 /** The stand-in's full (untruncated) answer: a pure function of the request. */
 export function standInAnswer(req: GenerationRequest): string {
-  const images = req.messages.flatMap((m) => m.content.filter((p) => p.type === "image"));
+  const images = req.messages.flatMap((m) =>
+    messageParts(m).flatMap((p) => p.type === "image" && p.image ? [p.image] : [])
+  );
   const lastUser = [...req.messages].reverse().find((m) => m.role === "user");
-  const question = (lastUser?.content ?? []).map((p) => p.type === "text" ? p.text : "").join(" ").trim();
-  const dims = images.map((im) => `${im.width}x${im.height} ${im.mime.slice(6)}`).join(", ");
+  const question = (lastUser ? messageParts(lastUser) : []).map((p) => p.type === "text" ? p.text : "").join(" ")
+    .trim();
+  const dims = images.map((im) => `${im.width}x${im.height} ${isEncodedImage(im) ? im.mime.slice(6) : "rgb"}`)
+    .join(", ");
   const q = question.length > 160 ? question.slice(0, 160) + "..." : question;
   return `[stand-in engine, not a model] I was given ${images.length} image(s)` +
     (images.length ? ` (${dims})` : "") + ` and the question "${q}". ` +
@@ -103,11 +141,11 @@ export function standInAnswer(req: GenerationRequest): string {
 }
 
 /** Rough prompt size: 1 token per 4 characters of text, 64 per image (the stand-in has no tokenizer). */
-export function standInPromptTokens(req: GenerationRequest): number {
+export function standInPromptTokens(messages: ChatMessage[]): number {
   let n = 0;
-  for (const m of req.messages) {
+  for (const m of messages) {
     n += 3; // role markers
-    for (const p of m.content) n += p.type === "text" ? Math.ceil(p.text.length / 4) : 64;
+    for (const p of messageParts(m)) n += p.type === "text" ? Math.ceil(p.text.length / 4) : 64;
   }
   return n;
 }
@@ -122,8 +160,12 @@ function requestChecksum(req: GenerationRequest): string {
   const enc = new TextEncoder();
   for (const m of req.messages) {
     for (const b of enc.encode(m.role)) mix(b);
-    for (const p of m.content) {
-      const bytes = p.type === "text" ? enc.encode(p.text) : p.bytes;
+    for (const p of messageParts(m)) {
+      const bytes = p.type === "text"
+        ? enc.encode(p.text)
+        : p.type === "image" && p.image
+        ? (isEncodedImage(p.image) ? p.image.bytes : p.image.data)
+        : new Uint8Array(0);
       for (const b of bytes) mix(b);
     }
   }

@@ -20,7 +20,7 @@ import { decodePositionIds } from "./rope_index.ts";
 import { encodePrompt } from "./processing.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
-import { decodeLoop, yieldToEventLoop } from "./streaming.ts";
+import { decodeLoop, type FinishReason, yieldToEventLoop } from "./streaming.ts";
 
 type Ort = typeof ortWasm;
 type OrtTensor = InstanceType<Ort["Tensor"]>;
@@ -65,7 +65,7 @@ export interface GenerateOptions {
 export interface GenerateResult {
   text: string;
   tokens: number[];
-  finishReason: "stop" | "length" | "abort";
+  finishReason: FinishReason;
   promptTokens: number;
   prefillMs: number;
   decodeMs: number;
@@ -243,7 +243,7 @@ export class OrtVlmRunner {
     const prompt = await this.prepare(messages);
     // Let timers and an abort in before the blocking prefill (decodeLoop yields before every decode step).
     await yieldToEventLoop();
-    if (signal?.aborted) return result("", [], "abort", prompt.inputIds.length, performance.now() - t0, 0);
+    if (signal?.aborted) return result("", [], "cancelled", prompt.inputIds.length, performance.now() - t0, 0);
     let { logits, cache } = await this.prefill(prompt);
     const V = this.config.vocab_size;
     const t1 = performance.now();

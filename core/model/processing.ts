@@ -5,7 +5,8 @@
  *   1. render the Qwen2.5-VL chat template (core/text/chat_template.ts): one <|image_pad|> / <|video_pad|> per part,
  *   2. preprocess each image / video (core/image/preprocess.ts): smart-resize, normalise, patchify → pixel_values,
  *   3. expand each pad into one pad per merged vision token (grid_t·grid_h·grid_w / merge²),
- *   4. tokenise, and compute the M-RoPE position ids (core/model/rope_index.ts).
+ *   4. tokenise (encodeChat: control tokens by id, all message text as plain text, so "<|im_end|>" typed by a user
+ *      stays text), and compute the M-RoPE position ids (core/model/rope_index.ts).
  *
  * Worked example (TINY_CONFIG: patch 14, merge 2, a 56×56 image and the text "Hi"):
  *   grid (t, h, w) = (1, 4, 4) patches → 16 / 2² = 4 merged tokens, so the prompt reads
@@ -22,13 +23,9 @@ import { getRopeIndex } from "./rope_index.ts";
 import { type PixelValues, preprocessImage, preprocessOptions, preprocessVideo } from "../image/preprocess.ts";
 import type { RgbImage } from "../image/types.ts";
 import { DataFormatError } from "../errors.ts";
-import {
-  type ChatMessage,
-  type ChatTemplateOptions,
-  expandVisionPads,
-  renderChatTemplate,
-  visionTokenCount,
-} from "../text/chat_template.ts";
+import { decodeEncodedImage } from "../image/decode.ts";
+import { isEncodedImage } from "../text/chat.ts";
+import { type ChatMessage, type ChatTemplateOptions, encodeChat, visionTokenCount } from "../text/chat_template.ts";
 import type { TextTokenizer } from "../text/tokenizer.ts";
 
 export interface EncodePromptOptions extends ChatTemplateOptions {
@@ -51,7 +48,7 @@ export interface EncodedPrompt {
   ropeDelta: number;
 }
 
-/** Chat messages (images and videos as decoded RGB) → token ids, pixel values and M-RoPE ids. */
+/** Chat messages (images as decoded RGB or encoded PNG/JPEG files, videos as RGB) → ids, pixel values, M-RoPE ids. */
 export function encodePrompt(
   config: VlmConfig,
   tokenizer: TextTokenizer,
@@ -64,8 +61,10 @@ export function encodePrompt(
     if (typeof m.content === "string") return;
     for (const p of m.content) {
       if (p.type === "image") {
-        if (!p.image) throw new DataFormatError("messages", `${i}.content.image`, "decoded RGB image data");
-        images.push(preprocessImage(p.image, popts));
+        if (!p.image) throw new DataFormatError("messages", `${i}.content.image`, "RGB pixels or an encoded image");
+        // encoded files (the server's, the benchmarks') are decoded one at a time: one full-size raster at once
+        const rgb = isEncodedImage(p.image) ? decodeEncodedImage(p.image, `image ${images.length}`) : p.image;
+        images.push(preprocessImage(rgb, popts));
       } else if (p.type === "video") {
         if (!p.video) throw new DataFormatError("messages", `${i}.content.video`, "decoded RGB video frames");
         videos.push(preprocessVideo(p.video, popts));
@@ -73,12 +72,12 @@ export function encodePrompt(
     }
   });
   const M = config.vision_config.spatial_merge_size;
-  const text = expandVisionPads(
-    renderChatTemplate(messages, opts),
-    images.map((im) => visionTokenCount(im.gridThw, M)),
-    videos.map((v) => visionTokenCount(v.gridThw, M)),
-  );
-  const inputIds = Int32Array.from(tokenizer.encode(text));
+  // control tokens by id, message text as plain text: user text never becomes a control token
+  const inputIds = Int32Array.from(encodeChat(tokenizer, messages, {
+    ...opts,
+    imageTokens: images.map((im) => visionTokenCount(im.gridThw, M)),
+    videoTokens: videos.map((v) => visionTokenCount(v.gridThw, M)),
+  }));
   const { positionIds, ropeDelta } = getRopeIndex(config, inputIds, images, videos);
   return { inputIds, images, videos, positionIds, ropeDelta };
 }

@@ -39,6 +39,12 @@ export function safeEmitLength(text: string, stops: readonly string[]): number {
   return end;
 }
 
+/**
+ * Why a generation ended, one vocabulary for every generator, the engines and the HTTP API: "stop" (end-of-turn
+ * token or stop string), "length" (max tokens), "cancelled" (abort: client gone, timeout, shutdown).
+ */
+export type FinishReason = "stop" | "length" | "cancelled";
+
 export interface DecodeLoopOptions {
   maxTokens?: number;
   temperature?: number;
@@ -50,7 +56,7 @@ export interface DecodeLoopOptions {
 export interface DecodeLoopResult {
   text: string;
   tokens: number[];
-  finishReason: "stop" | "length" | "abort";
+  finishReason: FinishReason;
 }
 
 /**
@@ -83,7 +89,7 @@ export async function decodeLoop(p: {
   while (tokens.length < maxTokens) {
     await yieldToEventLoop();
     if (p.signal?.aborted) {
-      finishReason = "abort";
+      finishReason = "cancelled";
       break;
     }
     const id = sampler.sample(logits);
@@ -103,7 +109,7 @@ export async function decodeLoop(p: {
     if (tokens.length >= maxTokens) break;
     logits = await p.step(id);
   }
-  // Cut by length or abort: an unfinished UTF-8 sequence at the end is dropped, not shown.
+  // Cut by length or cancellation: an unfinished UTF-8 sequence at the end is dropped, not shown.
   if (finishReason !== "stop") text = text.replace(/\uFFFD+$/, "");
   emit(text.length); // flush text held back as a possible stop-string start
   return { text, tokens, finishReason };

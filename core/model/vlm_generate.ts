@@ -57,7 +57,9 @@ export async function generate(
   const stopIds = stopTokenIds(model, tokenizer);
   const promptTokens = prompt.inputIds.length;
   const t0 = performance.now();
-  if (signal?.aborted) return { text: "", tokens: [], finishReason: "abort", promptTokens, prefillMs: 0, decodeMs: 0 };
+  if (signal?.aborted) {
+    return { text: "", tokens: [], finishReason: "cancelled", promptTokens, prefillMs: 0, decodeMs: 0 };
+  }
   let cache: VlmKvCache | null = null;
   try {
     const pre = tidy(() => model.prefill(prompt));

@@ -11,6 +11,7 @@
  * What the keys do not see: code changes in the engine or model (decoding, preprocessing). After changing
  * core/engine or core/model, run with `--no-cache`.
  */
+import { isEncodedImage, messageParts } from "../../core/text/chat.ts";
 import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
 import { DataFormatError } from "../../core/errors.ts";
@@ -79,12 +80,17 @@ export function requestHash(req: GenerationRequest): string {
   field(`gen:${req.maxTokens}:${req.temperature}:${req.topP}:${req.seed}`);
   field(JSON.stringify(req.stop));
   for (const m of req.messages) {
-    field(`role:${m.role}:${m.content.length}`);
-    for (const c of m.content) {
+    const parts = messageParts(m);
+    field(`role:${m.role}:${parts.length}`);
+    for (const c of parts) {
       if (c.type === "text") field(`text:${c.text}`);
-      else {
-        field(`image:${c.mime}:${c.width}x${c.height}:${c.bytes.length}`);
-        h.update(c.bytes);
+      else if (c.type !== "image" || !c.image) field(`${c.type}:none`);
+      else if (isEncodedImage(c.image)) {
+        field(`image:${c.image.mime}:${c.image.width}x${c.image.height}:${c.image.bytes.length}`);
+        h.update(c.image.bytes);
+      } else {
+        field(`image:rgb:${c.image.width}x${c.image.height}:${c.image.data.length}`);
+        h.update(c.image.data);
       }
     }
   }

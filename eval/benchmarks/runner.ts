@@ -67,10 +67,7 @@ export async function buildRequest(
       content: [
         ...images.map((im) => ({
           type: "image" as const,
-          bytes: im.bytes,
-          mime: im.mime,
-          width: im.width,
-          height: im.height,
+          image: { bytes: im.bytes, mime: im.mime, width: im.width, height: im.height },
         })),
         { type: "text" as const, text: item.prompt },
       ],

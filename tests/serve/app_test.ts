@@ -231,7 +231,8 @@ Deno.test("onError maps named errors: DataFormatError -> 400, an unexpected engi
   const logged: string[] = [];
   const engine = new StandInEngine({
     fault: (r) => {
-      const text = r.messages[0].content.find((p) => p.type === "text");
+      const c = r.messages[0].content;
+      const text = typeof c === "string" ? { type: "text" as const, text: c } : c.find((p) => p.type === "text");
       if (text?.type === "text" && text.text === "corrupt") return new DataFormatError("image 0", "IDAT", "zlib data");
       if (text?.type === "text" && text.text === "shape") return new ShapeMismatchError("matmul", "(2,3)x(4,5)");
       if (text?.type === "text" && text.text === "boom") return new TypeError("secret internal detail");

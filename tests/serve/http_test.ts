@@ -109,6 +109,7 @@ Deno.test("deno task serve's entry point exits 0 on SIGTERM after finishing an i
       "--unstable-no-legacy-abort",
       "--allow-net",
       "--allow-read",
+      "--allow-write",
       "--allow-env",
       "tasks/serve.ts",
       "--port",

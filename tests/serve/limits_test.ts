@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiError } from "../../serve/errors.ts";
 import { checkImageRef, decodeBase64Strict, defaultLimits, readImageHeader } from "../../serve/limits.ts";
+import { buildPng } from "../../core/image/png_builder.ts";
 import { jpegBombHeader, makeJpeg, makePng, pngBombHeader, toBase64 } from "./fixtures.ts";
 
 function statusOf(f: () => unknown): number {
@@ -14,8 +15,10 @@ function statusOf(f: () => unknown): number {
 }
 
 Deno.test("readImageHeader reads dimensions of real PNG and JPEG files from their headers", () => {
-  assert.deepEqual(readImageHeader(makePng(37, 21)), { mime: "image/png", width: 37, height: 21 });
-  assert.deepEqual(readImageHeader(makeJpeg(50, 19)), { mime: "image/jpeg", width: 50, height: 19 });
+  const png = readImageHeader(makePng(37, 21))!;
+  assert.deepEqual([png.mime, png.width, png.height, png.channels, png.bitDepth], ["image/png", 37, 21, 3, 8]);
+  const jpg = readImageHeader(makeJpeg(50, 19))!;
+  assert.deepEqual([jpg.mime, jpg.width, jpg.height, jpg.channels], ["image/jpeg", 50, 19, 3]);
 });
 
 Deno.test("readImageHeader rejects non-image bytes, truncated headers and a PNG whose first chunk is not IHDR", () => {
@@ -36,6 +39,25 @@ Deno.test("decompression-bomb headers are refused with 413 before any decode", (
   // Just under the pixel limit passes the header check.
   const ok = `data:image/png;base64,${toBase64(pngBombHeader(4096, 4096))}`;
   assert.equal(checkImageRef(ok, defaultLimits, "p").width, 4096);
+  // ...but not at 16 bits per sample, nor as RGBA at 16 bits (the decoded size counts channels and depth)
+  for (const colourType of [2, 6]) {
+    const deep = buildPng({ width: 4096, height: 4096, colourType, bitDepth: 16 });
+    assert.equal(statusOf(() => checkImageRef(toBase64(deep), defaultLimits, "p")), 413);
+  }
+  // a palette image counts as expanded RGBA: 4096² passes, 4096 x 8192 does not
+  assert.equal(
+    statusOf(() =>
+      checkImageRef(toBase64(buildPng({ width: 4096, height: 4096, colourType: 3, bitDepth: 8 })), defaultLimits, "p")
+    ),
+    200,
+  );
+  const bigPal = buildPng({ width: 4096, height: 8192, colourType: 3, bitDepth: 8 });
+  assert.equal(
+    statusOf(() => checkImageRef(toBase64(bigPal), { ...defaultLimits, maxImagePixels: 2 ** 30 }, "p")),
+    413,
+  );
+  // an aspect ratio the preprocessing cannot take is a 400, not an engine error
+  assert.equal(statusOf(() => checkImageRef(toBase64(pngBombHeader(2, 401)), defaultLimits, "p")), 400);
 });
 
 Deno.test("checkImageRef: 415 for non-image bytes, wrong or mismatched content type; 400 for broken base64 and URLs", () => {

@@ -1,17 +1,14 @@
 /**
- * createEngine: a real export dir gives the real engine (a training dir holding export/ too), a non-export dir is a
- * named error, --stand-in is the only way to the stand-in, and the no-model default prefers runs/gasp, then runs/base,
+ * createEngine: any model path resolveModelDir accepts gives the real engine (a step checkpoint or an unfinished run
+ * through a temporary export that dispose() removes), a folder holding no model is a named error, --stand-in is the only way to the stand-in, and the no-model default prefers runs/gasp, then runs/base,
  * then exports the untrained tiny model once into runs/tiny-random/export.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  checkpointLabel,
-  createEngine,
-  defaultModelDir,
-  defaultModelName,
-  resolveExportDir,
-} from "../../../core/engine/load.ts";
+import { existsSync } from "node:fs";
+import { createEngine, defaultModelDir, defaultModelName } from "../../../core/engine/load.ts";
+import { startEngineWorker } from "../../../core/engine/worker_engine.ts";
+import { makeToyRuns } from "../model/folder/_runs.ts";
 import { OrtEngine } from "../../../core/engine/ort_engine.ts";
 import { StandInEngine } from "../../../core/engine/stand_in.ts";
 import { ConfigError } from "../../../core/errors.ts";
@@ -21,33 +18,57 @@ async function fakeExport(dir: string, files = ["config.json", "tokenizer.json",
   for (const f of files) await Deno.writeTextFile(join(dir, f), "{}");
 }
 
-Deno.test("resolveExportDir accepts an export dir or a dir holding export/, and names what is missing", async () => {
+Deno.test("a folder holding no model is a ConfigError naming it; names come from the model's label", async () => {
   const root = await Deno.makeTempDir();
   try {
-    await fakeExport(join(root, "gasp", "export"));
-    assert.equal(resolveExportDir(join(root, "gasp")), join(root, "gasp", "export"));
-    assert.equal(resolveExportDir(join(root, "gasp", "export")), join(root, "gasp", "export"));
     await fakeExport(join(root, "half"), ["config.json", "tokenizer.json"]);
-    assert.throws(
-      () => resolveExportDir(join(root, "half")),
-      (e) =>
-        e instanceof ConfigError && e.message.includes(join(root, "half")) &&
-        /missing vision\.onnx, decoder\.onnx/.test(
-          e.message,
-        ),
-    );
-    assert.throws(
-      () => resolveExportDir(join(root, "nope")),
-      (e) => e instanceof ConfigError && /does not exist/.test(e.message),
-    );
     await assert.rejects(
       createEngine(join(root, "half")),
-      (e) => e instanceof ConfigError && /decoder\.onnx/.test(e.message),
+      (e) => e instanceof ConfigError && e.message.includes(join(root, "half")),
     );
-    assert.equal(checkpointLabel(join(root, "gasp", "export")), "gasp");
-    assert.equal(checkpointLabel(join(root, "base")), "base");
-    assert.equal(defaultModelName(join(root, "tiny-random", "export")), "gasp-tiny-random");
-    assert.equal(defaultModelName(join(root, "gasp")), "gasp-tiny-gasp");
+    await assert.rejects(
+      createEngine(join(root, "nope")),
+      (e) => e instanceof ConfigError && /does not exist/.test(e.message),
+    );
+    assert.equal(defaultModelName("tiny-random"), "gasp-tiny-random");
+    assert.equal(defaultModelName("gasp"), "gasp-tiny-gasp");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("createEngine and startEngineWorker serve a step checkpoint through a temporary export, removed by dispose", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const runs = await makeToyRuns(root);
+    const checkpoint = join(runs.gasp, "step-000001");
+    const le = await createEngine(checkpoint, { executionProvider: "wasm", log: () => {} });
+    try {
+      assert.ok(le.engine instanceof OrtEngine);
+      assert.equal(le.engine.modelName, "gasp-tiny-gasp@step-000001");
+      assert.match(le.description, /step checkpoint/);
+      assert.ok(le.modelDir && existsSync(join(le.modelDir, "decoder.onnx")));
+    } finally {
+      await le.dispose();
+    }
+    assert.ok(!existsSync(le.modelDir!), "the temporary export outlived dispose()");
+    const w = await startEngineWorker(checkpoint, { executionProvider: "wasm", log: () => {} });
+    try {
+      assert.match(w.description, /^step checkpoint .*running in a Worker$/);
+      const r = await w.engine.generate({
+        messages: [{ role: "user", content: "hi" }],
+        maxTokens: 2,
+        temperature: 0,
+        topP: 1,
+        seed: 0,
+        stop: [],
+      });
+      assert.ok(r.completionTokens >= 1);
+    } finally {
+      await w.engine.close();
+      await w.dispose();
+    }
+    assert.ok(!existsSync(w.modelDir!), "the Worker's temporary export outlived dispose()");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -91,6 +112,7 @@ Deno.test("no --model: gasp, then base, else the untrained tiny model exported o
     await fakeExport(join(runs, "base", "export"));
     assert.deepEqual(await defaultModelDir(runs), {
       dir: join(runs, "base", "export"),
+      label: "base",
       untrained: false,
       why: "trained base model found",
     });
@@ -98,19 +120,5 @@ Deno.test("no --model: gasp, then base, else the untrained tiny model exported o
     assert.equal((await defaultModelDir(runs)).dir, join(runs, "gasp", "export"));
   } finally {
     await Deno.remove(runs, { recursive: true });
-  }
-});
-
-Deno.test("resolveExportDir prefers a training run's export/ over the run's own config.json", async () => {
-  const { resolveExportDir, EXPORT_FILES } = await import("../../../core/engine/load.ts");
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/config.json`, "{}"); // a run dir's base config, not an export
-    await Deno.mkdir(`${dir}/export`);
-    for (const f of EXPORT_FILES) await Deno.writeTextFile(`${dir}/export/${f}`, "x");
-    const { join } = await import("node:path");
-    if (resolveExportDir(dir) !== join(dir, "export")) throw new Error(`got ${resolveExportDir(dir)}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { encode as encodePng } from "fast-png";
-import { OrtEngine, toRunnerMessages } from "../../../core/engine/ort_engine.ts";
+import { isAllocationFailure, OrtEngine } from "../../../core/engine/ort_engine.ts";
 import type { GenerationRequest } from "../../../core/engine/types.ts";
-import { DataFormatError } from "../../../core/errors.ts";
+import { ContextLengthExceededError, DataFormatError } from "../../../core/errors.ts";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
 import { initParameters } from "../../../core/model/init.ts";
@@ -30,7 +30,7 @@ function request(bytes: Uint8Array, over: Partial<GenerationRequest> = {}): Gene
       {
         role: "user",
         content: [
-          { type: "image", bytes, mime: "image/png", width: 56, height: 56 },
+          { type: "image", image: { bytes, mime: "image/png", width: 56, height: 56 } },
           { type: "text", text: "Which cube is closer to the camera?" },
         ],
       },
@@ -50,7 +50,7 @@ Deno.test("OrtEngine on a random-init tiny export: streams, counts, cancels, ser
   let engine: OrtEngine | undefined;
   try {
     await exportHeadFreeModel(TINY_CONFIG, initParameters(TINY_CONFIG, 5), buildTinyTokenizerJson(), dir);
-    engine = await OrtEngine.load(dir, { log: (m) => logs.push(m), modelName: "tiny-test" });
+    engine = await OrtEngine.load(dir, { log: (m) => logs.push(m), modelName: "tiny-test", contextTokens: 4096 });
     const eng = engine;
     const png = noisePng(56, 56, 1);
 
@@ -125,21 +125,56 @@ Deno.test("OrtEngine on a random-init tiny export: streams, counts, cancels, ser
         (e) => e instanceof DataFormatError && /image 0/.test(e.message),
       );
       const lying = request(png);
-      const part = lying.messages[1].content[0];
-      if (part.type === "image") part.width = 57;
+      const content = lying.messages[1].content;
+      const part = typeof content === "string" ? undefined : content[0];
+      if (part?.type === "image" && part.image) part.image.width = 57;
       await assert.rejects(eng.generate(lying), (e) => e instanceof DataFormatError && /57x56/.test(e.message));
       const ok = await eng.generate(request(png));
       assert.equal(ok.text, first, "the engine still works after a rejected request");
     });
 
-    await t.step("toRunnerMessages keeps roles and part order and decodes images", () => {
-      const m = toRunnerMessages(request(png).messages);
-      assert.deepEqual(m.map((x) => x.role), ["system", "user"]);
-      const parts = m[1].content;
-      assert.ok(Array.isArray(parts));
-      assert.equal(parts[0].type, "image");
-      if (parts[0].type === "image") assert.deepEqual([parts[0].image?.width, parts[0].image?.height], [56, 56]);
-      assert.deepEqual(parts[1], { type: "text", text: "Which cube is closer to the camera?" });
+    await t.step("countPromptTokens gives the model's own prompt length, from sizes alone", async () => {
+      const r = await eng.generate(request(png, { maxTokens: 1 }));
+      assert.equal(await eng.countPromptTokens(request(png).messages), r.promptTokens);
+      // 640x480 -> 504x364 under the 448² budget: 18 x 13 = 234 pads instead of 56²'s 4
+      const big = request(png).messages.map((m) => ({ ...m }));
+      big[1] = {
+        role: "user",
+        content: [{ type: "image", image: { bytes: png, mime: "image/png", width: 640, height: 480 } }, {
+          type: "text",
+          text: "Which cube is closer to the camera?",
+        }],
+      };
+      assert.equal(await eng.countPromptTokens(big), r.promptTokens - 4 + 234);
+      const thin = [{
+        role: "user" as const,
+        content: [{ type: "image" as const, image: { bytes: png, mime: "image/png" as const, width: 1, height: 300 } }],
+      }];
+      await assert.rejects(
+        eng.countPromptTokens(thin),
+        (e) => e instanceof DataFormatError && /aspect ratio/.test(e.message),
+      );
+    });
+
+    await t.step("a prompt over the context is refused before any model work", async () => {
+      // the context served is the option, capped by config.json's max_position_embeddings (HF's default 32768)
+      assert.equal(TINY_CONFIG.max_position_embeddings, 32768);
+      assert.equal(eng.contextTokens, 4096);
+      const long = request(png, { messages: [{ role: "user", content: "cube ".repeat(5000) }] });
+      const t0 = performance.now();
+      await assert.rejects(
+        eng.generate(long),
+        (e) => e instanceof ContextLengthExceededError && /4096/.test(e.message),
+      );
+      assert.ok(performance.now() - t0 < 1000, "refused without a prefill");
+    });
+
+    await t.step("onnxruntime's and V8's allocation failures are recognised as such", () => {
+      assert.ok(
+        isAllocationFailure(new Error("failed to call OrtRun(). ERROR_CODE: 6, ERROR_MESSAGE: std::bad_alloc")),
+      );
+      assert.ok(isAllocationFailure(new RangeError("Array buffer allocation failed")));
+      assert.ok(!isAllocationFailure(new Error("input 'pixel_values' has a wrong shape")));
     });
 
     await t.step("after release the engine is not ready", async () => {

@@ -17,11 +17,18 @@ const req: GenerationRequest = {
 class CountingEngine implements InferenceEngine {
   id = "counting";
   modelName = "m";
+  contextTokens = 4096;
   active = 0;
   peak = 0;
   constructor(readonly inner: StandInEngine) {}
   ready() {
     return this.inner.ready();
+  }
+  status() {
+    return this.inner.status();
+  }
+  countPromptTokens(m: GenerationRequest["messages"]) {
+    return this.inner.countPromptTokens(m);
   }
   async generate(r: GenerationRequest, onToken?: (t: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     this.active++;

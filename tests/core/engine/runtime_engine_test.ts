@@ -20,7 +20,7 @@ function request(bytes: Uint8Array, over: Partial<GenerationRequest> = {}): Gene
     messages: [{
       role: "user",
       content: [
-        { type: "image", bytes, mime: "image/png", width: 56, height: 56 },
+        { type: "image", image: { bytes, mime: "image/png", width: 56, height: 56 } },
         { type: "text", text: "Which cube is closer to the camera?" },
       ],
     }],

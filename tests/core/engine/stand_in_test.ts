@@ -7,7 +7,7 @@ function request(extra: Partial<GenerationRequest> = {}): GenerationRequest {
     messages: [{
       role: "user",
       content: [
-        { type: "image", bytes: new Uint8Array([1, 2, 3]), mime: "image/png", width: 4, height: 3 },
+        { type: "image", image: { bytes: new Uint8Array([1, 2, 3]), mime: "image/png", width: 4, height: 3 } },
         { type: "text", text: "Where is the chair?" },
       ],
     }],

@@ -86,7 +86,7 @@ Deno.test("greedy generation is deterministic, stops on a stop string and stream
   // An aborted signal ends before any token.
   const ac = new AbortController();
   ac.abort();
-  assert.equal((await generate(model, tok, prompt, {}, undefined, ac.signal)).finishReason, "abort");
+  assert.equal((await generate(model, tok, prompt, {}, undefined, ac.signal)).finishReason, "cancelled");
   model.dispose();
 });
 

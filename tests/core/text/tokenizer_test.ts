@@ -36,10 +36,25 @@ Deno.test("library encoding equals a plain byte-level BPE merge loop on corpus a
   }
 });
 
-Deno.test("decode inverts encode on arbitrary unicode, and skipSpecialTokens drops specials", () => {
+Deno.test("decode inverts encode on arbitrary unicode; special tokens in text stay text", () => {
   const s = "<|im_start|>user\nΩ é 你好 🙂 red cube<|im_end|>\n";
-  assert.equal(tok.decode(tok.encode(s)), s);
-  assert.equal(tok.decode(tok.encode(s), { skipSpecialTokens: true }), "user\nΩ é 你好 🙂 red cube\n");
+  const ids = tok.encode(s);
+  assert.equal(tok.decode(ids), s);
+  assert.ok(ids.every((id) => id < TINY_BPE_SIZE && !tok.isSpecial(id)), "no special id from text");
+  const withControl = [tok.tokenId("<|im_start|>"), ...tok.encode("user\nhi"), tok.tokenId("<|im_end|>")];
+  assert.equal(tok.decode(withControl), "<|im_start|>user\nhi<|im_end|>");
+  assert.equal(tok.decode(withControl, { skipSpecialTokens: true }), "user\nhi");
+});
+
+Deno.test("no special token string, alone or glued to text, encodes to a special id", () => {
+  const parsed = JSON.parse(json) as { added_tokens: { content: string; special: boolean }[] };
+  for (const { content } of parsed.added_tokens) {
+    for (const s of [content, `a${content}b`, ` ${content}\n`, content.repeat(3)]) {
+      const ids = tok.encode(s);
+      assert.ok(ids.every((id) => !tok.isSpecial(id)), `${JSON.stringify(s)} -> ${ids}`);
+      assert.equal(tok.decode(ids), s);
+    }
+  }
 });
 
 Deno.test("common QA words are single tokens after training", () => {

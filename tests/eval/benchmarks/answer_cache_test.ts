@@ -1,3 +1,4 @@
+import type { ChatPart } from "../../../core/text/chat.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../../../core/errors.ts";
@@ -35,11 +36,18 @@ Deno.test("the model hash follows the files' bytes and names, not the folder's n
 });
 
 Deno.test("the request hash covers prompt, image bytes and every generation setting", () => {
-  const req = (o: Partial<GenerationRequest> = {}, text = "q", rgb: [number, number, number] = [1, 2, 3]) => ({
+  const req = (
+    o: Partial<GenerationRequest> = {},
+    text = "q",
+    rgb: [number, number, number] = [1, 2, 3],
+  ): GenerationRequest => ({
     messages: [{
       role: "user" as const,
       content: [
-        { type: "image" as const, bytes: pngBytes(2, 2, rgb), mime: "image/png" as const, width: 2, height: 2 },
+        {
+          type: "image" as const,
+          image: { bytes: pngBytes(2, 2, rgb), mime: "image/png" as const, width: 2, height: 2 },
+        },
         { type: "text" as const, text },
       ],
     }],
@@ -61,7 +69,10 @@ Deno.test("the request hash covers prompt, image bytes and every generation sett
     req({ seed: 1 }),
     req({ stop: ["\n"] }),
     { ...req(), messages: [{ ...req().messages[0], role: "system" as const }] },
-    { ...req(), messages: [{ ...req().messages[0], content: [...req().messages[0].content].reverse() }] },
+    {
+      ...req(),
+      messages: [{ ...req().messages[0], content: [...(req().messages[0].content as ChatPart[])].reverse() }],
+    },
   ];
   const hashes = variants.map(requestHash);
   assert.equal(new Set([h, ...hashes]).size, variants.length + 1);

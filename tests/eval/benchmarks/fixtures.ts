@@ -65,6 +65,7 @@ export class ScriptedEngine implements BenchEngine {
 
 export function promptOf(req: GenerationRequest): string {
   const last = req.messages[req.messages.length - 1].content;
+  if (typeof last === "string") return last;
   const t = last.find((c) => c.type === "text");
   return t && t.type === "text" ? t.text : "";
 }

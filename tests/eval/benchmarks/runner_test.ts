@@ -31,9 +31,11 @@ Deno.test("runner sends images then the prompt, greedy, with the item's max toke
   const eng = new ScriptedEngine(() => "A");
   await runPredictions({ engine: eng, items: items(2), maxTokens: 16, seed: 7 });
   const req = eng.calls[0];
-  assert.deepEqual(req.messages[0].content.map((c) => c.type), ["image", "text"]);
-  const img = req.messages[0].content[0];
-  assert.ok(img.type === "image" && img.width === 4 && img.height === 4 && img.mime === "image/png");
+  const content = req.messages[0].content;
+  assert.ok(typeof content !== "string");
+  assert.deepEqual(content.map((c) => c.type), ["image", "text"]);
+  const img = content[0].type === "image" ? content[0].image : undefined;
+  assert.ok(img && "bytes" in img && img.width === 4 && img.height === 4 && img.mime === "image/png");
   assert.equal(promptOf(req), "question 0");
   assert.deepEqual([req.temperature, req.topP, req.maxTokens, req.seed], [0, 1, 16, 7]);
 });

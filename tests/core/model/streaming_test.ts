@@ -1,18 +1,19 @@
 /**
- * The engine's decode loop gives OrtVlmRunner.generate's tokens (greedy and sampled, with stop strings) and, unlike
- * it, lets timers run between decode steps.
+ * The shared decode loop (core/model/streaming.ts) as OrtVlmRunner.generate runs it: streamed pieces concatenate to
+ * the text (greedy and sampled, with stop strings), timers run between decode steps, and an abort ends it with
+ * finishReason "cancelled".
  */
 import assert from "node:assert/strict";
-import { generateYielding, safeEmitLength } from "../../../core/engine/decode_loop.ts";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
 import { initParameters } from "../../../core/model/init.ts";
 import { OrtVlmRunner } from "../../../core/model/ort_runner.ts";
+import { safeEmitLength } from "../../../core/model/streaming.ts";
 import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
 import type { ChatMessage } from "../../../core/text/chat_template.ts";
 import { Rng } from "../../../core/random.ts";
 
-Deno.test("generateYielding matches the runner's tokens and keeps the event loop turning", async (t) => {
+Deno.test("OrtVlmRunner.generate streams its text, keeps the event loop turning and cancels", async (t) => {
   const dir = await Deno.makeTempDir();
   let runner: OrtVlmRunner | undefined;
   try {
@@ -26,23 +27,17 @@ Deno.test("generateYielding matches the runner's tokens and keeps the event loop
       content: [{ type: "image", image }, { type: "text", text: "Describe the scene." }],
     }];
 
-    await t.step("same tokens, text and finish reason as OrtVlmRunner.generate (greedy, sampled, stop)", async () => {
+    await t.step("streamed pieces concatenate to the text (greedy, sampled); a stop string ends it", async () => {
       for (const opts of [{ maxTokens: 24 }, { maxTokens: 24, temperature: 0.9, topP: 0.8, seed: 11 }]) {
-        const ref = await r.generate(messages, opts);
         const deltas: string[] = [];
-        const got = await generateYielding(r, messages, opts, (d) => deltas.push(d));
-        assert.deepEqual(got.tokens, ref.tokens);
-        assert.deepEqual([got.text, got.finishReason, got.promptTokens], [
-          ref.text,
-          ref.finishReason,
-          ref.promptTokens,
-        ]);
+        const got = await r.generate(messages, opts, (d) => deltas.push(d));
+        const again = await r.generate(messages, opts);
+        assert.deepEqual(again.tokens, got.tokens, "deterministic for a seed");
         assert.equal(deltas.join(""), got.text);
         const stop = [...got.text].find((ch, i) => i > 0 && ch !== "\uFFFD") ?? "";
         assert.ok(stop, `a stop character can be taken from ${JSON.stringify(got.text)}`);
-        const refStop = await r.generate(messages, { ...opts, stop: [stop] });
-        const gotStop = await generateYielding(r, messages, { ...opts, stop: [stop] });
-        assert.deepEqual([gotStop.text, gotStop.finishReason], [refStop.text, "stop"]);
+        const cut = await r.generate(messages, { ...opts, stop: [stop] });
+        assert.deepEqual([cut.text, cut.finishReason], [got.text.slice(0, got.text.indexOf(stop)), "stop"]);
       }
     });
 
@@ -50,17 +45,17 @@ Deno.test("generateYielding matches the runner's tokens and keeps the event loop
       let ticks = 0;
       const iv = setInterval(() => ticks++, 5);
       const t0 = performance.now();
-      const g = await generateYielding(r, messages, { maxTokens: 40 });
+      const g = await r.generate(messages, { maxTokens: 40 });
       clearInterval(iv);
       const ms = performance.now() - t0;
       assert.ok(g.tokens.length >= 20, `${g.tokens.length} tokens`);
       assert.ok(ticks >= Math.min(5, ms / 50), `${ticks} interval ticks in ${ms.toFixed(0)} ms`);
     });
 
-    await t.step("an abort between steps ends with finishReason abort and the text so far", async () => {
+    await t.step("an abort between steps ends with finishReason cancelled and the text so far", async () => {
       const ac = new AbortController();
-      const g = await generateYielding(r, messages, { maxTokens: 40 }, () => ac.abort(), ac.signal);
-      assert.equal(g.finishReason, "abort");
+      const g = await r.generate(messages, { maxTokens: 40 }, () => ac.abort(), ac.signal);
+      assert.equal(g.finishReason, "cancelled");
       assert.ok(g.tokens.length >= 1 && g.tokens.length < 40);
     });
   } finally {
