@@ -193,6 +193,30 @@ export class FolderLockedError extends GaspError {
   }
 }
 
+/**
+ * A tensor does not fit one device buffer (WebGPU's maxStorageBufferBindingSize / maxBufferSize, or the WASM
+ * device's 4 GiB memory): raised before anything is allocated, naming the tensor, its size and the limit.
+ */
+export class TensorTooLargeError extends GaspError {
+  constructor(
+    readonly tensor: string,
+    readonly bytes: number,
+    readonly limit: number,
+    where: string,
+    hint: string,
+    scope = "in one buffer",
+  ) {
+    super(`${tensor} needs ${formatBytes(bytes)} ${scope}, above ${where}'s limit of ${formatBytes(limit)}. ${hint}`);
+  }
+}
+
+/** "1.34 GB (1342177280 bytes)": decimal units plus the exact count, for size errors. */
+export function formatBytes(n: number): string {
+  const units: [number, string][] = [[1e9, "GB"], [1e6, "MB"], [1e3, "kB"]];
+  const [div, unit] = units.find(([d]) => n >= d) ?? [1, "B"];
+  return div === 1 ? `${n} bytes` : `${(n / div).toFixed(2)} ${unit} (${n} bytes)`;
+}
+
 /** The prompt, or prompt plus requested completion, does not fit the model's context (HTTP 400). */
 export class ContextLengthExceededError extends GaspError {
   /** `what` names the limit ("context length", "prompt length on this server (--max-prompt-tokens)"). */

@@ -11,8 +11,9 @@
 import { GpuContext } from "./gpu/context.ts";
 import { WasmRuntime } from "./wasm/runtime.ts";
 import { defaultDevice, type Device } from "./device.ts";
-import { DeviceMismatchError, ShapeMismatchError } from "./errors.ts";
+import { DeviceMismatchError, ShapeMismatchError, TensorTooLargeError } from "./errors.ts";
 import type { Rng } from "./random.ts";
+import { f16ToF32, f32ToF16 } from "./io/half.ts";
 
 /** Storage types: f32 (compute), f16 (storage), i32/u32 (indices). */
 export type DType = "f32" | "f16" | "i32" | "u32";
@@ -92,9 +93,23 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
-  /** A fresh tensor with uninitialised contents, on `device` (default: the default device). */
+  /**
+   * A fresh tensor with uninitialised contents, on `device` (default: the default device). One that cannot be one
+   * buffer of the device (maxBufferBytes) is a TensorTooLargeError before anything is allocated.
+   */
   static empty(shape: readonly number[], dtype: DType = "f32", device: Device = defaultDevice()): Tensor {
     const bytes = Math.max(4, shapeSize(shape) * bytesPerElement(dtype));
+    const limit = maxBufferBytes(device);
+    if (bytes > limit) {
+      throw new TensorTooLargeError(
+        `a [${shape}] ${dtype} tensor`,
+        bytes,
+        limit,
+        device === "webgpu" ? "the WebGPU adapter's storage binding (maxStorageBufferBindingSize)" : "wasm32 memory",
+        "Large weights are split by rows when a model loads (core/model/device_weights.ts); an activation this " +
+          "large needs a shorter input, fewer rows (e.g. logits only where the loss reads them) or --device wasm.",
+      );
+    }
     return new Tensor(Storage.allocate(device, bytes), shape, dtype);
   }
 
@@ -204,6 +219,27 @@ export class Tensor {
     if (this.size > 0) this.#upload(hostData(data, this.dtype));
   }
 
+  /**
+   * Replace elements [offset, offset + n) with `raw`, n elements already in this tensor's storage format (f16 bits
+   * for f16), in place: how a streamed parameter is loaded piece by piece. On WebGPU an f16 piece must start at an
+   * even element (buffer writes are 4-byte aligned).
+   */
+  writeRaw(offset: number, raw: Float32Array | Uint16Array | Int32Array | Uint32Array): void {
+    const bpe = bytesPerElement(this.dtype);
+    if (raw.BYTES_PER_ELEMENT !== bpe || offset < 0 || offset + raw.length > this.size) {
+      throw new ShapeMismatchError(
+        "Tensor.writeRaw",
+        `${raw.length} ${raw.BYTES_PER_ELEMENT}-byte elements at ${offset} into ${this} (${this.size} elements)`,
+      );
+    }
+    if (raw.length === 0) return;
+    const s = this.storage;
+    if (s.gpuBuffer) {
+      if ((offset * bpe) % 4 !== 0) throw new ShapeMismatchError("Tensor.writeRaw", `f16 offset ${offset} is odd`);
+      GpuContext.current().write(s.gpuBuffer, padTo4(raw), offset * bpe);
+    } else WasmRuntime.current().write(s.ptr + offset * bpe, raw);
+  }
+
   #upload(host: ArrayBufferView): void {
     const s = this.storage;
     if (s.gpuBuffer) GpuContext.current().write(s.gpuBuffer, padTo4(host));
@@ -254,6 +290,17 @@ export class Tensor {
     const dev = this.#storage ? `, ${this.#storage.device}` : "";
     return `Tensor(${this.name ? this.name + ", " : ""}[${this.shape}], ${this.dtype}${dev})`;
   }
+}
+
+/**
+ * The largest tensor one buffer of `device` holds, in bytes: on WebGPU the smaller of the adapter's
+ * maxStorageBufferBindingSize and maxBufferSize (kernels bind whole buffers; llvmpipe: 128 MiB, wgpu on a GPU: up
+ * to 2 GiB − 1 or more), on WASM the 4 GiB of wasm32 memory.
+ */
+export function maxBufferBytes(device: Device): number {
+  if (device === "wasm") return 2 ** 32;
+  const l = GpuContext.current().limits;
+  return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
 }
 
 /** Number of elements of a shape. */
@@ -351,38 +398,14 @@ function padTo4(v: ArrayBufferView): ArrayBufferView {
   return out;
 }
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
+/** f32 → f16 bits, round to nearest, ties to even (as torch; the WASM cast kernel rounds the same way). */
 export function toF16Bits(data: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    f32Scratch[0] = data[i];
-    const x = u32Scratch[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    const mant = x & 0x7fffff;
-    if (exp <= 0) out[i] = sign | (exp < -10 ? 0 : ((mant | 0x800000) >> (1 - exp)) + 0x1000 >> 13);
-    else if (exp >= 31) out[i] = sign | 0x7c00 | (((x >>> 23) & 0xff) === 0xff && mant ? 0x200 : 0);
-    else out[i] = sign | ((exp << 10) + ((mant + 0x1000) >> 13)); // + lets a rounding carry bump the exponent
-  }
-  return out;
+  return f32ToF16(data);
 }
 
+/** f16 bits → f32 (exact). */
 export function fromF16Bits(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    out[i] = e === 0
-      ? s * 2 ** -14 * (m / 1024)
-      : e === 31
-      ? (m ? NaN : s * Infinity)
-      : s * 2 ** (e - 15) * (1 + m / 1024);
-  }
-  return out;
+  return f16ToF32(bits);
 }
 
 /** A copy of `t` on `device` (through the host; the only way data crosses devices). */

@@ -3,11 +3,14 @@
  * against the randomized top-k SVD (core/linalg/randomized_svd.ts) on the same matrices, k = d/4 (app-b's kept
  * directions), with the ratio measured in the same run and the captured energy ‖U_kᵀ W‖²_F relative to Jacobi's.
  * Jacobi runs only up to 512 (it grows as d³: ~4 s at 512², minutes at 2048²); above, the randomized time alone.
+ * The randomized SVD runs twice: products in f64 TypeScript, and on the WASM SIMD GEMM (f32; what training uses).
  */
 import { defineCommand, flag, runCommand } from "../core/cli.ts";
 import { randomizedSvd } from "../core/linalg/randomized_svd.ts";
 import { Rng } from "../core/random.ts";
 import { svd } from "../train/svd.ts";
+import { wasmGemm } from "../core/linalg/gemm.ts";
+import { initWasm } from "../core/device_init.ts";
 
 const cmd = defineCommand({
   name: "bench:svd",
@@ -17,9 +20,13 @@ const cmd = defineCommand({
   },
 });
 
-await runCommand(cmd, Deno.args, (a) => {
+await runCommand(cmd, Deno.args, async (a) => {
   const sizes = a.sizes.split(",").map((s) => Number(s.trim()));
-  console.log("d      k     jacobi s   randomized s   ratio    energy vs jacobi");
+  await initWasm();
+  const gemm = wasmGemm()!;
+  console.log(
+    "d      k     jacobi s   randomized s   ratio    energy vs jacobi   +wasm gemm s   ratio   energy vs f64",
+  );
   for (const d of sizes) {
     const rng = new Rng(d);
     // A trained-projection-like spectrum: Gaussian entries (flat bulk) plus a decaying low-rank part.
@@ -39,6 +46,12 @@ await runCommand(cmd, Deno.args, (a) => {
     const rs = randomizedSvd(a, { rank: k, seed: 0 });
     const tr = (performance.now() - t) / 1000;
     const energy = (s: Float64Array) => s.subarray(0, k).reduce((x, y) => x + y * y, 0);
+    t = performance.now();
+    const rg = randomizedSvd(a, { rank: k, seed: 0, gemm });
+    const tg = (performance.now() - t) / 1000;
+    const gemmCols = `   ${tg.toFixed(2).padStart(12)}  ${(tr / tg).toFixed(1).padStart(5)}x  ${
+      (energy(rg.S) / energy(rs.S)).toFixed(6).padStart(10)
+    }`;
     let line = `${String(d).padEnd(6)} ${String(k).padEnd(5)} `;
     if (d <= 512) {
       t = performance.now();
@@ -49,7 +62,7 @@ await runCommand(cmd, Deno.args, (a) => {
     } else {
       line += `${"-".padStart(9)}  ${tr.toFixed(2).padStart(12)}  ${"-".padStart(7)}  ${"-".padStart(10)}`;
     }
-    console.log(line);
+    console.log(line + "      " + gemmCols);
   }
   console.log("(times on this machine, shared: compare the ratio, not the absolute seconds)");
 });

@@ -14,7 +14,7 @@ import { loadCheckpoint } from "./checkpoint.ts";
 import { checkData, defaultPipeline, ensureBase, ensureData } from "./pipeline.ts";
 import { checkRunFolder, runFolderOf } from "./run_folder.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
-import { planRun, planSettings } from "./plan.ts";
+import { defaultPckSequences, planRun, planSettings } from "./plan.ts";
 import { parseVlmConfig, TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { formatTrainPlan } from "../core/model/train_plan.ts";
 
@@ -41,6 +41,11 @@ export const TRAIN_COMMAND = defineCommand({
     layers: flag.string("LLM layers with a correspondence head: all or A-B", { placeholder: "all|A-B" }),
     head: flag.choice(["app-b", "sec-4"] as const, "correspondence head shape"),
     seed: flag.int("seed of every random stream"),
+    dtype: flag.choice(
+      ["auto", "f32", "f16"] as const,
+      "storage of the frozen base's matrices (config `dtype`): f16 halves their memory, compute stays f32; auto = " +
+        "f16 for a checkpoint stored in bf16/f16, f32 for an f32 one",
+    ),
     set: flag.list("any config value, e.g. optim.lr=3e-4 (value parsed as JSON, else a string)", {
       placeholder: "PATH=VALUE",
     }),
@@ -50,7 +55,11 @@ export const TRAIN_COMMAND = defineCommand({
         "trained there if missing; on --resume the base its checkpoint names)",
       { placeholder: "DIR" },
     ),
-    pckSequences: flag.int("held-out sequences scored for the before/after PCK", { default: 24, min: 1 }),
+    pckSequences: flag.int(
+      "held-out sequences scored for the before/after PCK (default 24; fewer for models whose forward is costly: " +
+        "a pass is kept to ~1.2 TFLOP, at least 2, e.g. 3 for a 3B-width model; train/plan.ts)",
+      { min: 1 },
+    ),
     plan: flag.boolean(
       "print parameter and trainable counts, memory (weights, optimizer, activations with/without checkpointing) " +
         "and the largest buffer against each device's limit for --model and the settings, without allocating",
@@ -84,6 +93,7 @@ export function trainOverrides(v: TrainFlags): Record<string, unknown> {
   if (v.layers !== undefined) put(["head", "layers"], v.layers);
   if (v.head !== undefined) put(["head", "shape"], v.head);
   if (v.seed !== undefined) put(["seed"], v.seed);
+  if (v.dtype !== undefined) put(["dtype"], v.dtype);
   for (const s of v.set) {
     const eq = s.indexOf("=");
     const raw = s.slice(eq + 1);
@@ -198,12 +208,20 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
         baseDir: p.base,
         baseGiven: p.baseGiven,
         out: p.out,
-        pckSequences: a.pckSequences,
+        pckSequences: a.pckSequences ?? await pckSequencesFor(p.config, p.base, log),
         log,
       });
     }
     log(`run written to ${p.out} (${elapsed(t0)})`);
   });
+}
+
+/** The default held-out PCK sequence count for the base at `base` (24 where its config.json cannot be read). */
+async function pckSequencesFor(config: TrainConfig, base: string, log: (l: string) => void): Promise<number> {
+  const model = await planModelConfig(base).catch(() => null);
+  const n = model ? defaultPckSequences(config, model.config) : 24;
+  if (n < 24) log(`PCK before/after on ${n} held-out sequences (a costly model; --pck-sequences N for more)`);
+  return n;
 }
 
 /** The model `--plan` is for: DIR/config.json, or (no --model) runs/base's, else the tiny model it would train. */

@@ -302,7 +302,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   // default here: the tiny model's activations are a few MB, and recompute costs ~30 % of the step time on llvmpipe
   // (6 s vs 8 s per step), which the 20-minute budget cannot spare. --set activationCheckpointing=true turns it on.
   activationCheckpointing: false,
-  // f16 where the adapter has shader-f16, else f32 (the paper trains in bf16 mixed precision).
+  // Storage of the frozen base's matrices (compute is f32): auto keeps a bf16/f16 checkpoint in f16 (half the memory;
+  // the paper trains in bf16 mixed precision) and an f32 one (our tiny base) in f32 (core/model/device_weights.ts).
   dtype: "auto",
 };
 

@@ -2,9 +2,11 @@
  * The SVD the correspondence-head init needs (Sec 4.1, App. B): the top-k singular triplets of a layer's W_Q.
  * Small widths use the exact f64 Jacobi SVD (train/svd.ts: milliseconds at the tiny model's 128², and the numbers
  * every pinned tiny run was trained with); real widths use the randomized truncated SVD (core/linalg), which keeps
- * the init's identity H_c(x) = U_k U_kᵀ (W_Q x + b_Q) exact and costs seconds instead of minutes per layer.
+ * the init's identity H_c(x) = U_k U_kᵀ (W_Q x + b_Q) exact (to f32 rounding when its products run on the WASM GEMM)
+ * and costs seconds instead of minutes per layer.
  */
 import { randomizedSvd } from "../core/linalg/randomized_svd.ts";
+import { wasmGemm } from "../core/linalg/gemm.ts";
 import { type MatF64, zeros } from "./mat_f64.ts";
 import { svd } from "./svd.ts";
 
@@ -29,7 +31,8 @@ export function topSingularTriplets(a: MatF64, k: number, seed = 0): TopSvd {
     return { U: firstCols(full.U, k), S: full.S.slice(0, k), V: firstCols(full.V, k), method: "jacobi" };
   }
   // q = 2 power iterations, p = 10 oversampling: see tests/core/linalg/randomized_svd_test.ts for the accuracy.
-  const t = randomizedSvd(a, { rank: k, seed, powerIterations: 2, oversample: 10 });
+  // The products run on the WASM SIMD GEMM (f32) when that device is up (trainables starts it), else in f64 here.
+  const t = randomizedSvd(a, { rank: k, seed, powerIterations: 2, oversample: 10, gemm: wasmGemm() ?? undefined });
   return { U: t.U, S: t.S, V: t.V, method: "randomized" };
 }
 

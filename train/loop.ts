@@ -24,7 +24,6 @@ import { backward, noGrad, Rng, type Tensor, tidyAsync, zeroGrad } from "../core
 import { initDevice } from "../core/device_init.ts";
 import * as op from "../core/ops/mod.ts";
 import type { VlmModel } from "../core/model/vlm.ts";
-import type { Weights } from "../core/model/init.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { readShards } from "../core/scene/shards.ts";
 import type { CorrespondenceSequence } from "../core/scene/types.ts";
@@ -87,8 +86,6 @@ export interface TrainResult {
   tokenizer: TextTokenizer;
   /** The base's tokenizer.json text. */
   tokenizerJson: string;
-  /** The base's weights as loaded (before training). */
-  baseWeights: Weights;
   /** Correspondence heads by LLM layer (empty when the preset trains none). */
   heads: Map<number, CorrespondenceHead>;
   /** LoRA adapters by module name (empty for stage "base"). */
@@ -123,10 +120,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const rngInit = new Rng(config.seed);
   let rngs = { data: new Rng(config.seed + 1), dropout: new Rng(config.seed + 2) };
   const base = await loadStageBase(config, opts);
+  using _closeBase = { [Symbol.dispose]: () => base.close() }; // the base's files stay open until train() returns
   log(`base: ${base.description}`);
   const tokenizer = TextTokenizer.fromJson(base.tokenizerJson);
   const tHeads = performance.now();
-  const t = trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
+  const t = await trainables(config, base, rngInit, rngs.dropout, !!opts.resume);
+  if (config.stage === "gasp") {
+    log(`frozen base: matrices stored ${t.model.weightDType} (config dtype ${config.dtype})`);
+  }
   if (t.heads.size > 0) {
     log(
       opts.resume
@@ -264,7 +265,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     model,
     tokenizer,
     tokenizerJson: base.tokenizerJson,
-    baseWeights: base.weights,
     heads,
     lora,
     evalHook,

@@ -62,7 +62,7 @@ export interface LoraSetup {
 
 /** Fresh adapters (A uniform ±1/√I, B = 0, as PEFT) for every layer and target, keyed by module name. */
 export function createLoraAdapters(
-  weights: Weights,
+  weights: { has(name: string): boolean },
   shapes: Map<string, number[]>,
   layers: number[],
   setup: LoraSetup,

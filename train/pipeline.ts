@@ -24,7 +24,9 @@ import { TextTokenizer } from "../core/text/tokenizer.ts";
 import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
 import { createHeads, headEmbedder, headParams } from "./correspondence_head.ts";
 import { train, type TrainResult } from "./loop.ts";
-import { loadModel } from "../core/model/folder/load.ts";
+import { openModel } from "../core/model/folder/open.ts";
+import { resolveWeightDType } from "../core/model/device_weights.ts";
+import { headInitWeights } from "./trainables.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { checkRunFolder } from "./run_folder.ts";
 import { modelFeatureSources, visionFeatureSource } from "../core/analysis/model_features.ts";
@@ -213,19 +215,23 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   await checkRunFolder(o.out);
   await initDevice();
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
-  const base = await loadModel(resolveModelDir(o.baseDir));
+  // The base streams onto the device as training will store it (core/model/device_weights.ts).
+  const base = await openModel(resolveModelDir(o.baseDir));
   const tok = TextTokenizer.fromJson(base.tokenizerJson);
-  const baseModel = new VlmModel(base.config, base.weights);
   const c = base.config;
-  const initHeads = config.data.correspondence === "heads"
-    ? createHeads(
-      base.weights,
-      c.hidden_size,
-      resolveHeadLayers(config.head.layers, c.num_hidden_layers),
-      config.head,
-      new Rng(config.seed),
-    )
-    : undefined;
+  let baseModel: VlmModel, initHeads;
+  try {
+    baseModel = await VlmModel.load(c, base.weights, {
+      dtype: resolveWeightDType(config.dtype, base.weights.storedDType),
+    });
+    if (config.data.correspondence === "heads") {
+      const headLayers = resolveHeadLayers(config.head.layers, c.num_hidden_layers);
+      const qProj = await headInitWeights(base.weights, headLayers);
+      initHeads = createHeads(qProj, c.hidden_size, headLayers, config.head, new Rng(config.seed));
+    }
+  } finally {
+    base.close();
+  }
   o.log(`held-out PCK@2 of the base model (${o.pckSequences} sequences):`);
   // The trivial baselines beside the base: stationary, the base's vision tower, raw pixels.
   const { reports: before, motion } = await heldoutPeakPck(

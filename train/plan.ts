@@ -6,6 +6,7 @@ import { smartResize } from "../core/image/preprocess.ts";
 import type { VlmConfig } from "../core/model/config.ts";
 import {
   type DeviceLimits,
+  forwardFlops,
   LLVMPIPE_BINDING,
   planTraining,
   type TrainPlan,
@@ -23,7 +24,7 @@ const TEXT_TOKENS = 48;
 /** The device profiles `--plan` prints: a hardware WebGPU adapter at wgpu's cap, llvmpipe, and one wasm32 memory. */
 export const PLAN_DEVICES: readonly DeviceLimits[] = [
   { name: "webgpu (hardware, wgpu cap)", maxBindingBytes: WGPU_BINDING_CAP, f16: true },
-  { name: "webgpu (llvmpipe)", maxBindingBytes: LLVMPIPE_BINDING, f16: false },
+  { name: "webgpu (llvmpipe)", maxBindingBytes: LLVMPIPE_BINDING, f16: true },
   { name: "wasm (one wasm32 memory)", maxBindingBytes: WASM32_MEMORY, maxTotalBytes: WASM32_MEMORY, f16: true },
 ];
 
@@ -53,6 +54,21 @@ export function planSettings(config: TrainConfig, model: VlmConfig, imageSide = 
     dtype: config.dtype,
     activationCheckpointing: config.activationCheckpointing,
   };
+}
+
+/** FLOPs a before/after PCK pass may spend per model (≈ 1 min at this CPU's ~20 GFLOP/s, shared). */
+export const PCK_PASS_FLOPS = 1.2e12;
+
+/**
+ * How many held-out sequences the default pipeline scores before and after training when --pck-sequences is not
+ * given: 24 (the tiny model's, a few seconds each), fewer for models whose forward over one sequence is costly,
+ * so that a pass stays within PCK_PASS_FLOPS, at least 2. A 3B-width model with 2 layers gets 3 (each 8-frame
+ * sequence is ~0.4 TFLOP); a full 3B gets 2.
+ */
+export function defaultPckSequences(config: TrainConfig, model: VlmConfig): number {
+  const s = planSettings(config, model);
+  const perSequence = forwardFlops(model, s.patches, s.tokens);
+  return Math.max(2, Math.min(24, Math.floor(PCK_PASS_FLOPS / perSequence)));
 }
 
 export function planRun(config: TrainConfig, model: VlmConfig, devices = PLAN_DEVICES): TrainPlan {

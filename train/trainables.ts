@@ -13,8 +13,13 @@ import type * as op from "../core/ops/mod.ts";
 import type { Rng, Tensor } from "../core/runtime.ts";
 import { TINY_CONFIG, type VlmConfig } from "../core/model/config.ts";
 import { exportHeadFreeModel } from "../core/model/export_onnx.ts";
-import { type ModelFolder, writeModelFolder } from "../core/model/folder/model_folder.ts";
-import { loadModel } from "../core/model/folder/load.ts";
+import { writeModelFolder } from "../core/model/folder/model_folder.ts";
+import { type OpenModel, openModel } from "../core/model/folder/open.ts";
+import { resolveWeightDType } from "../core/model/device_weights.ts";
+import { initWasm } from "../core/device_init.ts";
+import { EXACT_SVD_MAX_WIDTH } from "./head_svd.ts";
+import { exportMergedHfFolder, type FoldableAdapter } from "../core/model/hf_export.ts";
+import { mapWeightReader, type WeightReader } from "../core/model/weight_reader.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { initParameters, parameterShapes, type Weights } from "../core/model/init.ts";
 import type { KeyLayout } from "../core/model/hf_weights.ts";
@@ -45,25 +50,36 @@ export interface StageBaseOptions {
   tokenizerJson?: string;
 }
 
-export interface StageBase extends ModelFolder {
+export interface StageBase extends OpenModel {
   /** The checkpoint's base reference: the base path as given (and its key layout), or "tiny-from-scratch". */
   ref: { model: string; keyLayout?: KeyLayout };
   /** One line saying what the base is (printed by train()). */
   description: string;
 }
 
-/** Stage "base": fresh seeded weights; stage "gasp": the base, whichever form its path has. */
+/**
+ * Stage "base": fresh seeded weights (in memory); stage "gasp": the base, whichever form its path has, opened for
+ * streaming (an HF folder's weights are read tensor by tensor as they go onto the device). Close it when done.
+ */
 export async function loadStageBase(config: TrainConfig, o: StageBaseOptions): Promise<StageBase> {
   if (config.stage === "base") {
     const c = o.modelConfig ?? TINY_CONFIG;
     const tokenizerJson = o.tokenizerJson ?? buildTinyTokenizerJson(0);
-    const weights = initParameters(c, config.seed);
+    const weights = mapWeightReader(initParameters(c, config.seed), parameterShapes(c));
     const description = `${c.num_hidden_layers}-layer VLM from scratch (seeded init, seed ${config.seed})`;
-    return { config: c, weights, tokenizerJson, ref: { model: "tiny-from-scratch" }, description };
+    return {
+      config: c,
+      weights,
+      tokenizerJson,
+      folder: null,
+      close: () => {},
+      ref: { model: "tiny-from-scratch" },
+      description,
+    };
   }
   const dir = o.baseDir ?? "runs/base";
   const resolved = resolveModelDir(dir, "--model");
-  const base = await loadModel(resolved);
+  const base = await openModel(resolved);
   return { ...base, ref: { model: dir, keyLayout: base.keyLayout }, description: resolved.description };
 }
 
@@ -79,33 +95,49 @@ export interface Trainables {
   evalHook: LoraHook | null;
   /** AdamW parameter groups, in checkpoint order. */
   groups: op.ParamGroup[];
-  /** The weights training produced: the trained model (stage base) or the base with the LoRA merged in. */
-  trainedWeights: () => Promise<Weights>;
   /** Stage "base" also writes the run folder as a model folder (the next stage's base). */
   writesModelFolder: boolean;
 }
 
+/** The q_proj weight and bias of each head layer, read from the base (what the heads' SVD init needs). */
+export async function headInitWeights(base: WeightReader, layers: number[]): Promise<Weights> {
+  const out: Weights = new Map();
+  for (const l of layers) {
+    for (const n of [`model.layers.${l}.self_attn.q_proj.weight`, `model.layers.${l}.self_attn.q_proj.bias`]) {
+      out.set(n, await base.read(n));
+    }
+  }
+  return out;
+}
+
 /**
  * The trainable parameters of `config.stage` on `base`; every random draw comes from `rngInit` (heads, then LoRA).
+ * The base streams onto the device: frozen (stage gasp) as `config.dtype` resolves for its storage
+ * (core/model/device_weights.ts), trainable (stage base) in f32.
  * `restoring`: a resumed run overwrites every trainable from its checkpoint, so the heads' SVD init is skipped.
  */
-export function trainables(
+export async function trainables(
   config: TrainConfig,
-  base: ModelFolder,
+  base: OpenModel,
   rngInit: Rng,
   rngDropout: Rng,
   restoring = false,
-): Trainables {
+): Promise<Trainables> {
   const c = base.config;
   const isBase = config.stage === "base";
-  const model = new VlmModel(c, base.weights, { trainable: isBase });
+  const dtype = isBase ? "f32" : resolveWeightDType(config.dtype, base.weights.storedDType);
+  const model = await VlmModel.load(c, base.weights, { dtype, trainable: isBase });
   const headLayers = !isBase && config.data.correspondence === "heads"
     ? resolveHeadLayers(config.head.layers, c.num_hidden_layers)
     : [];
-  const heads = createHeads(base.weights, c.hidden_size, headLayers, config.head, rngInit, restoring);
+  // Real widths take the randomized SVD, whose products run on the WASM GEMM (started here if the device is WebGPU).
+  if (!restoring && headLayers.length && c.hidden_size > EXACT_SVD_MAX_WIDTH) await initWasm();
+  const qProj = restoring ? new Map() : await headInitWeights(base.weights, headLayers);
+  const heads = createHeads(qProj, c.hidden_size, headLayers, config.head, rngInit, restoring);
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const allLayers = isBase ? [] : [...Array(c.num_hidden_layers).keys()];
-  const lora = createLoraAdapters(base.weights, parameterShapes(c), allLayers, loraSetup, rngInit);
+  const shapes = parameterShapes(c);
+  const lora = createLoraAdapters(shapes, shapes, allLayers, loraSetup, rngInit);
   const o = config.optim;
   const isNoDecay = (t: Tensor) => t.rank === 1; // biases and norm gains
   const split = (ts: Tensor[], lr: number): op.ParamGroup[] => [
@@ -123,18 +155,37 @@ export function trainables(
     trainHook: isBase ? null : new LoraHook(lora, loraSetup, rngDropout),
     evalHook: isBase ? null : new LoraHook(lora, loraSetup, null),
     groups: groups.filter((g) => g.params.length > 0),
-    trainedWeights: () => isBase ? model.toWeights() : mergeLoraIntoWeights(base.weights, lora, loraSetup),
     writesModelFolder: isBase,
   };
 }
 
-/** Writes RUN/export (and, for stage base, RUN as a model folder); returns the export dir. */
-export async function exportTrained(t: Trainables, base: ModelFolder, out: string): Promise<string> {
-  const weights = await t.trainedWeights();
-  if (t.writesModelFolder) {
-    await writeModelFolder(out, { config: base.config, weights, tokenizerJson: base.tokenizerJson });
-  }
+/**
+ * Writes RUN/export (and, for stage base, RUN as a model folder); returns the export dir. A GASP run's export is
+ * the base with the LoRA folded in, heads dropped: for a base stored in 16 bits (a downloaded HF checkpoint) an HF
+ * folder in the base's dtype and key layout, streamed from the base folder one tensor at a time
+ * (core/model/hf_export.ts, what transformers loads; `deno task export --format onnx` makes the ONNX form); for
+ * our f32 bases the head-free ONNX export (core/model/export_onnx.ts), built from the weights in host memory.
+ */
+export async function exportTrained(t: Trainables, base: OpenModel, out: string): Promise<string> {
   const exportDir = join(out, "export");
-  await exportHeadFreeModel(base.config, weights, base.tokenizerJson, exportDir);
+  if (t.writesModelFolder) {
+    const weights = await t.model.toWeights();
+    await writeModelFolder(out, { config: base.config, weights, tokenizerJson: base.tokenizerJson });
+    await exportHeadFreeModel(base.config, weights, base.tokenizerJson, exportDir);
+    return exportDir;
+  }
+  if (base.folder && base.weights.storedDType !== "F32" && base.weights.storedDType !== "F64") {
+    const adapters = new Map<string, FoldableAdapter>();
+    for (const ad of t.lora.values()) {
+      adapters.set(`${ad.module}.weight`, { A: await ad.A.toArray(), B: await ad.B.toArray(), rank: ad.A.shape[0] });
+    }
+    const scale = t.loraSetup.alpha / t.loraSetup.rank;
+    await exportMergedHfFolder(exportDir, { baseDir: base.folder, config: base.config, adapters, scale });
+    return exportDir;
+  }
+  const weights: Weights = new Map();
+  for (const name of base.weights.names) weights.set(name, await base.weights.read(name));
+  const merged = await mergeLoraIntoWeights(weights, t.lora, t.loraSetup);
+  await exportHeadFreeModel(base.config, merged, base.tokenizerJson, exportDir);
   return exportDir;
 }

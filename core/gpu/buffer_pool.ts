@@ -24,7 +24,10 @@ export class BufferPool {
 
   /** A buffer of at least `bytes` (reused when one is free). */
   acquire(bytes: number): GPUBuffer {
-    const size = BufferPool.sizeClass(bytes);
+    // A size class above the device's buffer limits falls back to the exact size (a tensor just under the limit).
+    const cap = Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);
+    const cls = BufferPool.sizeClass(bytes);
+    const size = cls > cap ? Math.ceil(bytes / 16) * 16 : cls;
     const list = this.#free.get(size);
     let buf = list?.pop();
     if (buf) this.pooled--;

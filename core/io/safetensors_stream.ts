@@ -149,16 +149,35 @@ export class SafetensorsFile {
   async readF32(name: string): Promise<Float32Array> {
     const e = this.entry(name);
     if (e.dtype === "F32") return new Float32Array((await this.readRaw(name)).buffer);
+    const out = new Float32Array((e.end - e.begin) / STORED_DTYPE_BYTES[e.dtype]);
+    const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / STORED_DTYPE_BYTES[e.dtype]));
+    for await (const c of this.chunksF32(name, chunk)) out.set(c.values, c.offset);
+    return out;
+  }
+
+  /**
+   * The tensor as f32 in consecutive pieces of at most `maxElems` elements (`offset` = index of the first), read and
+   * converted one at a time: whoever consumes them (a device upload) never needs the whole tensor on the host. A
+   * piece's values are valid until the next one is requested.
+   */
+  async *chunksF32(name: string, maxElems: number): AsyncGenerator<{ offset: number; values: Float32Array }> {
+    const e = this.entry(name);
     const width = STORED_DTYPE_BYTES[e.dtype], n = (e.end - e.begin) / width;
-    const out = new Float32Array(n);
-    const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / width));
-    const raw = new Uint8Array(Math.min(n, chunk) * width);
+    const chunk = Math.max(1, Math.min(n, Math.floor(maxElems)));
+    const raw = new Uint8Array(chunk * width);
+    const f32 = e.dtype === "F32" ? null : new Float32Array(chunk);
     for (let i = 0; i < n; i += chunk) {
       const m = Math.min(chunk, n - i), part = raw.subarray(0, m * width);
       await readExactly(this.file, e.begin + i * width, part, this.path);
-      out.set(storedToF32(part, e.dtype), i);
+      if (!f32) yield { offset: i, values: new Float32Array(raw.buffer, 0, m) };
+      else {
+        const v = f32.subarray(0, m), bits = new Uint16Array(raw.buffer, 0, m);
+        if (e.dtype === "BF16") bf16ToF32(bits, v);
+        else if (e.dtype === "F16") f16ToF32(bits, v);
+        else v.set(storedToF32(part, e.dtype));
+        yield { offset: i, values: v };
+      }
     }
-    return out;
   }
 
   close(): void {
@@ -268,6 +287,12 @@ export class SafetensorsShards {
   readF32(name: string): Promise<Float32Array> {
     const e = this.entry(name);
     return this.files.get(e.file)!.readF32(name);
+  }
+
+  /** The tensor as f32 in pieces of at most `maxElems` elements (SafetensorsFile.chunksF32). */
+  chunksF32(name: string, maxElems: number): AsyncGenerator<{ offset: number; values: Float32Array }> {
+    const e = this.entry(name);
+    return this.files.get(e.file)!.chunksF32(name, maxElems);
   }
 
   /** The stored dtype most tensors use (the checkpoint's storage type, e.g. BF16). */

@@ -13,8 +13,12 @@ export function indexPlan(x: { shape: readonly number[] }, axis: number, k: numb
   };
 }
 
+/** x (f32, or f16 storage read as f32) at idx along axis → an f32 tensor. */
 export function indexSelectRaw(x: Tensor, axis: number, idx: Tensor, plan: IndexPlan): Tensor {
   const { device, k } = kernelsOf("indexSelect", x, idx);
+  if (x.dtype !== "f32" && x.dtype !== "f16") {
+    throw new ShapeMismatchError("indexSelect", `x must be f32 or f16, got ${x.dtype}`);
+  }
   const out = Tensor.empty(x.shape.map((d, i) => (i === axis ? plan.k : d)), "f32", device);
   if (out.size > 0) k.indexSelect(x, idx, out, plan);
   return out;

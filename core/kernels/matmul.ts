@@ -61,6 +61,13 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tenso
     throw new ShapeMismatchError("matmul", `bias has ${opts.bias.size} elements, expected N = ${d.n}`);
   }
   if (d.k === 0 && d.batch * d.m * d.n > 0) throw new ShapeMismatchError("matmul", "K = 0");
+  // Operands are f32, or f16 storage (frozen weights) widened to f32 by the kernels; compute and C stay f32.
+  for (const [t, role] of [[a, "A"], [b, "B"]] as const) {
+    if (t.dtype !== "f32" && t.dtype !== "f16") {
+      throw new ShapeMismatchError("matmul", `${role} must be f32 or f16, got ${t.dtype} (${t})`);
+    }
+  }
+  if (opts.bias && opts.bias.dtype !== "f32") throw new ShapeMismatchError("matmul", "bias must be f32");
   const out = Tensor.empty([...d.batchShape, d.m, d.n], "f32", device);
   if (out.size === 0) return out;
   k.matmul(a, b, opts.bias ?? null, out, d);

@@ -3,7 +3,8 @@
  * heads' init from W_Q (Sec 4.1, App. B), which needs only the top-k singular triplets. The full f64 Jacobi SVD
  * (train/svd.ts) is the reference it is tested against. Measured with `deno task bench:svd` on this 2-core machine
  * (shared): 512² with k = 128 in 0.4 s (Jacobi 1.5 s), 2048² with k = 512 in ~13-19 s, where Jacobi takes minutes;
- * the time is the plain-TypeScript products (~1.2 G multiply-adds/s), which a WASM GEMM would take over.
+ * the time is the plain-TypeScript products (~1.2 G multiply-adds/s). With `gemm` (the WASM SIMD GEMM, f32) they
+ * move to the device; the f64 Gram-Schmidt and eigensolver remain.
  *
  * Dimension letters: A (m, n) with m ≥ n (a wide A is decomposed as Aᵀ), k singular triplets wanted, l = k + p
  * columns sampled (p oversampling), q power iterations.
@@ -23,6 +24,7 @@
 import { ShapeMismatchError } from "../errors.ts";
 import { Rng } from "../random.ts";
 import { symmetricEigen } from "./symmetric_eigen.ts";
+import type { Gemm } from "./gemm.ts";
 
 /** A row-major dense matrix: data[r * cols + c]. (train's MatF64 has the same shape.) */
 export interface DenseMatrix {
@@ -49,6 +51,12 @@ export interface RandomizedSvdOptions {
   powerIterations?: number;
   /** Seed of the Gaussian test matrix Ω: the result is a deterministic function of (A, options). */
   seed?: number;
+  /**
+   * Products on a device GEMM (core/linalg/gemm.ts: f32, the WASM SIMD kernel) instead of the f64 loops: the six
+   * A-sized products, the Gram matrix and the final rotations; the orthonormalisations and the eigenproblem stay f64.
+   * Accuracy is then f32's (~1e-7 relative), what an f32 head init stores anyway.
+   */
+  gemm?: Gemm;
 }
 
 export function randomizedSvd(a: DenseMatrix, opts: RandomizedSvdOptions): TruncatedSvd {
@@ -72,22 +80,34 @@ export function randomizedSvd(a: DenseMatrix, opts: RandomizedSvdOptions): Trunc
   const rng = new Rng(opts.seed ?? 0);
   const A = a.data;
 
+  const g = opts.gemm;
+  // A·X (m, l) and Aᵀ·Y (n, l), on the device GEMM when one is given
+  const aTimes = (x: Float64Array) => g ? g(A, [m, n], x, [n, l]) : mulAB(A, m, n, x, l);
+  const aTTimes = (y: Float64Array) => g ? g(A, [m, n], y, [m, l], { transA: true }) : mulAtB(A, m, n, y, l);
+
   const omega = new Float64Array(n * l); // (n, l)
   for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
-  let Q = orthonormalize(mulAB(A, m, n, omega, l), m, l, rng, 1); // (m, l)
+  let Q = orthonormalize(aTimes(omega), m, l, rng, 1); // (m, l)
   for (let it = 0; it < q; it++) {
-    const Z = orthonormalize(mulAtB(A, m, n, Q, l), n, l, rng, 1); // (n, l)
-    Q = orthonormalize(mulAB(A, m, n, Z, l), m, l, rng, it === q - 1 ? 2 : 1); // (m, l)
+    const Z = orthonormalize(aTTimes(Q), n, l, rng, 1); // (n, l)
+    Q = orthonormalize(aTimes(Z), m, l, rng, it === q - 1 ? 2 : 1); // (m, l)
   }
   if (q === 0) Q = orthonormalize(Q, m, l, rng, 2);
-  const M = mulAtB(A, m, n, Q, l); // (n, l) = Bᵀ
-  const { values, vectors: W } = symmetricEigen(gram(M, n, l), l); // ascending
+  const M = aTTimes(Q); // (n, l) = Bᵀ
+  const G = g ? g(M, [n, l], M, [n, l], { transA: true }) : gram(M, n, l); // (l, l)
+  const { values, vectors: W } = symmetricEigen(G, l); // ascending
+  // M·W (n, l) and Q·W (m, l): column j is M w_j and Q w_j
+  const MW = g ? g(M, [n, l], W, [l, l]) : null, QW = g ? g(Q, [m, l], W, [l, l]) : null;
 
   // Candidate triplets in descending λ order; σ from ‖M w‖, then sorted by σ (rounding can swap near-ties).
   const cand = Array.from({ length: l }, (_, t) => {
     const j = l - 1 - t;
     const v = new Float64Array(n);
     for (let r = 0; r < n; r++) {
+      if (MW) {
+        v[r] = MW[r * l + j];
+        continue;
+      }
       let s = 0;
       const row = r * l;
       for (let c = 0; c < l; c++) s += M[row + c] * W[c * l + j];
@@ -106,6 +126,10 @@ export function randomizedSvd(a: DenseMatrix, opts: RandomizedSvdOptions): Trunc
     const { j, v, sigma } = cand[t];
     // U column t = Q w_j.
     for (let r = 0; r < m; r++) {
+      if (QW) {
+        U[r * k + t] = QW[r * l + j];
+        continue;
+      }
       let s = 0;
       const row = r * l;
       for (let c = 0; c < l; c++) s += Q[row + c] * W[c * l + j];

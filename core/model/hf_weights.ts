@@ -9,9 +9,10 @@
  * carry a copy, which is then not read. Untied (7B): lm_head.weight must be there.
  */
 import { DataFormatError } from "../errors.ts";
-import { SafetensorsShards, type StoredDType } from "../io/safetensors_stream.ts";
+import { SafetensorsShards } from "../io/safetensors_stream.ts";
 import type { VlmConfig } from "./config.ts";
 import { parameterShapes } from "./init.ts";
+import type { WeightReader } from "./weight_reader.ts";
 
 export type KeyLayout = "original" | "language-model";
 
@@ -43,18 +44,11 @@ export function detectKeyLayout(keys: Iterable<string>, file = "(weights)"): Key
   return languageModel ? "language-model" : "original";
 }
 
-/** An open folder's weights: read(name) by our name; close() when done. */
-export interface HfWeightSource {
+/** An open folder's weights: read(name) / chunks(name) by our name; close() when done. */
+export interface HfWeightSource extends WeightReader {
   layout: KeyLayout;
-  /** The dtype most tensors are stored in (BF16 for Qwen's releases). */
-  storedDType: StoredDType;
-  /** Our parameter names, in parameterShapes order. */
-  names: string[];
-  shapes: Map<string, number[]>;
   /** File keys no parameter of this config reads (e.g. a tied copy of lm_head.weight). */
   unused: string[];
-  read(name: string): Promise<Float32Array>;
-  close(): void;
 }
 
 /**
@@ -82,17 +76,19 @@ export async function openHfWeights(dir: string, config: VlmConfig): Promise<HfW
       keyOf.set(name, key);
     }
     const used = new Set(keyOf.values());
+    const keyFor = (name: string): string => {
+      const key = keyOf.get(name);
+      if (!key) throw new DataFormatError(dir, name, "a parameter of this model");
+      return key;
+    };
     return {
       layout,
       storedDType: shards.storedDType(),
       names: [...shapes.keys()],
       shapes,
       unused: shards.names.filter((k) => !used.has(k)).sort(),
-      read: (name: string) => {
-        const key = keyOf.get(name);
-        if (!key) throw new DataFormatError(dir, name, "a parameter of this model");
-        return shards.readF32(key);
-      },
+      read: (name: string) => shards.readF32(keyFor(name)),
+      chunks: (name: string, maxElems: number) => shards.chunksF32(keyFor(name), maxElems),
       close: () => shards.close(),
     };
   } catch (e) {

@@ -21,10 +21,9 @@
  *   tokens: VlmModel.forward computes logits for those rows alone);
  *   with activation checkpointing an LLM layer keeps only its input (T·H) and one layer's intermediates exist at a
  *   time during recompute. Attention is fused (core/ops/attention.ts): no T×T matrix.
- * - buffers: each tensor that must be one binding. Weights above the binding limit are split into row blocks (the
- *   embedding gather and the LM head read blocks); the (A, V) logits split by rows if even they exceed it. A buffer
- *   whose single
- *   row exceeds the limit cannot be split and makes the plan not fit.
+ * - buffers: each tensor that must be one binding. The embedding and the LM head above the binding limit are stored
+ *   in row blocks (core/model/device_weights.ts; the gather and the LM head read them block by block); any other
+ *   tensor above it, the (A, V) logits included, makes the plan not fit (loading refuses it before allocating).
  */
 import type { VlmConfig } from "./config.ts";
 import { headDim } from "./config.ts";
@@ -50,7 +49,10 @@ export interface TrainPlanSettings {
   pairs: number;
   /** Answer tokens of a QA item (A): the only rows the LM head computes logits for. */
   answerTokens: number;
-  /** Weight storage; "auto" is f16 where the device has f16 storage, else f32 (as `--dtype auto`). */
+  /**
+   * Weight storage; "auto" (as `--dtype auto`, core/model/device_weights.ts resolveWeightDType) is f16 for a
+   * checkpoint stored in 16 bits (config.json torch_dtype bfloat16 / float16) on a device with f16 storage, else f32.
+   */
   dtype: "auto" | "f32" | "f16";
   activationCheckpointing: boolean;
 }
@@ -59,7 +61,7 @@ export interface TrainPlanSettings {
 export interface DeviceLimits {
   name: string;
   maxBindingBytes: number;
-  /** f16 weight storage available (WebGPU `shader-f16`, or the WASM backend). */
+  /** f16 weight storage available (every WebGPU adapter: kernels unpack f16 pairs from u32 words; WASM). */
   f16: boolean;
   /** A wasm32 memory holds at most 4 GiB; a GPU's total is not queryable through WebGPU (undefined). */
   maxTotalBytes?: number;
@@ -145,7 +147,6 @@ export function planTraining(c: VlmConfig, s: TrainPlanSettings, devices: readon
     v.depth * N * (18 * Cv + 4 * v.intermediate_size) + N * Cv + 3 * U * unit * Cv + 2 * U * v.out_hidden_size;
   const headActs = s.headLayers * (s.visualTokens * (H + 2 * h + 2 * o) + 3 * s.pairs * s.visualTokens);
   const A = Math.min(s.answerTokens, T);
-  const chunkRows = (limit: number) => Math.max(1, Math.min(A, Math.floor(limit / (c.vocab_size * 4))));
   const common = T * H * 2 + vision + headActs; // embeddings + final norm
   const actWithout = (logitRows: number) => 4 * (common + L * llmLayer + 2 * logitRows * c.vocab_size);
   const actWith = (logitRows: number) => 4 * (common + L * T * H + 2 * llmLayer + 2 * logitRows * c.vocab_size);
@@ -154,7 +155,8 @@ export function planTraining(c: VlmConfig, s: TrainPlanSettings, devices: readon
 
   const devicePlans = devices.map((dev): DevicePlan => {
     const limit = dev.maxBindingBytes;
-    const dtype = s.dtype === "auto" ? (dev.f16 ? "f16" : "f32") : s.dtype;
+    const stored = String((c as Record<string, unknown>).torch_dtype ?? "float32");
+    const dtype = s.dtype === "auto" ? (dev.f16 && /^(bfloat16|float16)$/.test(stored) ? "f16" : "f32") : s.dtype;
     const wBytes = dtype === "f16" ? 2 : 4;
     const weights = total * wBytes;
     const buffers: PlannedBuffer[] = [];
@@ -173,8 +175,9 @@ export function planTraining(c: VlmConfig, s: TrainPlanSettings, devices: readon
       const splittable = name === "model.embed_tokens.weight" || name === "lm_head.weight";
       add(name, shape[0], shape.length === 1 ? wBytes : rowBytes, splittable);
     }
-    const rows = chunkRows(limit);
-    add(`logits (${A}, ${c.vocab_size}) f32 at the answer rows (${rows} per block)`, A, c.vocab_size * 4, true);
+    const rows = A;
+    // The head's row blocks give logits column blocks, concatenated: the (A, V) logits are one buffer.
+    add(`logits (${A}, ${c.vocab_size}) f32 at the answer rows`, A, c.vocab_size * 4, false);
     add(`LLM MLP activation (${T}, ${I}) f32`, T, I * 4, false);
     add(`vision MLP activation (${N}, ${v.intermediate_size}) f32`, N, v.intermediate_size * 4, false);
     add(`vision qkv (${N}, ${3 * Cv}) f32`, N, 3 * Cv * 4, false);
@@ -219,6 +222,24 @@ export function planTraining(c: VlmConfig, s: TrainPlanSettings, devices: readon
   };
 }
 
+/**
+ * Multiply-add FLOPs (2 per weight per row) of one forward over `patches` vision patches and `tokens` LLM tokens:
+ * every linear layer's weights once per row it reads (patches through the vision blocks, merged tokens through the
+ * merger, tokens through the decoder), without attention scores and the LM head (the analyses skip logits).
+ */
+export function forwardFlops(c: VlmConfig, patches: number, tokens: number): number {
+  const v = c.vision_config, unit = v.spatial_merge_size ** 2;
+  let vision = 0, merger = 0, decoder = 0;
+  for (const [name, shape] of parameterShapes(c)) {
+    if (shape.length < 2) continue;
+    const n = numel(shape);
+    if (name.startsWith("visual.merger.")) merger += n;
+    else if (name.startsWith("visual.")) vision += n;
+    else if (name.startsWith("model.layers.")) decoder += n;
+  }
+  return 2 * (patches * vision + (patches / unit) * merger + tokens * decoder);
+}
+
 export function fmtBytes(b: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let u = 0, x = b;
@@ -252,10 +273,6 @@ export function formatTrainPlan(p: TrainPlan, s: TrainPlanSettings): string[] {
         `; largest after splitting ${a.name} ${fmtBytes(a.blockBytes)}; ${d.fits ? "fits" : "does NOT fit"}`,
     );
     // Many tensors share one problem (every MLP weight of a 7B on llvmpipe): the first few, then a count.
-    if (d.buffers.some((b) => b.blocks > 1 && b.blocks !== Infinity)) {
-      // Honest about this build: the planner assumes the row-block gather / LM head the issue asks for.
-      lines.push("  note: row-block embed_tokens / lm_head reads are planned, not yet in this build's kernels");
-    }
     for (const pr of d.problems.slice(0, 4)) lines.push(`  ${pr}`);
     if (d.problems.length > 4) lines.push(`  … and ${d.problems.length - 4} more buffers the same way`);
   }

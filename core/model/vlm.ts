@@ -32,6 +32,8 @@ import {
   visionWindowIndex,
 } from "./vision_windows.ts";
 import { ShapeMismatchError } from "../errors.ts";
+import { type DeviceWeights, loadDeviceWeights, type RowBlocks, type WeightDType } from "./device_weights.ts";
+import type { WeightReader } from "./weight_reader.ts";
 import { concatPixelValues, visualPositionsOf, type VisualSpan, visualSpans } from "./visual_spans.ts";
 
 export { type VisualSpan, visualSpans };
@@ -151,15 +153,33 @@ export interface VlmOutput {
  */
 export class VlmModel {
   /** Every parameter, keyed by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`, …). */
-  readonly params: Map<string, Tensor> = new Map();
+  readonly params = new Map<string, Tensor>();
+  /** Vocabulary-sized matrices stored as row blocks because they exceed one device buffer (device_weights.ts). */
+  readonly rowBlocks = new Map<string, RowBlocks>();
 
   /**
-   * Uploads `weights` (every name `parameterShapes(config)` lists, with its exact size) as parameters.
+   * From host weights (uploaded f32), or from parameters already on the device (`VlmModel.load`, which streams a
+   * checkpoint there tensor by tensor).
    * @param config the architecture
-   * @param weights f32 values by Hugging Face name
+   * @param weights f32 values by Hugging Face name (every name `parameterShapes(config)` lists), or device weights
    * @param opts `trainable`: parameters require grad (stage "base" trains them all)
    */
-  constructor(readonly config: VlmConfig, weights: Weights, opts: { trainable?: boolean } = {}) {
+  constructor(readonly config: VlmConfig, weights: Weights | DeviceWeights, opts: { trainable?: boolean } = {}) {
+    if (!(weights instanceof Map)) {
+      for (const [name, shape] of parameterShapes(config)) {
+        const t = weights.params.get(name), rb = weights.rowBlocks.get(name);
+        const have = t ? [...t.shape] : rb ? [...rb.shape] : null;
+        if (!have || have.join() !== shape.join()) {
+          throw new ShapeMismatchError(
+            "VlmModel",
+            `parameter ${name}: expected [${shape}], got ${have ? `[${have}]` : "none"}`,
+          );
+        }
+        if (t) this.params.set(name, t);
+        else this.rowBlocks.set(name, rb!);
+      }
+      return;
+    }
     for (const [name, shape] of parameterShapes(config)) {
       const w = weights.get(name);
       if (!w) throw new ShapeMismatchError("VlmModel", `missing parameter ${name} [${shape}]`);
@@ -173,24 +193,90 @@ export class VlmModel {
     }
   }
 
+  /**
+   * Streams `reader`'s weights onto the device (one chunk of one tensor on the host at a time), matrices stored as
+   * `dtype` (f16: frozen, half the memory; compute stays f32), then builds the model.
+   */
+  static async load(
+    config: VlmConfig,
+    reader: WeightReader,
+    opts: { dtype: WeightDType; trainable?: boolean; maxBytes?: number },
+  ): Promise<VlmModel> {
+    const w = await loadDeviceWeights(reader, opts);
+    return new VlmModel(config, w, opts);
+  }
+
+  /** Storage of the matrices: "f16" when the model was loaded so, else "f32". */
+  get weightDType(): WeightDType {
+    const e = this.params.get("model.layers.0.mlp.up_proj.weight") ?? this.params.get("visual.merger.mlp.0.weight");
+    return e?.dtype === "f16" ? "f16" : "f32";
+  }
+
   /** The parameter `name`; throws ShapeMismatchError naming it when the model has none. */
   p(name: string): Tensor {
     const t = this.params.get(name);
-    if (!t) throw new ShapeMismatchError("VlmModel", `no parameter ${name}`);
+    if (!t) {
+      if (this.rowBlocks.has(name)) {
+        throw new ShapeMismatchError("VlmModel", `${name} is stored in row blocks (above one device buffer)`);
+      }
+      throw new ShapeMismatchError("VlmModel", `no parameter ${name}`);
+    }
     return t;
   }
 
   /** Download all parameters (HF names). */
   async toWeights(): Promise<Weights> {
     const out: Weights = new Map();
-    for (const [name, t] of this.params) out.set(name, Float32Array.from(await t.toArray()));
+    for (const name of parameterShapes(this.config).keys()) out.set(name, await this.downloadParam(name));
+    return out;
+  }
+
+  /** One parameter's values as f32 on the host (row blocks concatenated). */
+  async downloadParam(name: string): Promise<Float32Array> {
+    const rb = this.rowBlocks.get(name);
+    if (!rb) return Float32Array.from(await this.p(name).toArray());
+    const out = new Float32Array(rb.shape[0] * rb.shape[1]);
+    for (let b = 0; b < rb.blocks.length; b++) out.set(await rb.blocks[b].toArray(), rb.starts[b] * rb.shape[1]);
     return out;
   }
 
   /** Free every parameter's storage. */
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
+    for (const rb of this.rowBlocks.values()) rb.blocks.forEach((t) => t.dispose());
     this.params.clear();
+    this.rowBlocks.clear();
+  }
+
+  /** x (R, H) · headᵀ → (R, V) logits; a row-block head is projected block by block and the columns concatenated. */
+  lmHead(x: Tensor): Tensor {
+    const name = this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    const rb = this.rowBlocks.get(name);
+    if (!rb) return op.matmul(x, this.p(name), { transB: true }); // (R, V)
+    const parts = rb.blocks.map((b) => op.matmul(x, b, { transB: true })); // (R, rows of block b)
+    return parts.length === 1 ? parts[0] : op.concat(parts, 1); // (R, V)
+  }
+
+  /** Embedding rows of `ids` (N) → (N, H); a row-block table is gathered block by block. */
+  embedTokens(ids: Int32Array): Tensor {
+    const rb = this.rowBlocks.get("model.embed_tokens.weight");
+    if (!rb) return op.embedding(this.p("model.embed_tokens.weight"), ids);
+    for (const v of ids) {
+      if (!(v >= 0 && v < rb.shape[0])) {
+        throw new ShapeMismatchError("embedding", `token id ${v} is outside [0, ${rb.shape[0]})`);
+      }
+    }
+    // Each block reads the ids in its row range (the others read 0: indexSelect's out-of-range rule), and the
+    // partial tables add up exactly (one non-zero term per element).
+    let out: Tensor | null = null;
+    for (let b = 0; b < rb.blocks.length; b++) {
+      const lo = rb.starts[b], hi = lo + rb.blocks[b].shape[0];
+      if (out && !ids.some((v) => v >= lo && v < hi)) continue;
+      const local = Tensor.from(ids.map((v) => v - lo), [ids.length], { dtype: "i32" });
+      const part = op.indexSelect(rb.blocks[b], 0, local); // (N, H), zeros outside the block
+      out = out ? op.add(out, part) : part;
+    }
+    return out!;
   }
 
   /** x (R, in) · Wᵀ + b, through the hook (LoRA) when given. */
@@ -320,8 +406,7 @@ export class VlmModel {
         ? op.indexSelect(x, 0, rows)
         : x;
       const xn = op.rmsNorm(xl, this.p("model.norm.weight"), c.rms_norm_eps);
-      const head = c.tie_word_embeddings ? this.p("model.embed_tokens.weight") : this.p("lm_head.weight");
-      logits = op.matmul(xn, head, { transB: true }); // (T, V), (1, V) or (R, V)
+      logits = this.lmHead(xn); // (T, V), (1, V) or (R, V)
     }
     return { logits, layers, visualSpans: spans, visualPositions, positionIds };
   }
@@ -346,11 +431,10 @@ export class VlmModel {
 
   /** Token embeddings with vision features over the pad positions (HF masked_scatter), as one concat. */
   embed(ids: Int32Array, spans: VisualSpan[], imgF: Tensor | null, vidF: Tensor | null): Tensor {
-    const E = this.p("model.embed_tokens.weight");
     const pieces: Tensor[] = [];
     let t = 0, img = 0, vid = 0;
     for (const s of spans) {
-      if (s.start > t) pieces.push(op.embedding(E, ids.subarray(t, s.start)));
+      if (s.start > t) pieces.push(this.embedTokens(ids.subarray(t, s.start)));
       const n = s.end - s.start;
       const src = s.kind === "image" ? imgF : vidF;
       if (!src) throw new ShapeMismatchError("VlmModel.embed", `${s.kind} pads in the prompt but no ${s.kind}s given`);
@@ -366,7 +450,7 @@ export class VlmModel {
       else vid += n;
       t = s.end;
     }
-    if (t < ids.length) pieces.push(op.embedding(E, ids.subarray(t)));
+    if (t < ids.length) pieces.push(this.embedTokens(ids.subarray(t)));
     return pieces.length === 1 ? pieces[0] : op.concat(pieces, 0); // (T, H)
   }
 }

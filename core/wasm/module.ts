@@ -1,6 +1,7 @@
 /** The one WASM kernel module: every kernel family's WAT, the math library, and the per-thread scratch pointer. */
 import type { WasmFeatures } from "./runtime.ts";
 import { mathWat } from "./kernels/math.ts";
+import { halfWat } from "./kernels/half.ts";
 import { elementwiseWat } from "./kernels/elementwise.ts";
 import { reduceWat } from "./kernels/reduce.ts";
 import { layoutWat } from "./kernels/layout.ts";
@@ -17,6 +18,7 @@ export function kernelModule(f: WasmFeatures): string {
   (global $scratch (mut i32) (i32.const 0))
   (func (export "set_scratch") (param i32) (global.set $scratch (local.get 0)))
   ${mathWat(f)}
+  ${halfWat()}
   ${elementwiseWat(f)}
   ${reduceWat(f)}
   ${layoutWat(f)}

@@ -59,13 +59,17 @@ Deno.test("plan for Qwen2.5-VL-7B in f32: embed_tokens and lm_head (2.03 GiB) sp
   assert.match(tiny.devices[0].problems.join("\n"), /model\.embed_tokens\.weight: .* one row \(14\.00 KiB\) alone/);
 });
 
-Deno.test("--dtype auto stores f16 where the device can, and a wasm32 memory cannot hold 7B", () => {
+Deno.test("--dtype auto keeps a bf16 checkpoint in f16 on every device, an f32 one f32; wasm32 cannot hold 7B", () => {
   const c7 = fixture("qwen2_5_vl_7b_config.json");
   const plan = planRun(resolveTrainConfig(), c7, PLAN_DEVICES);
   const [hw, llvm, wasm] = plan.devices;
-  assert.equal(hw.dtype, "f16");
-  assert.equal(llvm.dtype, "f32");
-  assert.equal(hw.weightBytes * 2, llvm.weightBytes);
+  assert.deepEqual([hw.dtype, llvm.dtype, wasm.dtype], ["f16", "f16", "f16"]);
+  const f32Stored = parseVlmConfig({ ...structuredClone(c7), torch_dtype: "float32" });
+  const plan32 = planRun(resolveTrainConfig(), f32Stored, PLAN_DEVICES);
+  assert.equal(plan32.devices[0].dtype, "f32");
+  assert.equal(hw.weightBytes * 2, plan32.devices[0].weightBytes);
+  const forced = planRun(resolveTrainConfig({ overrides: { dtype: "f32" } }), c7, PLAN_DEVICES);
+  assert.equal(forced.devices[1].dtype, "f32");
   assert(!wasm.fits && /total .* above the device's 4\.00 GiB/.test(wasm.problems.join("\n")));
   const lines = formatTrainPlan(plan, planSettings(resolveTrainConfig(), c7));
   assert.match(lines[0], /^parameters: 8\.29 B base/);

@@ -13,11 +13,12 @@ import { Tensor } from "../../tensor.ts";
 const WG = 256;
 const SEL = "struct P { n: u32, len: u32, inner: u32, k: u32 }";
 
-function selectCode() {
-  // out (outer, K, inner) ← x (outer, L, inner)
+function selectCode(f16: boolean) {
+  // out (outer, K, inner) ← x (outer, L, inner); f16 x: bit pairs in u32 words, widened by unpack2x16float
+  const x = (i: string) => f16 ? `unpack2x16float(X[(${i}) >> 1u])[(${i}) & 1u]` : `X[${i}]`;
   return () => `
 ${SEL}
-${bindings(["in X", "in I: i32", "out O"], "P")}
+${bindings([f16 ? "in X: u32" : "in X", "in I: i32", "out O"], "P")}
 @compute @workgroup_size(${WG})
 fn main(${FLAT_ARGS}) {
   ${flatIndex(WG)}
@@ -27,7 +28,7 @@ fn main(${FLAT_ARGS}) {
   let o = i / (p.inner * p.k);
   let v = I[k];
   var y = 0.0;
-  if (v >= 0 && v < i32(p.len)) { y = X[(o * p.len + u32(v)) * p.inner + inn]; }
+  if (v >= 0 && v < i32(p.len)) { y = ${x("(o * p.len + u32(v)) * p.inner + inn")}; }
   O[i] = y;
 }`;
 }
@@ -109,7 +110,14 @@ export function bucketIndices(idx: Int32Array, len: number): { offsets: Uint32Ar
 const selParams = (n: number, p: IndexPlan) => packParams([["u32", n], ["u32", p.len], ["u32", p.inner], ["u32", p.k]]);
 
 export function indexSelect(x: Tensor, idx: Tensor, out: Tensor, p: IndexPlan): void {
-  launch("index_select", selectCode(), [x, idx, out], selParams(out.size, p), grid1d(out.size, WG));
+  const f16 = x.dtype === "f16";
+  launch(
+    f16 ? "index_select_h" : "index_select",
+    selectCode(f16),
+    [x, idx, out],
+    selParams(out.size, p),
+    grid1d(out.size, WG),
+  );
 }
 
 export function indexSelectBackward(g: Tensor, idx: Tensor, host: Int32Array | null, dx: Tensor, p: IndexPlan): void {

@@ -43,8 +43,11 @@ export function isModelFolder(dir: string): boolean {
     SafetensorsShards.exists(dir);
 }
 
-/** Reads a model folder; a missing or malformed file is a DataFormatError naming it. */
-export async function readModelFolder(dir: string): Promise<ModelFolder> {
+/** A model folder's files besides its weights (config, tokenizer, processor files). */
+export type ModelFolderMeta = Omit<ModelFolder, "weights" | "keyLayout">;
+
+/** Reads a model folder's config, tokenizer and processor files (not its weights); errors name the file. */
+export async function readModelFolderMeta(dir: string): Promise<ModelFolderMeta> {
   const read = async <T>(name: string, parse: (bytes: Uint8Array, path: string) => T): Promise<T> => {
     const path = join(dir, name);
     const bytes = await Deno.readFile(path).catch(() => {
@@ -75,16 +78,24 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
       "the model's weights (or a sharded index)",
     );
   }
-  const processor = readHfProcessorConfig(dir, config);
+  return { config, tokenizerJson, processor: readHfProcessorConfig(dir, config) };
+}
+
+/**
+ * Reads a model folder whole into host memory (f32 weights); a missing or malformed file is a DataFormatError
+ * naming it. Training and large models stream instead (core/model/folder/open.ts).
+ */
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  const meta = await readModelFolderMeta(dir);
   // Tensor by tensor: the host holds the f32 weights plus one tensor's stored bytes at a time.
-  const src = await openHfWeights(dir, config);
+  const src = await openHfWeights(dir, meta.config);
   const weights: Weights = new Map();
   try {
     for (const name of src.names) weights.set(name, await src.read(name));
   } finally {
     src.close();
   }
-  return { config, weights, tokenizerJson, keyLayout: src.layout, processor };
+  return { ...meta, weights, keyLayout: src.layout };
 }
 
 /** Writes a model folder (each file atomically); weights are stored F32 with the config's parameter shapes. */

@@ -5,7 +5,8 @@
  *      LoRA folded in (a `--stage base` checkpoint holds every parameter itself);
  *   2. an export folder (config.json, tokenizer.json, vision.onnx, decoder.onnx);
  *   3. a model folder (config.json, model.safetensors, tokenizer.json; runs/base is one, with its export/ beside);
- *   4. a training run (export/ or latest): its export/ when training finished, else its latest checkpoint.
+ *   4. a training run (export/ or latest): its export/ when training finished (an ONNX export, or the merged HF
+ *      folder a run on a downloaded 16-bit checkpoint writes), else its latest checkpoint.
  * Anything else is a ConfigError saying what was expected. `loadModel` (core/model/folder/load.ts) reads the result.
  */
 import { existsSync } from "node:fs";
@@ -78,6 +79,12 @@ export function resolveModelDir(path: string, flag = "--model"): ResolvedModelDi
   if (exportDir) {
     const what = `training run ${abs}: its export ${exportDir}`;
     return found("run", { format: "export", dir: exportDir }, exportDir, basename(abs), what);
+  }
+  // A GASP run on a 16-bit HF base exports the merged model as an HF folder (no ONNX; exportOf makes one on demand).
+  const hfExport = join(abs, "export");
+  if (isModelFolder(hfExport)) {
+    const what = `training run ${abs}: its merged HF folder ${hfExport}`;
+    return found("run", { format: "model-folder", dir: hfExport }, null, basename(abs), what);
   }
   const latest = latestName(abs);
   if (latest) {

@@ -261,11 +261,13 @@ ${
   )
 }
 ${
-  // f32 → f16 bits, round to nearest (as core/tensor.ts toF16Bits): one element per step.
+  // f32 → f16 bits, round to nearest, ties to even (as torch and core/io/half.ts f32ToF16): one element per step.
+  // Normal: drop 13 mantissa bits of v = (e << 23 | mant) by (v + 0xfff + lsb) >> 13 (a carry may bump the exponent,
+  // up to Inf, which is right); subnormal: shift the 24-bit significand right by 14 − e the same way.
   kernel(
     "cast_f32_f16",
     ["xp", "o", "n"],
-    ["i", "x", "sign", "e", "mant", "h"],
+    ["i", "x", "sign", "e", "mant", "h", "sh", "sig"],
     `${set("i", `(i32.mul ${get("t0")} ${i32(CHUNK)})`)}
     (block $B (loop $L
       (br_if $B (i32.ge_s ${get("i")} ${min(`(i32.mul ${get("t1")} ${i32(CHUNK)})`, get("n"))}))
@@ -274,13 +276,17 @@ ${
       ${set("e", `(i32.sub (i32.and (i32.shr_u ${get("x")} ${i32(23)}) ${i32(0xff)}) ${i32(112)})`)}
       ${set("mant", `(i32.and ${get("x")} ${i32(0x7fffff)})`)}
       (if (i32.le_s ${get("e")} ${i32(0)})
-        (then ${
+        (then
+          ${set("sh", `(i32.sub ${i32(14)} ${get("e")})`)}
+          ${set("sig", `(i32.or ${get("mant")} ${i32(0x800000)})`)}
+          ${
       set(
         "h",
         `(select ${i32(0)}
-          (i32.shr_u (i32.add (i32.shr_u (i32.or ${get("mant")} ${i32(0x800000)}) (i32.sub ${i32(1)} ${get("e")})) ${
-          i32(0x1000)
-        }) ${i32(13)})
+          (i32.shr_u (i32.add (i32.add ${get("sig")} (i32.sub (i32.shl ${i32(1)} (i32.sub ${get("sh")} ${i32(1)})) ${
+          i32(1)
+        }))
+            (i32.and (i32.shr_u ${get("sig")} ${get("sh")}) ${i32(1)})) ${get("sh")})
           (i32.lt_s ${get("e")} ${i32(-10)}))`,
       )
     })
@@ -294,10 +300,14 @@ ${
         } ${i32(0)}))))`,
       )
     })
-          (else ${
+          (else
+            ${set("x", `(i32.or (i32.shl ${get("e")} ${i32(23)}) ${get("mant")})`)}
+            ${
       set(
         "h",
-        `(i32.shr_u (i32.add (i32.shl ${get("e")} ${i32(23)}) (i32.add ${get("mant")} ${i32(0x1000)})) ${i32(13)})`,
+        `(i32.shr_u (i32.add (i32.add ${get("x")} ${i32(0xfff)}) (i32.and (i32.shr_u ${get("x")} ${i32(13)}) ${
+          i32(1)
+        })) ${i32(13)})`,
       )
     }))))
       (i32.store16 (i32.add ${get("o")} (i32.shl ${get("i")} ${i32(1)})) (i32.or ${get("sign")} ${get("h")}))

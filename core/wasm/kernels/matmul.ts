@@ -13,6 +13,7 @@
 import { SCRATCH_BYTES, WasmRuntime } from "../runtime.ts";
 import type { WasmFeatures } from "../runtime.ts";
 import { at, fma, get, i32, kernel, loop, min, set } from "../wat.ts";
+import { load8Half, loadElem } from "./half.ts";
 import type { MatmulPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
@@ -119,19 +120,30 @@ function microWat(f: WasmFeatures, TILE: number): string {
   })))`;
 }
 
-/** A(i, k) of a (possibly transposed) operand: element address. */
-function elem(base: string, trans: string, i: string, k: string, rowsLen: string, colsLen: string): string {
+/** A(i, k) of a (possibly transposed) operand: its f32 value (widened from f16 storage when `f16`). */
+function elem(
+  base: string,
+  trans: string,
+  i: string,
+  k: string,
+  rowsLen: string,
+  colsLen: string,
+  f16: boolean,
+): string {
   // not transposed: (i, k) at i·colsLen + k; transposed (stored (k, i)): at k·rowsLen + i
-  return at(
+  return loadElem(
     base,
     `(select (i32.add (i32.mul ${k} ${rowsLen}) ${i}) (i32.add (i32.mul ${i} ${colsLen}) ${k}) ${trans})`,
+    f16,
   );
 }
 
-function packWat(): string {
+/** The packing functions for one storage type of the operand: $packA / $packB (f32), $packA16 / $packB16 (f16). */
+function packWat(f16: boolean): string {
+  const sfx = f16 ? "16" : "";
   // packA: rows [i0, i0 + mc) × k [pc, pc + kc) of op(A) (M × K) into MR-row strips: dst[(s·kc + k)·MR + r]
   const packA = `
-(func $packA (param $a i32) (param $M i32) (param $K i32) (param $trans i32) (param $i0 i32) (param $mc i32)
+(func $packA${sfx} (param $a i32) (param $M i32) (param $K i32) (param $trans i32) (param $i0 i32) (param $mc i32)
   (param $pc i32) (param $kc i32) (param $dst i32)
   (local $s i32) (local $r i32) (local $k i32) (local $row i32) (local $d i32) (local $strips i32)
   (local.set $strips (i32.div_u (i32.add (local.get $mc) (i32.const ${MR - 1})) (i32.const ${MR})))
@@ -155,7 +167,7 @@ function packWat(): string {
             i32(0),
             get("kc"),
             `(f32.store (i32.add ${get("d")} (i32.mul ${get("k")} (i32.const ${4 * MR})))
-              (f32.load ${
+              ${
               elem(
                 get("a"),
                 get("trans"),
@@ -163,8 +175,9 @@ function packWat(): string {
                 `(i32.add ${get("pc")} ${get("k")})`,
                 get("M"),
                 get("K"),
+                f16,
               )
-            }))`,
+            })`,
           )
         })
           (else ${
@@ -178,11 +191,20 @@ function packWat(): string {
       ),
     )
   })`;
+  // A full strip of 8 contiguous columns of an untransposed B, per k: two f32 vectors (f16: one vector widened).
+  const [lo, hi] = load8Half("(local.get $src)", "h");
+  const fullStrip = f16
+    ? `(v128.store (local.get $d) ${lo})
+          (v128.store offset=16 (local.get $d) ${hi})`
+    : `(v128.store (local.get $d) (v128.load (local.get $src)))
+          (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $src)))`;
+  const width = f16 ? 1 : 2; // log2 bytes per element
   // packB: k [pc, pc + kc) × cols [j0, j0 + nc) of op(B) (K × N) into NR-column strips: dst[(s·kc + k)·NR + c]
   const packB = `
-(func $packB (param $b i32) (param $N i32) (param $K i32) (param $trans i32) (param $j0 i32) (param $nc i32)
+(func $packB${sfx} (param $b i32) (param $N i32) (param $K i32) (param $trans i32) (param $j0 i32) (param $nc i32)
   (param $pc i32) (param $kc i32) (param $dst i32)
   (local $s i32) (local $c i32) (local $k i32) (local $col i32) (local $d i32) (local $strips i32) (local $src i32)
+  (local $h v128) (local $v v128) (local $dd i32)
   (local.set $strips (i32.div_u (i32.add (local.get $nc) (i32.const ${NR - 1})) (i32.const ${NR})))
   ${
     loop(
@@ -196,22 +218,58 @@ function packWat(): string {
         get("s")
       } (i32.const 1)) (i32.const ${NR})) ${get("nc")}))
         (then
-          ;; a full strip of rows of B: two vectors per k
-          (local.set $src ${
-        at(
-          get("b"),
-          `(i32.add (i32.mul ${get("pc")} ${get("N")}) (i32.add ${get("j0")} (i32.mul ${get("s")} (i32.const ${NR}))))`,
-        )
-      })
+          ;; a full strip of rows of B
+          (local.set $src (i32.add ${get("b")} (i32.shl
+            (i32.add (i32.mul ${get("pc")} ${get("N")}) (i32.add ${get("j0")} (i32.mul ${get("s")} (i32.const ${NR}))))
+            (i32.const ${width}))))
           ${
         loop(
           "k",
           i32(0),
           get("kc"),
-          `(v128.store (local.get $d) (v128.load (local.get $src)))
-          (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $src)))
+          `${fullStrip}
           (local.set $d (i32.add (local.get $d) (i32.const ${4 * NR})))
-          (local.set $src (i32.add (local.get $src) (i32.shl ${get("N")} (i32.const 2))))`,
+          (local.set $src (i32.add (local.get $src) (i32.shl ${get("N")} (i32.const ${width}))))`,
+        )
+      })
+        (else (if (i32.and ${get("trans")} (i32.le_s (i32.mul (i32.add ${get("s")} (i32.const 1)) (i32.const ${NR})) ${
+        get("nc")
+      }))
+        (then
+          ;; a full strip of a transposed B: NR stored rows, each contiguous in k; 4 k per vector load, its lanes
+          ;; stored NR floats apart
+          ${
+        loop(
+          "c",
+          i32(0),
+          i32(NR),
+          `(local.set $src (i32.add ${get("b")} (i32.shl (i32.add (i32.mul (i32.add ${get("j0")} (i32.add (i32.mul ${
+            get("s")
+          } (i32.const ${NR})) ${get("c")})) ${get("K")}) ${get("pc")}) (i32.const ${width}))))
+          (local.set $dd (i32.add ${get("d")} (i32.shl ${get("c")} (i32.const 2))))
+          (local.set $k (i32.const 0))
+          (block $B4 (loop $L4
+            (br_if $B4 (i32.gt_s (i32.add ${get("k")} (i32.const 4)) ${get("kc")}))
+            (local.set $v ${
+            f16
+              ? "(call $h2f4 (i32x4.extend_low_i16x8_u (v128.load64_zero (local.get $src))))"
+              : "(v128.load (local.get $src))"
+          })
+            (f32.store (local.get $dd) (f32x4.extract_lane 0 (local.get $v)))
+            (f32.store offset=${4 * NR} (local.get $dd) (f32x4.extract_lane 1 (local.get $v)))
+            (f32.store offset=${8 * NR} (local.get $dd) (f32x4.extract_lane 2 (local.get $v)))
+            (f32.store offset=${12 * NR} (local.get $dd) (f32x4.extract_lane 3 (local.get $v)))
+            (local.set $dd (i32.add (local.get $dd) (i32.const ${16 * NR})))
+            (local.set $src (i32.add (local.get $src) (i32.const ${4 << width})))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $L4)))
+          (block $B1 (loop $L1
+            (br_if $B1 (i32.ge_s ${get("k")} ${get("kc")}))
+            (f32.store (local.get $dd) ${loadElem(get("src"), i32(0), f16)})
+            (local.set $dd (i32.add (local.get $dd) (i32.const ${4 * NR})))
+            (local.set $src (i32.add (local.get $src) (i32.const ${1 << width})))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $L1)))`,
         )
       })
         (else ${
@@ -219,6 +277,7 @@ function packWat(): string {
           "c",
           i32(0),
           i32(NR),
+          // edge strips: columns past nc read column nc − 1 (in bounds) and store 0
           `(local.set $col (i32.add (i32.mul ${get("s")} (i32.const ${NR})) ${get("c")}))
           ${
             loop(
@@ -229,25 +288,33 @@ function packWat(): string {
                 get("c")
               }) (i32.const 2)))
                 (select
-                  (f32.load ${
+                  ${
                 elem(
                   get("b"),
                   get("trans"),
                   `(i32.add ${get("pc")} ${get("k")})`,
-                  `(i32.add ${get("j0")} ${get("col")})`,
+                  `(i32.add ${get("j0")} ${min(get("col"), `(i32.sub ${get("nc")} (i32.const 1))`)})`,
                   get("K"),
                   get("N"),
+                  f16,
                 )
-              })
+              }
                   (f32.const 0)
                   (i32.lt_s ${get("col")} ${get("nc")})))`,
             )
           }`,
         )
-      }))`,
+      }))))`,
     )
   })`;
   return packA + packB;
+}
+
+/** A call of the f32 or the f16 packing of an operand, chosen by the kernel parameter `half` (1: f16 storage). */
+function packCall(fn: string, half: string, args: string[], offset: number): string {
+  const call = (name: string) =>
+    `(call $${name} ${args.map(get).join(" ")} (i32.add (global.get $scratch) (i32.const ${offset})))`;
+  return `(if ${get(half)} (then ${call(fn + "16")}) (else ${call(fn)}))`;
 }
 
 export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKING): string {
@@ -266,8 +333,18 @@ export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKIN
     ${set("m1", min(`(i32.add ${get("m0")} ${get("mChunk")})`, get("M")))}
     ${set("n0", `(i32.mul ${get("ni")} ${get("nChunk")})`)}
     ${set("n1", min(`(i32.add ${get("n0")} ${get("nChunk")})`, get("N")))}
-    ${set("ab", at(get("A"), `(i32.mul ${get("bt")} ${get("strideA")})`))}
-    ${set("bb", at(get("B"), `(i32.mul ${get("bt")} ${get("strideB")})`))}
+    ${
+      set(
+        "ab",
+        `(i32.add ${get("A")} (i32.shl (i32.mul ${get("bt")} ${get("strideA")}) (i32.sub (i32.const 2) ${get("aH")})))`,
+      )
+    }
+    ${
+      set(
+        "bb",
+        `(i32.add ${get("B")} (i32.shl (i32.mul ${get("bt")} ${get("strideB")}) (i32.sub (i32.const 2) ${get("bH")})))`,
+      )
+    }
     ${set("cb", at(get("C"), `(i32.mul ${get("bt")} (i32.mul ${get("M")} ${get("N")}))`))}
     ${
       loop(
@@ -281,18 +358,14 @@ export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKIN
             i32(0),
             get("K"),
             `${set("kc", min(i32(KC), `(i32.sub ${get("K")} ${get("pc")})`))}
-            (call $packB ${get("bb")} ${get("N")} ${get("K")} ${get("transB")} ${get("jc")} ${get("nc")} ${get("pc")} ${
-              get("kc")
-            } (i32.add (global.get $scratch) (i32.const ${PACK_B})))
+            ${packCall("packB", "bH", ["bb", "N", "K", "transB", "jc", "nc", "pc", "kc"], PACK_B)}
             ${
               loop(
                 "ic",
                 get("m0"),
                 get("m1"),
                 `${set("mc", min(i32(MC), `(i32.sub ${get("m1")} ${get("ic")})`))}
-                (call $packA ${get("ab")} ${get("M")} ${get("K")} ${get("transA")} ${get("ic")} ${get("mc")} ${
-                  get("pc")
-                } ${get("kc")} (i32.add (global.get $scratch) (i32.const ${PACK_A})))
+                ${packCall("packA", "aH", ["ab", "M", "K", "transA", "ic", "mc", "pc", "kc"], PACK_A)}
                 ${
                   loop(
                     "jr",
@@ -340,7 +413,7 @@ export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKIN
       )
     }`,
   );
-  return microWat(f, TILE) + packWat() + kernel(
+  return microWat(f, TILE) + packWat(false) + packWat(true) + kernel(
     "matmul",
     [
       "A",
@@ -358,6 +431,8 @@ export function matmulWat(f: WasmFeatures, blocking: GemmBlocking = GEMM_BLOCKIN
       "nChunk",
       "tilesM",
       "tilesN",
+      "aH",
+      "bH",
     ],
     [
       "t",
@@ -444,6 +519,8 @@ export function matmul(a: Tensor, b: Tensor, bias: Tensor | null, out: Tensor, d
       split.nChunk,
       split.tilesM,
       split.tilesN,
+      +(a.dtype === "f16"),
+      +(b.dtype === "f16"),
     ],
     batch * split.tilesM * split.tilesN,
     work,

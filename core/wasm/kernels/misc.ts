@@ -9,6 +9,7 @@ import { at, get, hsum, i32, kernel, loop, min, set, splat } from "../wat.ts";
 import { contiguousStrides, MAX_RANK } from "../../kernels/shapes.ts";
 import type { AdamWPlan, GatherPlan, IndexPlan, RopePlan } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
+import { at2, loadElem } from "./half.ts";
 import { onValid, perTaskFor, ROW_LOCALS, rowsOfTask, rowVec, storeVec, TASK_ELEMS, vld } from "./rowwat.ts";
 
 // ── rope ─────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -94,6 +95,30 @@ const INDEX_SELECT = kernel(
   }
       ${rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), vld(get("src")), t, get("inner")), "s1")})
     (else ${rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), splat(0), t, get("inner")), "s2")}))`),
+);
+
+/** index_select over f16 storage (frozen embeddings): each element widened to f32 ($h2f, core/wasm/kernels/half.ts). */
+const INDEX_SELECT_H = kernel(
+  "index_select_h",
+  ["x", "ip", "o", "rows", "len", "inner", "k", "perTask"],
+  ["row", "rowEnd", "v", "src", "ob", "j"],
+  rowsOfTask(`${set("v", `(i32.load ${at(get("ip"), `(i32.rem_u ${get("row")} ${get("k")})`)})`)}
+  ${set("ob", at(get("o"), `(i32.mul ${get("row")} ${get("inner")})`))}
+  (if (i32.and (i32.ge_s ${get("v")} (i32.const 0)) (i32.lt_s ${get("v")} ${get("len")}))
+    (then
+      ${
+    set(
+      "src",
+      at2(
+        get("x"),
+        `(i32.mul (i32.add (i32.mul (i32.div_u ${get("row")} ${get("k")}) ${get("len")}) ${get("v")}) ${get("inner")})`,
+      ),
+    )
+  }
+      ${
+    loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} ${loadElem(get("src"), get("j"), true)})`)
+  })
+    (else ${loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} (f32.const 0))`)}))`),
 );
 
 const COL_BLOCK = 256;
@@ -243,7 +268,12 @@ export function indexSelect(x: Tensor, idx: Tensor, out: Tensor, p: IndexPlan): 
   const rows = p.outer * p.k;
   const per = perTaskFor(p.inner);
   const words = [x.ptr, idx.ptr, out.ptr, rows, p.len, p.inner, p.k, per];
-  WasmRuntime.current().run("index_select", words, Math.ceil(rows / per), out.size * 8);
+  WasmRuntime.current().run(
+    x.dtype === "f16" ? "index_select_h" : "index_select",
+    words,
+    Math.ceil(rows / per),
+    out.size * 8,
+  );
 }
 
 export function indexSelectBackward(g: Tensor, idx: Tensor, _host: Int32Array | null, dx: Tensor, p: IndexPlan): void {
@@ -408,5 +438,6 @@ export function adamw(w: Tensor, g: Tensor, m: Tensor, v: Tensor, p: AdamWPlan):
 }
 
 export function miscWat(_f: WasmFeatures): string {
-  return [ROPE, INDEX_SELECT, INDEX_SELECT_BWD, GATHER, GATHER_BWD, SUMSQ, CLIP_TOTAL, SCALE, ADAMW].join("\n");
+  return [ROPE, INDEX_SELECT, INDEX_SELECT_H, INDEX_SELECT_BWD, GATHER, GATHER_BWD, SUMSQ, CLIP_TOTAL, SCALE, ADAMW]
+    .join("\n");
 }

@@ -174,3 +174,11 @@ export function finiteDifference(
   }
   return out;
 }
+
+/** Bit-equal arrays (NaN equals NaN), reporting the first difference (assert.deepEqual would diff whole dumps). */
+export function assertSameValues(what: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
+  if (got.length !== want.length) throw new Error(`${what}: length ${got.length} vs ${want.length}`);
+  for (let i = 0; i < got.length; i++) {
+    if (!Object.is(got[i], want[i])) throw new Error(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  }
+}

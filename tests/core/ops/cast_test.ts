@@ -79,3 +79,24 @@ deviceTest(
     assertEquals(err2 instanceof GpuFeatureMissingError, true);
   },
 );
+
+// Exactly halfway between two f16 values: ties go to the even mantissa (torch's rounding), in normals and subnormals.
+const TIES: [number, number][] = [
+  [1 + 2 ** -11, 0x3c00], // between 1 and 1 + 2^-10: even is 1
+  [1 + 3 * 2 ** -11, 0x3c02], // between 1 + 2^-10 and 1 + 2^-9: even is 1 + 2^-9
+  [-(1 + 2 ** -11), 0xbc00],
+  [2 ** -25, 0x0000], // between 0 and the smallest subnormal: even is 0
+  [3 * 2 ** -25, 0x0002], // between 2^-24 and 2^-23: even is 2^-23
+  [65520, 0x7c00], // halfway between 65504 and 65536 (overflow): even rounds up to Inf
+  [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie: up
+];
+
+Deno.test("host f32 -> f16 rounds ties to even, like torch and core/io/half.ts", () => {
+  assertEquals(Array.from(toF16Bits(TIES.map((c) => c[0]))), TIES.map((c) => c[1]));
+});
+
+// WASM only: the WGSL cast is f16(x), whose rounding is the GPU's (it needs shader-f16, which llvmpipe lacks).
+deviceTest("the WASM f32 -> f16 cast rounds ties to even like the host", async () => {
+  const h = cast(Tensor.from(TIES.map((c) => c[0]), [TIES.length]), "f16");
+  assertEquals(Array.from(toF16Bits(await h.toArray())), TIES.map((c) => c[1]));
+}, ["wasm"]);
