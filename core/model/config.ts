@@ -67,6 +67,9 @@ export const VlmConfigSchema = z.looseObject({
   bos_token_id: nonNegInt.optional(),
   eos_token_id: z.union([nonNegInt, z.array(nonNegInt)]).optional(),
   vision_config: VisionConfigSchema,
+  // GASP-TS extension (transformers ignores it): how the M-RoPE ids of a prompt's successive images are laid out
+  // (core/model/rope_index.ts). Absent = "images", Qwen's own rule; "video" = one video (issue 13 item 6).
+  frame_positions: z.enum(["images", "video"]).optional(),
 });
 
 /** The vision tower's config: config.json's `vision_config`, HF field names. */
