@@ -30,6 +30,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
+import type { PairedDelta } from "../core/paired_delta.ts";
 import { ConfigError } from "../core/errors.ts";
 import { modelFeatureSources } from "../core/analysis/model_features.ts";
 import type { MotionSummary } from "../core/analysis/motion.ts";
@@ -103,17 +104,7 @@ export interface LayerScalar {
 }
 
 /** One synthetic suite's score of a row and its paired difference against the control. */
-export interface BenchDelta {
-  n: number;
-  /** Headline metric, strict. */
-  score: number | null;
-  ci95: { lo: number; hi: number } | null;
-  /** Row − control on the same items (null for the control itself). */
-  diff: number | null;
-  diffCi95: { lo: number; hi: number } | null;
-  pValue: number | null;
-  test: string | null;
-}
+export type BenchDelta = PairedDelta;
 
 /** What the caller's benchmark returns: per row name, per suite. */
 export interface AblationBenchResult {

@@ -3,26 +3,16 @@
  * BenchResults (results.ts): what the ablation table (train/ablation.ts, via tasks/ablate.ts) and any other
  * "rows against a control" report show.
  */
+import type { PairedDelta } from "../../core/paired_delta.ts";
 import type { BenchResults } from "./results.ts";
 
-/** One suite's score of a checkpoint and its paired difference against the control (null for the control). */
-export interface ControlDelta {
-  n: number;
-  score: number | null;
-  ci95: { lo: number; hi: number } | null;
-  diff: number | null;
-  diffCi95: { lo: number; hi: number } | null;
-  pValue: number | null;
-  test: string | null;
-}
-
-/** checkpoint → suite → its ControlDelta against `control` (the comparisons runBench made against it). */
+/** checkpoint → suite → its PairedDelta against `control` (the comparisons runBench made against it). */
 export function controlDeltas(
   results: BenchResults,
   checkpoints: string[],
   control: string,
-): Record<string, Record<string, ControlDelta>> {
-  const out: Record<string, Record<string, ControlDelta>> = {};
+): Record<string, Record<string, PairedDelta>> {
+  const out: Record<string, Record<string, PairedDelta>> = {};
   for (const name of checkpoints) {
     out[name] = {};
     for (const s of results.suites) {
