@@ -132,6 +132,8 @@ export interface PckReport {
   perLayerMoved: number[];
   /** Analytic chance PCK@2 for the same ground truths (a uniformly random argmax). */
   chance: number;
+  /** Pearson ρ of confidence and correctness (Eq 13) at the peak layer (NaN → null in pck.json). */
+  rho: number;
 }
 
 /** Held-out peak-layer PCK@2 of each source over the first n held-out sequences, and those pairs' motion. */
@@ -158,6 +160,7 @@ export async function heldoutPeakPck(
     perLayer: a.layers.map((l) => l.pck),
     perLayerMoved: a.layers.map((l) => l.pckMoved),
     chance: a.chance.pck,
+    rho: a.layers[a.peakLayer]?.rho ?? NaN,
   }));
   return { reports, motion: res[0].motion };
 }
