@@ -31,7 +31,7 @@ export function metric(x: number | null | undefined, digits = 3): string {
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
   const all = [head, ...rows].map((r) => r.map(cell));
-  const width = head.map((_, j) => Math.max(3, ...all.map((r) => [...(r[j] ?? "")].length)));
+  const width = head.map((_, j) => Math.max(1, ...all.map((r) => [...(r[j] ?? "")].length)));
   const line = (r: readonly string[]) =>
     `| ${width.map((w, j) => (r[j] ?? "") + " ".repeat(w - [...(r[j] ?? "")].length)).join(" | ")} |`;
   return [line(all[0]), line(width.map((w) => "-".repeat(w))), ...all.slice(1).map(line)];

@@ -5,6 +5,7 @@
  * a "not run yet" line with the command that makes it.
  */
 import { join } from "node:path";
+import { withPath } from "../../core/io/atomic.ts";
 import type { BenchResults } from "../benchmarks/results.ts";
 import { ablationSection } from "./ablation.ts";
 import { benchSection } from "./bench.ts";
@@ -137,7 +138,7 @@ export async function buildReadme(
   readme: string,
   o: ReportOptions,
 ): Promise<{ before: string; after: string; stale: boolean; inputs: ReportInputs }> {
-  const before = await Deno.readTextFile(readme);
+  const before = await withPath(readme, "read", () => Deno.readTextFile(readme));
   const inputs = await readReportInputs(o);
   const after = replaceSections(before, renderSections(inputs, o), readme);
   return { before, after, stale: after !== before, inputs };
