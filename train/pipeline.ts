@@ -127,13 +127,13 @@ export interface PckReport {
   layer: number;
   pck: number;
   pckMoved: number;
+  /** Pearson ρ of confidence and correctness (Eq 13) at the peak layer (NaN → null in pck.json). */
+  rho: number;
   /** PCK@2 of every layer of the source, on all pairs and on the moved pairs. */
   perLayer: number[];
   perLayerMoved: number[];
   /** Analytic chance PCK@2 for the same ground truths (a uniformly random argmax). */
   chance: number;
-  /** Pearson ρ of confidence and correctness (Eq 13) at the peak layer (NaN → null in pck.json). */
-  rho: number;
 }
 
 /** Held-out peak-layer PCK@2 of each source over the first n held-out sequences, and those pairs' motion. */
@@ -156,11 +156,11 @@ export async function heldoutPeakPck(
   });
   const reports = res.map((a) => ({
     source: a.source,
+    rho: a.layers[a.peakLayer]?.rho ?? NaN,
     ...peakLayerPck(a),
     perLayer: a.layers.map((l) => l.pck),
     perLayerMoved: a.layers.map((l) => l.pckMoved),
     chance: a.chance.pck,
-    rho: a.layers[a.peakLayer]?.rho ?? NaN,
   }));
   return { reports, motion: res[0].motion };
 }

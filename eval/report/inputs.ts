@@ -93,19 +93,43 @@ export const EvalReportSchema = z.looseObject({
 });
 export type EvalReport = z.infer<typeof EvalReportSchema>;
 
-/** ablation.json: one row per run; `metrics` may nest (numbers are found at any depth, see ablationColumns). */
+const peakPck = z.looseObject({
+  layer: z.number().int(),
+  pck: num,
+  pckStd: num.optional(),
+  pckMoved: num,
+  pckMovedStd: num.optional(),
+});
+
+/**
+ * ablation.json of `deno task ablate` (train/ablation.ts, schema "gasp-ablation/1"): per row the head, Q/K and
+ * centred Q/K peak PCK, the attention scalars (mean over layers), held-out L_LM and the benchmark deltas against the
+ * control. Extra numeric fields a row carries are kept (looseObject) and shown too (ablation.ts).
+ */
 export const AblationSchema = z.looseObject({
+  schema: z.literal("gasp-ablation/1"),
+  createdAt: z.string().optional(),
+  argv: z.array(z.string()).nullable(),
+  pckSequences: z.number().int().nonnegative(),
+  notes: z.array(z.string()).optional(),
+  heldout: heldout.nullable(),
   rows: z.array(
     z.looseObject({
       name: z.string(),
       description: z.string().optional(),
-      overrides: z.unknown().optional(),
-      metrics: z.record(z.string(), z.unknown()),
+      overrides: z.record(z.string(), z.unknown()).optional(),
+      steps: z.number().optional(),
+      head: peakPck.nullable(),
+      qk: peakPck,
+      qkCentred: peakPck,
+      attention: z.record(z.string(), z.looseObject({ mean: num })),
+      heldoutLm: num,
+      bench: z.looseObject({
+        control: z.string(),
+        suites: z.record(z.string(), z.looseObject({ n: z.number(), score: num, diff: num, pValue: num })),
+      }).nullable(),
     }),
   ),
-  /** The command that produced the file, when it records one. */
-  command: z.string().optional(),
-  argv: z.array(z.string()).optional(),
 });
 export type AblationFile = z.infer<typeof AblationSchema>;
 

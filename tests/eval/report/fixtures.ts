@@ -75,17 +75,66 @@ export function pckFixture() {
   };
 }
 
-/** ablation.json with nested metrics and a row that lacks one. */
+/** ablation.json as train/ablation.ts writes it ("gasp-ablation/1"), a row without heads and an extra metric. */
 export function ablationFixture() {
+  const peak = (pck: number, pckMoved: number) => ({
+    layer: 2,
+    pck,
+    pckStd: 0.05,
+    pckMoved,
+    pckMovedStd: 0.06,
+    perLayer: [pck],
+    perLayerMoved: [pckMoved],
+  });
+  const attention = (own: number) => ({
+    ownFrameShare: { mean: own, perLayer: [own] },
+    trueMatchAttention: { mean: 0.0018, perLayer: [0.0018] },
+  });
+  const delta = (diff: number | null, pValue: number | null) => ({
+    n: 300,
+    score: 0.5,
+    ci95: { lo: 0.44, hi: 0.56 },
+    diff,
+    diffCi95: null,
+    pValue,
+    test: "mcnemar-exact",
+  });
+  const row = (name: string, description: string, overrides: Record<string, unknown>) => ({
+    name,
+    description,
+    preset: "full",
+    overrides,
+    steps: 120,
+    runDir: `runs/ablate/${name}`,
+    trainSeconds: 600,
+    head: peak(0.3, 0.27),
+    qk: peak(0.154, 0.165),
+    qkCentred: peak(0.19, 0.184),
+    attention: attention(0.66),
+    heldoutLm: 0.5191,
+    bench: { control: "sft-general", suites: { "synthetic-counting": delta(0.031, 0.2) } },
+    config: { steps: 120, loss: { lambdaC: 0.3 } },
+  });
   return {
+    schema: "gasp-ablation/1",
+    createdAt: "2026-12-02T02:00:00.000Z",
+    argv: ["--rows", "full,sft-general,video"],
+    data: "runs/data",
+    base: "runs/base",
+    seed: 0,
+    pckSequences: 24,
+    benchPerSuite: 300,
+    notes: ["every row from the same base"],
+    heldout: pckFixture().heldout,
     rows: [
-      { name: "paper", description: "the paper's settings", overrides: {}, metrics: { headPck: 0.3, lLm: 0.52 } },
+      row("full", "paper default", {}),
       {
-        name: "video-rope",
-        description: "frames as one video in M-RoPE",
-        overrides: { video: true },
-        metrics: { headPck: 0.41, bench: { "synthetic-counting": -0.02 }, note: "text is not shown" },
+        ...row("sft-general", "general QA only", {}),
+        preset: "sft-general",
+        head: null,
+        bench: { control: "sft-general", suites: { "synthetic-counting": delta(null, null) } },
       },
+      { ...row("video", "frames as one video in M-RoPE", { data: { framePositions: "video" } }), gradNorm: 1.25 },
     ],
   };
 }

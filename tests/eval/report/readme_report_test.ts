@@ -66,13 +66,23 @@ Deno.test("every section comes from its file, text outside the markers is unchan
     assert.match(r.after, new RegExp(`100\\.0 % \\[${pct(ci.lo).replace(".", "\\.")}, 100\\.0 %\\]`));
     assert.match(r.after, /\| blink +\| 40 +\| overall +\| 50\.0 % +\| 75\.0 % +\| 0\.0 % \[[^\]]+\] ↓/);
     assert.match(r.after, /\+25\.0 vs sft-general \(p 0\.002\)/);
-    // Ablation: every numeric metric, nested ones dotted, text left out, a missing one empty.
-    assert.match(r.after, /\| run +\| what +\| overrides +\| headPck \| lLm +\| bench\.synthetic-counting \|/);
+    // Ablation: the schema's columns, every attention scalar, an extra numeric field, the bench delta with its p.
     assert.match(
       r.after,
-      /\| video-rope \| frames as one video in M-RoPE \| video=true +\| 0\.410 +\| +\| -0\.020 +\|/,
+      new RegExp(`Source: \`${runs}/ablate/ablation.json\`, written by\\s+\`deno task ablate --rows`),
     );
-    assert.doesNotMatch(r.after, /text is not shown/);
+    assert.match(r.after, /\| run +\| what +\| overrides +\| steps \| head PCK@2 all \| head moved \| Q\/K all \|/);
+    assert.match(
+      r.after,
+      /\| ownFrameShare \| trueMatchAttention \| held-out L_LM \| gradNorm \| Δ synthetic-counting \(p\) +\|/,
+    );
+    assert.match(
+      r.after,
+      /\| video +\| frames as one video in M-RoPE \| data\.framePositions="video" \| 120 +\| 30\.0 % +\| 27\.0 % +\| 15\.4 % +\| 16\.5 % +\| 19\.0 % +\| 18\.4 % +\| 0\.6600 +\| 0\.0018 +\| 0\.5191 +\| 1\.250 +\| \+3\.1 \(p 0\.200\) +\|/,
+    );
+    assert.match(r.after, /\| sft-general \| general QA only +\| +\| 120 +\| no heads +\| +\|/);
+    assert.match(r.after, /50\.0 % \(control\)/);
+    assert.doesNotMatch(r.after, /lambdaC/, "the resolved config is not a metric");
     // Targets: heads 71.2 % ≥ 70 % met; ρ 0.55 met; base ρ from the base Q/K of pck.json (−0.2) met; one suite only.
     assert.match(
       r.after,
@@ -125,8 +135,12 @@ Deno.test("a malformed report is an error naming the file and the field", async 
     await writeJson(join(runs, "eval.json"), { schemaVersion: 1, checkpoints: [] });
     await assert.rejects(() => buildReadme(readme, { runs }), /eval\.json: field schemaVersion: .*schema 2 or later/);
     await Deno.remove(join(runs, "eval.json"));
-    await writeJson(join(runs, "ablate", "ablation.json"), { rows: [{ name: "x" }] });
-    await assert.rejects(() => buildReadme(readme, { runs }), /ablation\.json: field rows\.0\.metrics/);
+    const abl = ablationFixture() as Record<string, unknown>;
+    delete (abl.rows as Record<string, unknown>[])[2].qkCentred;
+    await writeJson(join(runs, "ablate", "ablation.json"), abl);
+    await assert.rejects(() => buildReadme(readme, { runs }), /ablation\.json: field rows\.2\.qkCentred: expected/);
+    await writeJson(join(runs, "ablate", "ablation.json"), { ...abl, schema: "other/1" });
+    await assert.rejects(() => buildReadme(readme, { runs }), /ablation\.json: field schema: expected/);
   });
 });
 
@@ -192,7 +206,11 @@ Deno.test("targets: base Q/K at N = 16 judged only on a 16 × 16 grid; Y of a ch
   assert.equal(robust[2].met, "yes");
 });
 
-Deno.test("ablation columns: every numeric leaf of every row, in first-seen order", () => {
+Deno.test("ablation columns: every attention scalar, extra numeric field and suite of every row, first seen first", () => {
   const a = AblationSchema.parse(ablationFixture());
-  assert.deepEqual(ablationColumns(a), ["headPck", "lLm", "bench.synthetic-counting"]);
+  assert.deepEqual(ablationColumns(a), {
+    attention: ["ownFrameShare", "trueMatchAttention"],
+    extra: ["gradNorm"],
+    suites: ["synthetic-counting"],
+  });
 });
