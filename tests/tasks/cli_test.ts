@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { runTask, TASKS } from "./_task.ts";
 
 Deno.test("every task answers --help and -h with its flags and exit 0", async () => {
-  assert.ok(TASKS.length >= 12, `expected the 12 tasks, got ${TASKS.map(([n]) => n)}`);
-  assert.ok(TASKS.some(([n]) => n === "report"), "deno task report is missing");
+  assert.ok(TASKS.length >= 11, `expected the 11 tasks, got ${TASKS.map(([n]) => n)}`);
   const cwd = await Deno.makeTempDir();
   try {
     for (const [name] of TASKS) {
@@ -78,4 +77,8 @@ Deno.test("bad values are refused before any work: negative numbers parse, wrong
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
+});
+
+Deno.test("deno task report is one of the tasks every test above runs", () => {
+  assert.ok(TASKS.some(([n]) => n === "report"), `deno task report is missing from ${TASKS.map(([n]) => n)}`);
 });
