@@ -5,7 +5,7 @@
  * numeric field of a row, and the benchmark difference against the control per suite with its p-value.
  */
 import { heldoutLine } from "./correspondence.ts";
-import { metric, notRunYet, pct, points, pValue, sourceLine, table } from "./format.ts";
+import { commandFrom, metric, notRunYet, pct, points, pValue, sourceLine, table } from "./format.ts";
 import type { AblationFile } from "./inputs.ts";
 
 /** The default command of the ablation runs. */
@@ -61,7 +61,7 @@ function overridesText(o: unknown, prefix = ""): string[] {
 }
 
 export function ablationCommand(a: AblationFile | null): string {
-  return a?.argv ? `${ABLATION_COMMAND} ${a.argv.join(" ")}`.trim() : ABLATION_COMMAND;
+  return commandFrom(a?.argv, "ablate");
 }
 
 export function ablationSection(a: AblationFile | null, file: string): string {
@@ -117,6 +117,6 @@ export function ablationSection(a: AblationFile | null, file: string): string {
     `Peak-layer PCK@2 on the first ${a.pckSequences} held-out sequences; attention columns: mean over layers ` +
     `(…Uniform: uniform causal attention); Δ: headline score − the control (${controls.join(", ") || "—"}) in ` +
     `points with the paired test's p. Empty cells: the row does not carry that metric; —: undefined in the run.` +
-    (a.notes?.length ? ` ${a.notes.join("; ")}.` : ""),
+    (a.notes?.length ? ` Notes of the run: ${a.notes.join("; ")}.` : ""),
   ].join("\n");
 }

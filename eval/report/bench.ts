@@ -4,12 +4,11 @@
  * checkpoint's paired test against the suite's control, all as results.json holds them (nothing recomputed).
  */
 import { type BenchResults, checkpointNames, MIN_REPORT_ITEMS } from "../benchmarks/results.ts";
-import { notRunYet, pct, points, pValue, sourceLine, table } from "./format.ts";
+import { commandFrom, notRunYet, pct, points, pValue, sourceLine, table } from "./format.ts";
 
 /** The command that wrote `r` (its latest run's argv), or the default one. */
 export function benchCommand(r: BenchResults | null): string {
-  const argv = r?.config.argv;
-  return argv ? ["deno task bench", ...argv].join(" ").trim() : "deno task bench";
+  return commandFrom(r?.config.argv, "bench");
 }
 
 /** One table: suites as rows; score [95 % CI] per checkpoint; difference and p-value against the control. */

@@ -71,3 +71,12 @@ export function paragraph(text: string): string {
 export function wrapProse(body: string): string {
   return body.split(/\n{2,}/).map((b) => (b.startsWith("|") ? b : paragraph(b))).join("\n\n");
 }
+
+/**
+ * The command line a report records (`argv`: `["deno", "task", "bench", …]`, or the flags alone) as one string;
+ * `deno task <task>` when it records none.
+ */
+export function commandFrom(argv: readonly string[] | null | undefined, task: string): string {
+  if (!argv) return `deno task ${task}`;
+  return (argv[0] === "deno" ? argv : ["deno", "task", task, ...argv]).join(" ");
+}

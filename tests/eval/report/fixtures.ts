@@ -118,7 +118,7 @@ export function ablationFixture() {
   return {
     schema: "gasp-ablation/1",
     createdAt: "2026-12-02T02:00:00.000Z",
-    argv: ["--rows", "full,sft-general,video"],
+    argv: ["deno", "task", "ablate", "--rows", "full,sft-general,video"],
     data: "runs/data",
     base: "runs/base",
     seed: 0,

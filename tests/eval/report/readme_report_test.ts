@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ablationColumns } from "../../../eval/report/ablation.ts";
-import { pct } from "../../../eval/report/format.ts";
+import { commandFrom, pct } from "../../../eval/report/format.ts";
 import { AblationSchema, type EvalReport } from "../../../eval/report/inputs.ts";
 import { replaceSections } from "../../../eval/report/markers.ts";
 import { buildReadme } from "../../../eval/report/readme_report.ts";
@@ -213,4 +213,13 @@ Deno.test("ablation columns: every attention scalar, extra numeric field and sui
     extra: ["gradNorm"],
     suites: ["synthetic-counting"],
   });
+});
+
+Deno.test("the recorded command line is shown once, whether argv holds `deno task X` or only the flags", () => {
+  assert.equal(
+    commandFrom(["deno", "task", "bench", "--per-suite", "300"], "bench"),
+    "deno task bench --per-suite 300",
+  );
+  assert.equal(commandFrom(["--rows", "full"], "ablate"), "deno task ablate --rows full");
+  assert.equal(commandFrom(null, "bench"), "deno task bench");
 });
