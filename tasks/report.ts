@@ -33,7 +33,7 @@ const cmd = defineCommand({
 
 await runCommand(cmd, Deno.args, async (a) => {
   const readme = resolve(a.readme);
-  const { after, stale, inputs } = await buildReadme(readme, { ...a, eval: a.eval, eval16: a.eval16 });
+  const { after, stale, inputs } = await buildReadme(readme, a);
   const read = Object.entries(inputs.files).map(([k, f]) =>
     `${f}${inputs[k as keyof typeof inputs.files] ? "" : " (absent)"}`
   );
