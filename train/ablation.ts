@@ -27,8 +27,8 @@
  *       bench: {control, suites: {[suite]: BenchDelta {n, score, ci95, diff, diffCi95, pValue, test}}} or null
  *         (the control row's own diff is null).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../core/io/atomic.ts";
 import type { PairedDelta } from "../core/paired_delta.ts";
 import { ConfigError } from "../core/errors.ts";
@@ -212,7 +212,27 @@ function attentionOf(r: PckReport): Record<string, LayerScalar> {
 
 const finite = (_k: string, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v);
 
-/** Trains and measures one row (or reuses its row.json when the resolved config is the same). */
+/**
+ * What a row's result depends on besides its config: the base's and the data's files (name, size, mtime; the data
+ * manifest carries every shard's sha256), so a row measured on another base or dataset at the same paths is not
+ * reused.
+ */
+function inputsFingerprint(o: AblationOptions): string {
+  const files = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
+        const st = statSync(join(dir, f));
+        return st.isFile() ? `${f}:${st.size}:${st.mtimeMs}` : "";
+      }).filter(Boolean)
+      : [];
+  const manifest = join(o.dataDir, "manifest.json");
+  return JSON.stringify({
+    base: { path: resolve(o.baseDir), files: files(o.baseDir) },
+    data: existsSync(manifest) ? Deno.readTextFileSync(manifest) : null,
+  });
+}
+
+/** Trains and measures one row (or reuses its row.json when the resolved config, base and data are the same). */
 async function runRow(
   spec: AblationRowSpec,
   o: AblationOptions,
@@ -223,16 +243,24 @@ async function runRow(
   const config = ablationRowConfig(spec, steps, seed);
   const runDir = join(o.outDir, spec.name);
   const saved = join(runDir, "row.json");
+  const inputs = inputsFingerprint(o);
   if (existsSync(saved)) {
-    const prev = JSON.parse(await Deno.readTextFile(saved)) as { row: AblationRow; heldout: MotionSummary | null };
-    if (JSON.stringify(prev.row.config) === JSON.stringify(config) && existsSync(join(runDir, "export"))) {
-      log(`ablate: ${spec.name}: reusing ${saved} (same config)`);
-      return prev;
+    const prev = JSON.parse(await Deno.readTextFile(saved)) as {
+      row: AblationRow;
+      heldout: MotionSummary | null;
+      inputs?: string;
+    };
+    if (
+      JSON.stringify(prev.row.config) === JSON.stringify(config) && prev.inputs === inputs &&
+      existsSync(join(runDir, "export"))
+    ) {
+      log(`ablate: ${spec.name}: reusing ${saved} (same config, base and data)`);
+      return { row: prev.row, heldout: prev.heldout };
     }
   }
   // A stale or unfinished row folder is this task's own output: it is replaced.
   if (existsSync(runDir)) {
-    log(`ablate: ${spec.name}: replacing ${runDir} (no finished row with this config)`);
+    log(`ablate: ${spec.name}: replacing ${runDir} (no finished row with this config, base and data)`);
     await Deno.remove(runDir, { recursive: true });
   }
   log(`ablate: ${spec.name}: ${spec.description} (${config.steps} steps)`);
@@ -266,7 +294,7 @@ async function runRow(
       bench: null,
       config,
     };
-    await writeFileAtomic(saved, JSON.stringify({ row, heldout: motion }, finite, 1) + "\n");
+    await writeFileAtomic(saved, JSON.stringify({ row, heldout: motion, inputs }, finite, 1) + "\n");
     return { row, heldout: motion };
   } finally {
     r.model.dispose();

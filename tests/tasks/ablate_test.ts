@@ -58,6 +58,24 @@ Deno.test("deno task ablate --rows full,sft-general --max-steps 2 writes ablatio
     assert.match(again.stderr, /ablate: full: reusing/);
     assert.match(again.stderr, /ablate: sft-general: reusing/);
     assert.doesNotMatch(again.stderr, /^step /m);
+    // A changed base at the same path (here: its config.json rewritten, same content, new mtime) is another
+    // experiment: the row is trained again, not reused from a run on the old base.
+    const baseConfig = join(base, "config.json");
+    await Deno.writeTextFile(baseConfig, await Deno.readTextFile(baseConfig));
+    await Deno.utime(baseConfig, new Date(), new Date(Date.now() + 5000));
+    const rebased = await runTask("ablate", [
+      ...args.slice(0, 1),
+      "sft-general",
+      ...args.slice(2),
+      "--pck-sequences",
+      "1",
+      "--no-bench",
+      "--threads",
+      "1",
+    ], dir);
+    assert.equal(rebased.code, 0, rebased.stderr.slice(-2000));
+    assert.match(rebased.stderr, /ablate: sft-general: replacing/);
+    assert.match(rebased.stderr, /^step /m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
