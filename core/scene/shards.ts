@@ -52,8 +52,50 @@ export const ManifestSchema = z.object({
   splits: z.record(z.string(), SplitEntry),
   files: z.array(FileEntry),
 });
+/** One shard file in the manifest. */
+export interface ManifestFile {
+  /** File name, relative to the dataset folder. */
+  name: string;
+  /** The split its records belong to. */
+  split: Split;
+  /** Records (sequences) in the file. */
+  records: number;
+  /** File size. */
+  bytes: number;
+  /** Hex SHA-256 of the file's bytes. */
+  sha256: string;
+}
+
+/** One split's totals in the manifest. */
+export interface ManifestSplit {
+  /** Sequences in the split. */
+  sequences: number;
+  /** Frames over all its sequences. */
+  frames: number;
+  /** Its shard files, in order. */
+  files: string[];
+}
+
 /** manifest.json: schema version, seed, generator config, per-split counts and every shard file's checksum. */
-export type Manifest = z.infer<typeof ManifestSchema>;
+export interface Manifest {
+  /** SHARD_SCHEMA_VERSION of the writer (the check below fails when that constant changes). */
+  schemaVersion: 1;
+  /** Always "gasp-ts.correspondence-shards". */
+  format: "gasp-ts.correspondence-shards";
+  /** The dataset's master seed. */
+  seed: number;
+  /** The generator's config, as given. */
+  generator: Record<string, unknown>;
+  /** Totals per split name. */
+  splits: Record<string, ManifestSplit>;
+  /** Every shard file. */
+  files: ManifestFile[];
+}
+
+/** Compile-time proof that the interface above and the schema describe the same object (neither can drift). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _manifestMatches: Same<z.infer<typeof ManifestSchema>, Manifest> = true;
+void _manifestMatches;
 
 /** What a shard writer records in the manifest, and when it starts a new shard file. */
 export interface ShardWriterOptions {
