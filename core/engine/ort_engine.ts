@@ -28,6 +28,7 @@ import { preprocessOptions, type VisionPreprocessOptions } from "../image/prepro
 import { type ExecutionProviderChoice, OrtVlmRunner, type RunnerLoadOptions } from "../model/ort_runner.ts";
 import type { ChatMessage } from "../text/chat.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
+import { cancelledResult, SerialRunner } from "./serial.ts";
 
 export { ENGINE_MAX_PIXELS };
 import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
@@ -74,7 +75,7 @@ export class OrtEngine implements InferenceEngine {
   readonly #loadOptions: RunnerLoadOptions;
   readonly #vision: VisionPreprocessOptions;
   readonly #recreate: boolean;
-  #tail: Promise<unknown> = Promise.resolve();
+  #serial = new SerialRunner();
   #status: EngineStatus = "ok";
   #released = false;
 
@@ -125,9 +126,7 @@ export class OrtEngine implements InferenceEngine {
     onToken?: (text: string) => void,
     signal?: AbortSignal,
   ): Promise<GenerationResult> {
-    const run = this.#tail.then(() => this.#generateNow(req, onToken, signal));
-    this.#tail = run.catch(() => {});
-    return run;
+    return this.#serial.run(() => this.#generateNow(req, onToken, signal));
   }
 
   async #generateNow(
@@ -141,7 +140,7 @@ export class OrtEngine implements InferenceEngine {
     if (this.#status === "failed") throw new EngineUnavailableError("the engine could not recreate its session");
     if (signal?.aborted) {
       this.abortsSeen++;
-      return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+      return cancelledResult();
     }
     const promptTokens = countPromptTokens(this.#runner.tokenizer, this.#vision, req.messages);
     if (promptTokens + 1 > this.contextTokens) {
@@ -189,7 +188,7 @@ export class OrtEngine implements InferenceEngine {
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    await this.#tail;
+    await this.#serial.idle();
     this.#status = "failed";
     await this.#runner.release();
   }

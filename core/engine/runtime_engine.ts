@@ -19,6 +19,7 @@ import type { ChatMessage } from "../text/chat.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
 import { DEFAULT_CONTEXT_TOKENS } from "./ort_engine.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
+import { cancelledResult, SerialRunner } from "./serial.ts";
 import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
 type PixelLimits = { minPixels?: number; maxPixels?: number };
@@ -55,7 +56,7 @@ export class RuntimeEngine implements InferenceEngine {
   readonly #tokenizer: TextTokenizer;
   readonly #limits: PixelLimits;
   readonly #vision: VisionPreprocessOptions;
-  #tail: Promise<unknown> = Promise.resolve();
+  #serial = new SerialRunner();
 
   private constructor(
     model: VlmModel,
@@ -104,9 +105,7 @@ export class RuntimeEngine implements InferenceEngine {
   }
 
   generate(req: GenerationRequest, onToken?: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    const run = this.#tail.then(() => this.#generateNow(req, onToken, signal));
-    this.#tail = run.catch(() => {});
-    return run;
+    return this.#serial.run(() => this.#generateNow(req, onToken, signal));
   }
 
   async #generateNow(
@@ -118,7 +117,7 @@ export class RuntimeEngine implements InferenceEngine {
     const model = this.#model;
     if (!model) throw new EngineUnavailableError(`the ${this.id} engine was released`);
     if (signal?.aborted) {
-      return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+      return cancelledResult();
     }
     const promptTokens = countPromptTokens(this.#tokenizer, this.#vision, req.messages);
     if (promptTokens + 1 > this.contextTokens) {
@@ -147,7 +146,7 @@ export class RuntimeEngine implements InferenceEngine {
   async release(): Promise<void> {
     const model = this.#model;
     this.#model = null;
-    await this.#tail;
+    await this.#serial.idle();
     model?.dispose();
   }
 }
