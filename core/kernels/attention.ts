@@ -3,7 +3,9 @@ import { Tensor } from "../tensor.ts";
 import { ShapeMismatchError } from "../errors.ts";
 import { kernelsOf } from "./backend.ts";
 import { broadcastShapes, broadcastStrides } from "./shapes.ts";
-import type { AttentionPlan } from "./types.ts";
+import type { AttentionDims, AttentionPlan } from "./types.ts";
+
+export type { AttentionDims };
 
 /** Options of `attention` (see core/ops/attention.ts for the visibility rules). */
 export interface AttentionOptions {
@@ -30,22 +32,6 @@ export interface AttentionOptions {
  */
 export function attentionTiling(): AttentionPlan["tiling"] {
   return { wg: 8, bc: 1, qr: 4, bwdRows: 2 };
-}
-
-/** Attention sizes: batch, query / KV heads, query / key tokens, head dim. */
-export interface AttentionDims {
-  /** Batch. */
-  B: number;
-  /** Query heads. */
-  Hq: number;
-  /** Key/value heads (Hq % Hkv == 0). */
-  Hkv: number;
-  /** Query tokens. */
-  Tq: number;
-  /** Key tokens. */
-  Tk: number;
-  /** Head dim. */
-  D: number;
 }
 
 function checkDims(q: Tensor, k: Tensor, v: Tensor): AttentionDims {

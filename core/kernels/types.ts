@@ -124,13 +124,13 @@ export interface CrossEntropyPlan {
   reduction: "mean" | "sum" | "none";
 }
 
-/** Attention problem: shapes, visibility and score scale (see core/ops/attention.ts). */
-export interface AttentionPlan {
+/** Attention sizes: batch, query / KV heads, query / key tokens, head dim. */
+export interface AttentionDims {
   /** Batch. */
   B: number;
   /** Query heads. */
   Hq: number;
-  /** Key/value heads. */
+  /** Key/value heads (Hq % Hkv == 0). */
   Hkv: number;
   /** Query tokens. */
   Tq: number;
@@ -138,6 +138,10 @@ export interface AttentionPlan {
   Tk: number;
   /** Head dim. */
   D: number;
+}
+
+/** Attention problem: shapes, visibility and score scale (see core/ops/attention.ts). */
+export interface AttentionPlan extends AttentionDims {
   /** Causal visibility (bottom-right aligned). */
   causal: boolean;
   /** How the mask tensor is read. */
