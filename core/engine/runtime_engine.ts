@@ -19,8 +19,8 @@ import type { ChatMessage } from "../text/chat.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
 import { DEFAULT_CONTEXT_TOKENS } from "./ort_engine.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
-import { cancelledResult, SerialRunner } from "./serial.ts";
-import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { cancelledResult, type GenerateArgs, SerialEngine } from "./serial.ts";
+import type { EngineStatus, GenerationResult, InferenceEngine } from "./types.ts";
 
 type PixelLimits = { minPixels?: number; maxPixels?: number };
 
@@ -48,7 +48,7 @@ export function runtimePrompt(
   return { inputIds: Array.from(p.inputIds), images: p.images.map(vis), videos: p.videos.map(vis) };
 }
 
-export class RuntimeEngine implements InferenceEngine {
+export class RuntimeEngine extends SerialEngine implements InferenceEngine {
   readonly id: string;
   readonly modelName: string;
   readonly contextTokens: number;
@@ -56,7 +56,6 @@ export class RuntimeEngine implements InferenceEngine {
   readonly #tokenizer: TextTokenizer;
   readonly #limits: PixelLimits;
   readonly #vision: VisionPreprocessOptions;
-  #serial = new SerialRunner();
 
   private constructor(
     model: VlmModel,
@@ -66,6 +65,7 @@ export class RuntimeEngine implements InferenceEngine {
     limits: PixelLimits,
     contextTokens: number | undefined,
   ) {
+    super();
     this.#model = model;
     this.#tokenizer = tokenizer;
     this.id = id;
@@ -104,15 +104,7 @@ export class RuntimeEngine implements InferenceEngine {
     return Promise.resolve().then(() => countPromptTokens(this.#tokenizer, this.#vision, messages));
   }
 
-  generate(req: GenerationRequest, onToken?: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.#serial.run(() => this.#generateNow(req, onToken, signal));
-  }
-
-  async #generateNow(
-    req: GenerationRequest,
-    onToken: ((text: string) => void) | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<GenerationResult> {
+  protected override async generateNow(...[req, onToken, signal]: GenerateArgs): Promise<GenerationResult> {
     const t0 = performance.now();
     const model = this.#model;
     if (!model) throw new EngineUnavailableError(`the ${this.id} engine was released`);
@@ -146,7 +138,7 @@ export class RuntimeEngine implements InferenceEngine {
   async release(): Promise<void> {
     const model = this.#model;
     this.#model = null;
-    await this.#serial.idle();
+    await this.idle();
     model?.dispose();
   }
 }

@@ -1,22 +1,28 @@
 /**
- * One model, one generation at a time: an engine's jobs run in call order, each after the previous settled (a
- * failed job does not stop the next). Shared by the onnxruntime and the runtime engines.
+ * One model, one generation at a time: an engine's generations run in call order, each after the previous one
+ * settled (a failed one does not stop the next). The onnxruntime and the runtime engines both extend this.
  */
-import type { GenerationResult } from "./types.ts";
+import type { GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
 
-/** Runs async jobs one after another in the order they were given. */
-export class SerialRunner {
+/** The arguments of `InferenceEngine.generate`. */
+export type GenerateArgs = Parameters<InferenceEngine["generate"]>;
+
+/** An engine whose `generate` calls run one after another, in the order they were made. */
+export abstract class SerialEngine {
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** Starts `job` once every job given before it has settled; resolves or rejects as it does. */
-  run<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(job);
+  /** Starts once every generation asked for before it has settled; resolves or rejects as `generateNow` does. */
+  generate(req: GenerationRequest, onToken?: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
+    const run = this.#tail.then(() => this.generateNow(req, onToken, signal));
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  /** Resolves once every job given so far has settled. */
-  async idle(): Promise<void> {
+  /** One generation, with the model to itself. */
+  protected abstract generateNow(...args: GenerateArgs): Promise<GenerationResult>;
+
+  /** Resolves once every generation asked for so far has settled. */
+  protected async idle(): Promise<void> {
     await this.#tail;
   }
 }
