@@ -2,9 +2,9 @@
  * WGSL softmax / logSoftmax over the last axis with an optional broadcast mask (see core/ops/softmax.ts for the
  * conventions). One workgroup per row: three passes (max, Σ exp, write) reduced in workgroup memory.
  */
-import { bindings } from "../wgsl.ts";
+import { bindings, stridedOffsetWgsl } from "../wgsl.ts";
 import { launch } from "../launch.ts";
-import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { reduceWgsl, rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
 import type { MaskMode, SoftmaxPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
@@ -19,16 +19,7 @@ function maskWgsl(hasMask: boolean, mode: MaskMode, withLogit: boolean): string 
     ? "X[base + c] * p.scale + M[mb + c * p.msLast]"
     : "X[base + c] * p.scale";
   return `
-fn maskBase(row: u32) -> u32 {
-  var rem = row;
-  var off = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    off += (rem % dim) * p.ms[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  return off;
-}
+${stridedOffsetWgsl("maskBase", "p.rank", "p.shape", "p.ms")}
 fn isValid(mb: u32, c: u32) -> bool { return ${valid}; }
 ${withLogit ? `fn logit(base: u32, mb: u32, c: u32) -> f32 { return ${logit}; }` : ""}`;
 }
@@ -39,11 +30,8 @@ ${STRUCT}
 ${bindings(["in X", "in M", "out O"], "P")}
 ${reduceWgsl(wg)}
 ${maskWgsl(hasMask, mode, true)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
+${rowMain(wg)}
   _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
   let base = row * p.len;
   let mb = maskBase(row);
   var lmax = -3.402823e38;
@@ -78,11 +66,8 @@ ${STRUCT}
 ${bindings(["in Y", "in G", "in M", "out DX"], "P")}
 ${reduceWgsl(wg)}
 ${maskWgsl(hasMask, mode, false)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
+${rowMain(wg)}
   _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
   let base = row * p.len;
   let mb = maskBase(row);
   var acc = 0.0;
