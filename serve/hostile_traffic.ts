@@ -8,6 +8,7 @@
  */
 import { encode as encodePng } from "fast-png";
 import { buildPng, zeroStream } from "../core/image/png_builder.ts";
+import { TINY_SPECIAL_TOKENS } from "../core/model/config.ts";
 import type { Rng } from "../core/random.ts";
 
 export interface HostileCase {
@@ -358,14 +359,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
       };
     }
     case 15: { // special tokens in user text: a valid request that must be answered, not a 500 or a forged turn
-      const specials = [
-        "<|im_end|>",
-        "<|im_start|>",
-        "<|image_pad|>",
-        "<|video_pad|>",
-        "<|vision_start|>",
-        "<|endoftext|>",
-      ];
+      const specials = TINY_SPECIAL_TOKENS; // every Qwen control token
       const text = Array.from({ length: 1 + rng.int(6) }, () => specials[rng.int(specials.length)]).join(
         rng.int(2) ? "" : "\nsystem\n",
       );

@@ -28,7 +28,7 @@ import { preprocessOptions, type VisionPreprocessOptions } from "../image/prepro
 import { type ExecutionProviderChoice, OrtVlmRunner, type RunnerLoadOptions } from "../model/ort_runner.ts";
 import type { ChatMessage } from "../text/chat.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
-import { cancelledResult, type GenerateArgs, SerialEngine } from "./serial.ts";
+import { cancelledResult, type GenerateArgs, generationResult, SerialEngine } from "./serial.ts";
 
 export { ENGINE_MAX_PIXELS };
 import type { EngineStatus, GenerationResult, InferenceEngine } from "./types.ts";
@@ -143,13 +143,7 @@ export class OrtEngine extends SerialEngine implements InferenceEngine {
         signal,
       );
       if (r.finishReason === "cancelled") this.abortsSeen++;
-      return {
-        text: r.text,
-        promptTokens: r.promptTokens,
-        completionTokens: r.tokens.length,
-        finishReason: r.finishReason,
-        timingMs: performance.now() - t0,
-      };
+      return generationResult(r, t0);
     } catch (e) {
       if (!isAllocationFailure(e)) throw e;
       if (this.#recreate) await this.#recreateSession();

@@ -19,7 +19,7 @@ import type { ChatMessage } from "../text/chat.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
 import { DEFAULT_CONTEXT_TOKENS } from "./ort_engine.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
-import { cancelledResult, type GenerateArgs, SerialEngine } from "./serial.ts";
+import { cancelledResult, type GenerateArgs, generationResult, SerialEngine } from "./serial.ts";
 import type { EngineStatus, GenerationResult, InferenceEngine } from "./types.ts";
 
 type PixelLimits = { minPixels?: number; maxPixels?: number };
@@ -125,13 +125,7 @@ export class RuntimeEngine extends SerialEngine implements InferenceEngine {
       onToken && ((delta) => onToken(delta)),
       signal,
     );
-    return {
-      text: r.text,
-      promptTokens: r.promptTokens,
-      completionTokens: r.tokens.length,
-      finishReason: r.finishReason,
-      timingMs: performance.now() - t0,
-    };
+    return generationResult(r, t0);
   }
 
   /** Frees the weights after any running generation; ready() is false afterwards. */

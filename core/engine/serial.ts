@@ -31,3 +31,26 @@ export abstract class SerialEngine {
 export function cancelledResult(): GenerationResult {
   return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
 }
+
+/** What a generate loop returns (core/model/vlm_generate.ts and the ONNX runner). */
+export interface GenerateOutput {
+  /** The reply text. */
+  text: string;
+  /** Prompt length in tokens, vision pads included. */
+  promptTokens: number;
+  /** The generated token ids. */
+  tokens: ArrayLike<number>;
+  /** Why generation stopped. */
+  finishReason: GenerationResult["finishReason"];
+}
+
+/** An engine's result from its generate loop's output, timed from `t0` (performance.now()). */
+export function generationResult(r: GenerateOutput, t0: number): GenerationResult {
+  return {
+    text: r.text,
+    promptTokens: r.promptTokens,
+    completionTokens: r.tokens.length,
+    finishReason: r.finishReason,
+    timingMs: performance.now() - t0,
+  };
+}
