@@ -282,6 +282,7 @@ export function suiteResult(
     const diff = fin(a.agg.strict[headline] - b.agg.strict[headline]);
     const boot = diff === null ? null : pairedBootstrap(n, diffOf, BOOTSTRAP);
     const ci95 = boot && { lo: boot.lo, hi: boot.hi };
+    const pair = { a: a.e.checkpoint, b: ctrl, metric: headline, n, diff, ci95 };
     if (isProportion(a.e.strict, a.agg.strict[headline]) && isProportion(b.e.strict, b.agg.strict[headline])) {
       let aOnly = 0, bOnly = 0;
       for (let i = 0; i < n; i++) {
@@ -289,27 +290,13 @@ export function suiteResult(
         else if (a.e.strict[i] < b.e.strict[i]) bOnly++;
       }
       comparisons.push({
-        a: a.e.checkpoint,
-        b: ctrl,
-        metric: headline,
-        n,
-        diff,
-        ci95,
+        ...pair,
         pValue: mcnemarExact(aOnly, bOnly),
         test: "mcnemar-exact",
         discordant: { aOnly, bOnly },
       });
     } else {
-      comparisons.push({
-        a: a.e.checkpoint,
-        b: ctrl,
-        metric: headline,
-        n,
-        diff,
-        ci95,
-        pValue: boot ? boot.pValue : null,
-        test: "paired-bootstrap",
-      });
+      comparisons.push({ ...pair, pValue: boot ? boot.pValue : null, test: "paired-bootstrap" });
     }
   }
 
