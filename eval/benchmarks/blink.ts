@@ -22,7 +22,7 @@ import { DataFormatError } from "../../core/errors.ts";
 import { blinkPrompt } from "../../core/prompts/lmms_mc.ts";
 import { lmmsLeadingLetter } from "./harness_extraction.ts";
 import { checkImageBytes } from "./images.ts";
-import { groupMeans, mean } from "./metrics.ts";
+import { groupMeans, mean, putSorted, suiteScores } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
 import { scoreChoice } from "./robust_extraction.ts";
 import { LETTERS, lettersFor } from "./suite.ts";
@@ -131,19 +131,12 @@ export function scoreLeadingLetter(item: BenchItem, output: string): ItemScore {
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
-  const pick = (k: "strict" | "robust") => {
+  return suiteScores("blink", items.length, (k) => {
     const g = groupMeans(scores, (s) => s.category, (s) => s[k]);
     const out: Record<string, number> = { overall: mean([...g.values()]), micro: mean(scores.map((s) => s[k])) };
-    for (const c of [...g.keys()].sort()) out[c] = g.get(c)!;
+    putSorted(out, g);
     return out;
-  };
-  return {
-    suite: "blink",
-    n: items.length,
-    strict: pick("strict"),
-    robust: pick("robust"),
-    primary: "strict" as const,
-  };
+  });
 }
 
 /** BLINK (`{split}-*.parquet` per sub-task): load, lmms-eval leading-letter scoring, per-sub-task accuracy. */

@@ -26,7 +26,7 @@ import { DataFormatError } from "../../core/errors.ts";
 import { vsiMultipleChoicePrompt, vsiNumericPrompt } from "../../core/prompts/vsi.ts";
 import { insideRoot } from "./data_root.ts";
 import { pythonFloat, vsiFuzzyMatching } from "./harness_extraction.ts";
-import { groupMeans, mean, meanRelativeAccuracy } from "./metrics.ts";
+import { groupMeans, mean, meanRelativeAccuracy, suiteScores } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
 import { robustChoice, robustNumber } from "./robust_extraction.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
@@ -264,13 +264,7 @@ export function vsiAggregate(scores: readonly ItemScore[], k: "strict" | "robust
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
-  return {
-    suite: "vsi",
-    n: items.length,
-    strict: vsiAggregate(scores, "strict"),
-    robust: vsiAggregate(scores, "robust"),
-    primary: "strict" as const,
-  };
+  return suiteScores("vsi", items.length, (k) => vsiAggregate(scores, k));
 }
 
 /** VSI-Bench (parquet + videos or extracted frames): load, lmms-eval scoring (accuracy / MRA), the 8-task mean. */
