@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../errors.ts";
+import { readJsonFile } from "../io/json_file.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { CorrespondenceSequence } from "./types.ts";
 import { crc32, decodeRecord, encodeRecord } from "./record.ts";
@@ -186,18 +187,7 @@ export async function writeShards(
 /** Read and validate `dir/manifest.json`. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const file = join(dir, "manifest.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    throw new DataFormatError(file, "(file)", "a readable JSON manifest", String(e));
-  }
-  const r = ManifestSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new DataFormatError(file, issue.path.join(".") || "(root)", issue.message);
-  }
-  return r.data;
+  return await readJsonFile(file, ManifestSchema, "a readable JSON manifest");
 }
 
 /** Stream the sequences of one split, verifying every record (see the file comment). */
