@@ -21,6 +21,7 @@ import { readJsonFile } from "../io/json_file.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { CorrespondenceSequence } from "./types.ts";
 import { crc32, decodeRecord, encodeRecord } from "./record.ts";
+import { concatBytes } from "../io/concat.ts";
 
 export const SHARD_SCHEMA_VERSION = 1;
 export const SHARD_MAGIC = "GASPSHRD";
@@ -147,7 +148,7 @@ export class ShardWriter {
     this.#open.delete(split);
     const s = this.#splits[split];
     const name = `${split}-${String(s.files.length).padStart(5, "0")}.gshard`;
-    const bytes = concat(cur.chunks, cur.bytes);
+    const bytes = concatBytes(cur.chunks);
     await writeFileAtomic(join(this.dir, name), bytes);
     s.files.push(name);
     this.#files.push({ name, split, records: cur.records, bytes: bytes.length, sha256: sha256Hex(bytes) });
@@ -308,13 +309,6 @@ function fileHeader(): Uint8Array {
   h.set(new TextEncoder().encode(SHARD_MAGIC), 0);
   new DataView(h.buffer).setUint32(8, SHARD_SCHEMA_VERSION, true);
   return h;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) out.set(c, at), at += c.length;
-  return out;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
