@@ -639,11 +639,11 @@ function words(p: AttentionPlan, t: Record<string, Tensor | null>): number[] {
 /** ≈ flops: 4·D per visible (query, key) pair (half the pairs under a causal mask). */
 const flops = (p: AttentionPlan) => 4 * p.B * p.Hq * p.Tq * p.Tk * p.D * (p.causal ? 0.5 : 1);
 
-export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out, lse, p) => {
+export const attentionForward: Backend["attentionForward"] = (t, p) => {
   const rt = WasmRuntime.current();
   const kt = Tensor.empty([p.B, p.Hkv, p.D, Math.ceil(p.Tk / BC) * BC], "f32", "wasm");
   try {
-    const w = words(p, { q, k, v, mask, out, lse, kt });
+    const w = words(p, { ...t, kt });
     rt.run("attn_kt", w, p.B * p.Hkv, kt.size * 8);
     rt.run("attn_fwd", w, p.B * p.Hq * Math.ceil(p.Tq / QB), flops(p));
   } finally {
@@ -651,11 +651,11 @@ export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out
   }
 };
 
-export const attentionBackward: Backend["attentionBackward"] = (q, k, v, mask, out, lse, g, grads, p) => {
+export const attentionBackward: Backend["attentionBackward"] = (t, g, grads, p) => {
   const grp = p.Hq / p.Hkv;
   if ((DELTA + grp * p.Tq * 4) > (4 << 20)) {
     throw new ShapeMismatchError("attention", `the WASM backward keeps ${grp}·${p.Tq} row statistics; too long`);
   }
-  const w = words(p, { q, k, v, mask, out, lse, g, ...grads });
+  const w = words(p, { ...t, g, ...grads });
   WasmRuntime.current().run("attn_bwd", w, p.B * p.Hkv, 2.5 * flops(p));
 };
