@@ -24,16 +24,21 @@ fn isValid(mb: u32, c: u32) -> bool { return ${valid}; }
 ${withLogit ? `fn logit(base: u32, mb: u32, c: u32) -> f32 { return ${logit}; }` : ""}`;
 }
 
-function forwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean) {
-  return () => `
-${STRUCT}
-${bindings(["in X", "in M", "out O"], "P")}
+/** Forward and backward open the same way: one workgroup per row, `base` its first element, `mb` its mask offset. */
+function rowHead(wg: number, tensors: string[], hasMask: boolean, mode: MaskMode, withLogit: boolean): string {
+  return `${STRUCT}
+${bindings(tensors, "P")}
 ${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode, true)}
+${maskWgsl(hasMask, mode, withLogit)}
 ${rowMain(wg)}
   _ = M[0];
   let base = row * p.len;
-  let mb = maskBase(row);
+  let mb = maskBase(row);`;
+}
+
+function forwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean) {
+  return () => `
+${rowHead(wg, ["in X", "in M", "out O"], hasMask, mode, true)}
   var lmax = -3.402823e38;
   for (var c = lid; c < p.len; c += ${wg}u) {
     if (isValid(mb, c)) { lmax = max(lmax, logit(base, mb, c)); }
@@ -62,14 +67,7 @@ function backwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean
   // logSoftmax:  fwd y = z - m - log Σ exp(z - m)  →  dz = g - exp(y) · Σ_valid g     (0 where masked)
   // and z = x · scale (+ mask)  →  dx = scale · dz
   return () => `
-${STRUCT}
-${bindings(["in Y", "in G", "in M", "out DX"], "P")}
-${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode, false)}
-${rowMain(wg)}
-  _ = M[0];
-  let base = row * p.len;
-  let mb = maskBase(row);
+${rowHead(wg, ["in Y", "in G", "in M", "out DX"], hasMask, mode, false)}
   var acc = 0.0;
   for (var c = lid; c < p.len; c += ${wg}u) {
     if (isValid(mb, c)) { acc += ${log ? "G[base + c]" : "G[base + c] * Y[base + c]"}; }
