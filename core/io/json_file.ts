@@ -1,4 +1,4 @@
-/** Reading a JSON data file checked by a zod schema, with errors that name the file and the first bad field. */
+/** Reading data files: optional text files, and JSON checked by a zod schema with errors naming the file and field. */
 import type { z } from "zod";
 import { DataFormatError } from "../errors.ts";
 
@@ -19,4 +19,14 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S,
     throw new DataFormatError(file, issue.path.join(".") || "(root)", issue.message);
   }
   return parsed.data;
+}
+
+/** The text of `file`, or null when it does not exist (any other read error propagates). */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
 }

@@ -13,6 +13,7 @@ import { mean } from "./metrics.ts";
 import { bootstrapInterval, type Interval, mcnemarExact, pairedBootstrap, wilsonInterval } from "./statistics.ts";
 import { type BenchmarkModule, chanceScores, majorityOutputs } from "./suite.ts";
 import type { BenchItem, BenchmarkName, ItemScore } from "./types.ts";
+import { readTextIfExists } from "../../core/io/json_file.ts";
 
 /** The `schema` field of results.json. */
 export const RESULTS_SCHEMA = "gasp-bench-results/1";
@@ -376,13 +377,8 @@ export function mergeResults(
 
 /** Reads `results.json` (null when absent); a file of another format is an error naming it, never overwritten. */
 export async function readResults(path: string): Promise<BenchResults | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === null) return null;
   let r: Partial<BenchResults>;
   try {
     r = JSON.parse(text);
