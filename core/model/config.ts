@@ -148,6 +148,11 @@ export interface VlmConfig {
   max_position_embeddings: number;
   /** Std of the initial weights. */
   initializer_range: number;
+  /**
+   * How several frames take M-RoPE positions (our field, absent in HF files): "images" (default) gives each frame
+   * its own temporal index and h/w offsets; "video" shares the first frame's h/w ids, one temporal index per frame.
+   */
+  frame_positions?: "images" | "video";
   /** Generation keeps a KV cache. */
   use_cache: boolean;
   /** Sliding-window attention on (Qwen2.5-VL ships false). */
