@@ -207,6 +207,7 @@ export type {
 } from "./core/analysis/features.ts";
 export { cpuMatcher } from "./core/analysis/match.ts";
 export {
+  type HeadInput,
   type LayerEmbedder,
   type ModelFeatureOptions,
   modelFeatureSources,
