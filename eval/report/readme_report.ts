@@ -4,7 +4,7 @@
  * them stays byte for byte, and the file is replaced atomically. A report that does not exist yet gives its section
  * a "not run yet" line with the command that makes it.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { withPath } from "../../core/io/atomic.ts";
 import type { BenchResults } from "../benchmarks/results.ts";
 import { ablationSection } from "./ablation.ts";
@@ -62,13 +62,15 @@ export async function readReportInputs(o: ReportOptions): Promise<ReportInputs> 
     bench: join(o.runs, "bench", "results.json"),
     ablation: join(o.runs, "ablate", "ablation.json"),
   };
+  // Relative paths are read from o.cwd (the folder the report is about), shown as given.
+  const at = (f: string) => (o.cwd === undefined ? f : resolve(o.cwd, f));
   return {
     files,
-    pck: await readJsonInput(files.pck, "pck.json of deno task train", PckFileSchema),
-    eval: await readJsonInput(files.eval, "report.json of deno task eval", EvalReportSchema),
-    eval16: await readJsonInput(files.eval16, "report.json of deno task eval", EvalReportSchema),
-    bench: await readBenchInput(files.bench),
-    ablation: await readJsonInput(files.ablation, "ablation.json", AblationSchema),
+    pck: await readJsonInput(at(files.pck), "pck.json of deno task train", PckFileSchema),
+    eval: await readJsonInput(at(files.eval), "report.json of deno task eval", EvalReportSchema),
+    eval16: await readJsonInput(at(files.eval16), "report.json of deno task eval", EvalReportSchema),
+    bench: await readBenchInput(at(files.bench)),
+    ablation: await readJsonInput(at(files.ablation), "ablation.json", AblationSchema),
   };
 }
 
