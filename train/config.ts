@@ -419,3 +419,13 @@ export function resolveBaseConfig(overrides: Record<string, unknown> = {}): Trai
     }, overrides) as Record<string, unknown>,
   });
 }
+
+/**
+ * The sft-general control of a GASP run (Sec 5.2's "SFT on general data"): preset "sft-general" (the same general
+ * instruction data, no correspondence items, no geometric loss) with everything else of `config` (steps, batch, seed,
+ * LoRA, optimizer, schedule), so the two runs differ only in what GASP adds. `deno task bench` pairs GASP against it.
+ */
+export function sftGeneralControlConfig(config: TrainConfig): TrainConfig {
+  const { preset: _p, data: _d, loss: _l, ...rest } = config;
+  return resolveTrainConfig({ preset: "sft-general", overrides: rest as unknown as Record<string, unknown> });
+}
