@@ -20,7 +20,8 @@ import { formatTrainPlan } from "../core/model/train_plan.ts";
 
 export const TRAIN_COMMAND = defineCommand({
   name: "train",
-  summary: "Train the tiny base VLM (if missing), then GASP; print held-out PCK before/after; export the model.",
+  summary: "Train the tiny base VLM (if missing), then the sft-general control and GASP; print held-out PCK " +
+    "before/after; export the models.",
   description: "With no stage/preset/config/resume flag: make runs/data if missing, train the tiny base into " +
     "runs/base if missing, then GASP (preset full) into runs/gasp, printing held-out peak-layer PCK@2 before and " +
     "after. --stage base trains only the base (into --out, default runs/base); otherwise one GASP / baseline run " +
