@@ -288,9 +288,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     // One micro-batch per step on the tiny model; raise to emulate larger batches on small GPUs.
     gradAccum: 1,
   },
-  // Sized so `deno task train` (data + base + GASP + PCK before/after) fits its 20-minute budget on llvmpipe: a step
-  // of batch 2 (an 8-frame item and a QA item, ~680 tokens) takes ~4 s there (measured), so 120 steps ≈ 8 min; tune
-  // with --max-steps.
+  // Sized so `deno task train` (data + base + sft-general + GASP + PCK before/after) fits its 20-minute budget on
+  // this 2-core machine. Measured 2026-12-02 on the WASM backend under other engineers' load (load average 5-7):
+  // data 95 s, base 900 steps 397 s, sft-general 120 steps 40 s, GASP 120 steps 61 s (0.5 s a step of an 8-frame item
+  // and a QA item), PCK and L_LM before/after 24 s: 10 min 36 s in all. Tune with --max-steps.
   steps: 120,
   // 2 items per step: one correspondence sequence + one QA sample at generalQaFraction 0.5.
   batch: 2,
@@ -412,6 +413,7 @@ export function resolveBaseConfig(overrides: Record<string, unknown> = {}): Trai
       // included (0 % there); at 900 steps (~3.7 min at 1 thread on this shared machine, ~0.2 s a step) every one of
       // the 1800 answers parsed in format (counting with digits), so no suite scored below its majority baseline by
       // more than noise. No general item is spatial, so beyond the format the spatial suites stay at chance.
+      // In the no-flag run (2 threads, load 5-7) the 900 steps took 397 s.
       steps: 900,
       // 2 single-image QA items per step: one ~110-token forward each.
       batch: 2,
