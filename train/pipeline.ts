@@ -135,6 +135,8 @@ export interface PckReport {
   layer: number;
   pck: number;
   pckMoved: number;
+  /** Pearson ρ of confidence and correctness (Eq 13) at the peak layer (NaN → null in pck.json). */
+  rho: number;
   /** PCK@2 of every layer of the source, on all pairs and on the moved pairs. */
   perLayer: number[];
   perLayerMoved: number[];
@@ -162,6 +164,7 @@ export async function heldoutPeakPck(
   });
   const reports = res.map((a) => ({
     source: a.source,
+    rho: a.layers[a.peakLayer]?.rho ?? NaN,
     ...peakLayerPck(a),
     perLayer: a.layers.map((l) => l.pck),
     perLayerMoved: a.layers.map((l) => l.pckMoved),

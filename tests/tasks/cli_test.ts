@@ -78,3 +78,7 @@ Deno.test("bad values are refused before any work: negative numbers parse, wrong
     await Deno.remove(cwd, { recursive: true });
   }
 });
+
+Deno.test("deno task report is one of the tasks every test above runs", () => {
+  assert.ok(TASKS.some(([n]) => n === "report"), `deno task report is missing from ${TASKS.map(([n]) => n)}`);
+});
