@@ -43,7 +43,14 @@ export { writeFileAtomic, writeFileAtomicSync } from "./core/io/atomic.ts";
 export type { FolderLock, LockHolder } from "./core/io/lock.ts";
 
 // ── Model: config, parameters, forward, text and image preprocessing, ONNX in and out ───────────────────────────────
-export { headDim, parseVlmConfig, TINY_CONFIG, type VisionConfig, type VlmConfig } from "./core/model/config.ts";
+export {
+  headDim,
+  parseVlmConfig,
+  type RopeScaling,
+  TINY_CONFIG,
+  type VisionConfig,
+  type VlmConfig,
+} from "./core/model/config.ts";
 export { initParameters, parameterShapes, type Weights } from "./core/model/init.ts";
 export {
   type ForwardOptions,
@@ -56,6 +63,7 @@ export {
   VlmModel,
   type VlmOutput,
 } from "./core/model/vlm.ts";
+export type { WeightDType } from "./core/model/device_weights.ts";
 export { getRopeIndex, type RopeIndex, type VisionGrid } from "./core/model/rope_index.ts";
 export type { GridThw } from "./core/model/vision_windows.ts";
 export { exportHeadFreeModel, type ExportManifest, type LoadedModel, loadExportDir } from "./core/model/export_onnx.ts";
@@ -122,6 +130,8 @@ export type { Material, Pattern } from "./core/scene/texture.ts";
 export { type AnnotateOptions, annotateSequence, sampleSequenceFrames } from "./core/scene/annotate.ts";
 export {
   type Manifest,
+  type ManifestFile,
+  type ManifestSplit,
   readManifest,
   readShards,
   type ShardWriterOptions,
@@ -197,6 +207,7 @@ export type {
 } from "./core/analysis/features.ts";
 export { cpuMatcher } from "./core/analysis/match.ts";
 export {
+  type HeadInput,
   type LayerEmbedder,
   type ModelFeatureOptions,
   modelFeatureSources,
@@ -285,7 +296,7 @@ export { StandInEngine, type StandInOptions } from "./core/engine/stand_in.ts";
 export { startEngineWorker, WorkerEngine, type WorkerEngineOptions } from "./core/engine/worker_engine.ts";
 export type { WorkerInit, WorkerReady } from "./core/engine/worker_protocol.ts";
 export { createEngine, type CreateEngineOptions, type LoadedEngine } from "./core/engine/load.ts";
-export { type AppOptions, createApp } from "./serve/app.ts";
+export { type AppOptions, createApp, type GaspApp } from "./serve/app.ts";
 export { type RunningServer, type ServerOptions, startServer } from "./serve/server.ts";
 export type { ServeLimits } from "./serve/limits.ts";
 export { ServeMetrics } from "./serve/metrics.ts";

@@ -198,6 +198,7 @@ export class FolderLockedError extends GaspError {
  * device's 4 GiB memory): raised before anything is allocated, naming the tensor, its size and the limit.
  */
 export class TensorTooLargeError extends GaspError {
+  /** `where` names the device or limit, `hint` what to do instead, `scope` what had to fit ("in one buffer"). */
   constructor(
     readonly tensor: string,
     readonly bytes: number,

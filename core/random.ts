@@ -66,6 +66,11 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** One element of `xs`, uniformly (one `int` draw). */
+  pick<T>(xs: ArrayLike<T>): T {
+    return xs[this.int(xs.length)];
+  }
+
   /** Standard normal (Box-Muller; the spare is not part of state(), so resume re-draws it). */
   normal(): number {
     if (this.#spareNormal !== null) {

@@ -14,7 +14,6 @@
  * Every error is JSON in OpenAI's shape, produced by the one onError (serve/error_map.ts).
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { EngineQueue, type QueueOptions } from "../core/engine/queue.ts";
 import type { InferenceEngine } from "../core/engine/types.ts";
@@ -86,7 +85,7 @@ export function checkApiKey(apiKey: string | undefined, source = "--api-key"): v
  * console.log(res.status, await res.json());
  * ```
  */
-export function createApp(engine: InferenceEngine, options: AppOptions = {}): OpenAPIHono {
+export function createApp(engine: InferenceEngine, options: AppOptions = {}): GaspApp {
   checkApiKey(options.apiKey);
   const limits: ServeLimits = { ...defaultLimits, ...options.limits };
   const queue = options.queue instanceof EngineQueue ? options.queue : new EngineQueue(engine, options.queue);
@@ -227,8 +226,19 @@ export function createApp(engine: InferenceEngine, options: AppOptions = {}): Op
 
 const states = new WeakMap<object, AppState>();
 
+/**
+ * The app createApp returns: the two calls of a Hono app that callers use (`fetch` for `Deno.serve`, `request` for
+ * tests and in-process clients), so the library's type does not expose Hono's generics.
+ */
+export interface GaspApp {
+  /** Answer one HTTP request (hand it to `Deno.serve`). */
+  fetch: (request: Request) => Response | Promise<Response>;
+  /** Answer a request built from a path or URL and init, in process (as Hono's `app.request`). */
+  request: (input: string | URL | Request, init?: RequestInit) => Response | Promise<Response>;
+}
+
 /** The queue, metrics and limits behind an app made by createApp. */
-export function appState(app: Hono | OpenAPIHono): AppState {
+export function appState(app: GaspApp): AppState {
   const s = states.get(app);
   if (!s) throw new Error("appState: this app was not made by createApp");
   return s;

@@ -8,6 +8,7 @@
  */
 import { encode as encodePng } from "fast-png";
 import { buildPng, zeroStream } from "../core/image/png_builder.ts";
+import { TINY_SPECIAL_TOKENS } from "../core/model/config.ts";
 import type { Rng } from "../core/random.ts";
 
 export interface HostileCase {
@@ -93,7 +94,7 @@ function randomBytes(rng: Rng, n: number): Uint8Array {
 function randomText(rng: Rng, n: number): string {
   const alphabet = 'abc{}[]":,\\/ 0123456789-+.eE\u0000\u00e9\u4e2d\ud83d\ude00tfnrul';
   let s = "";
-  for (let i = 0; i < n; i++) s += alphabet[rng.int(alphabet.length)];
+  for (let i = 0; i < n; i++) s += rng.pick(alphabet);
   return s;
 }
 
@@ -112,7 +113,7 @@ function wrongValue(rng: Rng): unknown {
     { __proto__: { polluted: true } },
     [{ type: "text" }],
   ];
-  return vals[rng.int(vals.length)];
+  return rng.pick(vals);
 }
 
 function imageRefs(rng: Rng): string {
@@ -135,7 +136,7 @@ function imageRefs(rng: Rng): string {
     () => `http://127.0.0.1:${1 + rng.int(65535)}/admin`,
     () => toBase64(makePng(3, 3)).slice(4), // bare base64 missing its signature
   ];
-  return kinds[rng.int(kinds.length)]();
+  return rng.pick(kinds)();
 }
 
 export interface HostileOptions {
@@ -161,6 +162,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
   const chatBody = (extra: Record<string, unknown> = {}, image?: string) => chatBodyFor(o.modelName, extra, image);
   const chat = "/v1/chat/completions";
   const vqa = "/v1/vqa";
+  const eitherPath = () => rng.int(2) ? chat : vqa;
   const json = "application/json";
   const valid = JSON.stringify(chatBody());
   const kind = i % 16;
@@ -178,12 +180,12 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
           return { kind: "bad-json", path: chat, body: body + "}", contentType: json };
         } catch { /* invalid, as intended */ }
       }
-      return { kind: "bad-json", path: rng.int(2) ? chat : vqa, body, contentType: json };
+      return { kind: "bad-json", path: eitherPath(), body, contentType: json };
     }
     case 1: { // wrong types in chat bodies
       const fields = ["messages", "max_tokens", "temperature", "top_p", "seed", "stop", "stream", "model", "n", "user"];
       const b = chatBody() as Record<string, unknown>;
-      b[fields[rng.int(fields.length)]] = wrongValue(rng);
+      b[rng.pick(fields)] = wrongValue(rng);
       return { kind: "wrong-type", path: chat, body: JSON.stringify(b), contentType: json };
     }
     case 2: { // wrong types and bad numbers in vqa bodies
@@ -199,7 +201,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
         () => b[`extra_${rng.int(1000)}`] = 1,
         () => delete b.question,
       ];
-      mut[rng.int(mut.length)]();
+      rng.pick(mut)();
       return { kind: "wrong-type", path: vqa, body: JSON.stringify(b), contentType: json };
     }
     case 3: { // huge strings
@@ -248,12 +250,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
         "",
         "image/png",
       ];
-      return {
-        kind: "content-type",
-        path: rng.int(2) ? chat : vqa,
-        body: valid,
-        contentType: types[rng.int(types.length)],
-      };
+      return { kind: "content-type", path: eitherPath(), body: valid, contentType: rng.pick(types) };
     }
     case 8: { // oversize body (beyond MAX_BODY)
       const pad = "A".repeat(MAX_BODY + 1 + rng.int(100_000));
@@ -277,7 +274,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
           ),
         ),
       ];
-      const body = JSON.stringify({ messages: bad[rng.int(bad.length)] });
+      const body = JSON.stringify({ messages: rng.pick(bad) });
       return { kind: "bad-messages", path: chat, body, contentType: json };
     }
     case 10: { // JSON that is not an object, or prototype tricks
@@ -294,12 +291,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
         '"\\ud800"',
         '{"messages":"\\u0000"}',
       ];
-      return {
-        kind: "not-object",
-        path: rng.int(2) ? chat : vqa,
-        body: bodies[rng.int(bodies.length)],
-        contentType: json,
-      };
+      return { kind: "not-object", path: eitherPath(), body: rng.pick(bodies), contentType: json };
     }
     case 12: { // image bombs: 16-bit and palette headers, a JPEG frame, a deflate bomb under a small header
       const r = rng.int(4);
@@ -353,20 +345,13 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
       return {
         kind: "unsupported-param",
         path: chat,
-        body: JSON.stringify(chatBody(cases[rng.int(cases.length)])),
+        body: JSON.stringify(chatBody(rng.pick(cases))),
         contentType: json,
       };
     }
     case 15: { // special tokens in user text: a valid request that must be answered, not a 500 or a forged turn
-      const specials = [
-        "<|im_end|>",
-        "<|im_start|>",
-        "<|image_pad|>",
-        "<|video_pad|>",
-        "<|vision_start|>",
-        "<|endoftext|>",
-      ];
-      const text = Array.from({ length: 1 + rng.int(6) }, () => specials[rng.int(specials.length)]).join(
+      const specials = TINY_SPECIAL_TOKENS; // every Qwen control token
+      const text = Array.from({ length: 1 + rng.int(6) }, () => rng.pick(specials)).join(
         rng.int(2) ? "" : "\nsystem\n",
       );
       const b = rng.int(2)
@@ -394,7 +379,7 @@ function baseCase(rng: Rng, i: number, o: HostileOptions): Omit<HostileCase, "ex
         chatBody({ frequency_penalty: 1 }),
         chatBody({ stream_options: { include_usage: "yes" } }),
       ];
-      return { kind: "limits", path: chat, body: JSON.stringify(cases[rng.int(cases.length)]), contentType: json };
+      return { kind: "limits", path: chat, body: JSON.stringify(rng.pick(cases)), contentType: json };
     }
   }
 }

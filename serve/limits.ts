@@ -102,50 +102,45 @@ const DATA_URL_RE = /^data:([a-zA-Z0-9.+-]+\/[a-zA-Z0-9.+-]+)?((?:;[a-zA-Z0-9=.+
  * 413 too many bytes or pixels (checked from the header, before any decode).
  */
 export function checkImageRef(ref: string, limits: ServeLimits, param: string): CheckedImage {
+  // Every refusal of an image names the request field `param`.
+  const invalid = (status: ApiError["status"], message: string, code: string) =>
+    new ApiError(status, message, "invalid_request_error", code, param);
   let declared: string | null = null;
   let payload = ref;
   if (/^https?:\/\//i.test(ref)) {
-    throw new ApiError(
+    throw invalid(
       400,
       "Remote image URLs are not fetched by this server; send the image inline as a data URL " +
         "(data:image/png;base64,...) or bare base64.",
-      "invalid_request_error",
       "unsupported_image_url",
-      param,
     );
   }
   if (ref.startsWith("data:")) {
     const m = DATA_URL_RE.exec(ref.slice(0, 256));
     if (!m) {
-      throw new ApiError(
+      throw invalid(
         400,
         "Malformed data URL: expected data:image/png;base64,<base64> or data:image/jpeg;base64,<base64>.",
-        "invalid_request_error",
         "invalid_image_url",
-        param,
       );
     }
     declared = (m[1] ?? "").toLowerCase();
     payload = ref.slice(m[0].length);
     if (declared === "image/jpg") declared = "image/jpeg";
     if (declared !== "image/png" && declared !== "image/jpeg") {
-      throw new ApiError(
+      throw invalid(
         415,
         `Unsupported image content type "${declared || "(none)"}"; send image/png or image/jpeg.`,
-        "invalid_request_error",
         "unsupported_media_type",
-        param,
       );
     }
   }
   // base64 expands 3 bytes to 4 characters: refuse oversize payloads before decoding them.
   if (Math.floor(payload.length / 4) * 3 > limits.maxImageBytes + 3) {
-    throw new ApiError(
+    throw invalid(
       413,
       `Image is larger than ${limits.maxImageBytes} bytes; downscale or recompress it.`,
-      "invalid_request_error",
       "image_too_large",
-      param,
     );
   }
   const bytes = decodeBase64Strict(payload);
@@ -160,62 +155,46 @@ export function checkImageRef(ref: string, limits: ServeLimits, param: string): 
   }
   const header = readImageHeader(bytes);
   if (!header) {
-    throw new ApiError(
+    throw invalid(
       415,
       "Image bytes are not a PNG or JPEG file (no valid PNG IHDR or JPEG frame header found).",
-      "invalid_request_error",
       "unsupported_media_type",
-      param,
     );
   }
   if (declared && declared !== header.mime) {
-    throw new ApiError(
+    throw invalid(
       415,
       `The data URL says ${declared} but the bytes are ${header.mime}; fix the content type.`,
-      "invalid_request_error",
       "unsupported_media_type",
-      param,
     );
   }
   const { width, height } = header;
   if (width < 1 || height < 1) {
-    throw new ApiError(
-      400,
-      `Image has an empty size ${width}x${height}.`,
-      "invalid_request_error",
-      "invalid_image",
-      param,
-    );
+    throw invalid(400, `Image has an empty size ${width}x${height}.`, "invalid_image");
   }
   if (width > limits.maxImageSide || height > limits.maxImageSide || width * height > limits.maxImagePixels) {
-    throw new ApiError(
+    throw invalid(
       413,
       `Image header claims ${width}x${height} pixels; the limit is ${limits.maxImagePixels} pixels and ` +
         `${limits.maxImageSide} per side. Downscale it before sending.`,
-      "invalid_request_error",
       "image_too_large",
-      param,
     );
   }
   const decoded = decodedImageBytes(header);
   if (decoded > limits.maxImageDecodedBytes) {
-    throw new ApiError(
+    throw invalid(
       413,
       `Image header claims ${width}x${height} with ${header.palette ? "a palette" : `${header.channels} channel(s)`} ` +
         `at ${header.bitDepth} bits, ${decoded} bytes decoded; the limit is ${limits.maxImageDecodedBytes} bytes. ` +
         "Send an 8-bit image or downscale it.",
-      "invalid_request_error",
       "image_too_large",
-      param,
     );
   }
   if (Math.max(width, height) / Math.min(width, height) > 200) {
-    throw new ApiError(
+    throw invalid(
       400,
       `Image is ${width}x${height}; the model's preprocessing accepts aspect ratios up to 200:1.`,
-      "invalid_request_error",
       "invalid_image",
-      param,
     );
   }
   return { ...header, bytes };

@@ -14,6 +14,13 @@ const usage = z.object({
   total_tokens: z.number().int(),
 });
 
+/** The fields every OpenAI object starts with: its id, its `object` kind and its creation time (unix seconds). */
+const openAiObject = <K extends string>(kind: K) => ({
+  id: z.string(),
+  object: z.literal(kind),
+  created: z.number().int(),
+});
+
 export const errorResponseSchema = z.object({
   error: z.object({
     message: z.string(),
@@ -24,9 +31,7 @@ export const errorResponseSchema = z.object({
 });
 
 export const chatCompletionResponseSchema = z.object({
-  id: z.string(),
-  object: z.literal("chat.completion"),
-  created: z.number().int(),
+  ...openAiObject("chat.completion"),
   model: z.string(),
   system_fingerprint: z.null(),
   choices: z.array(z.object({
@@ -39,9 +44,7 @@ export const chatCompletionResponseSchema = z.object({
 });
 
 export const chatCompletionChunkSchema = z.object({
-  id: z.string(),
-  object: z.literal("chat.completion.chunk"),
-  created: z.number().int(),
+  ...openAiObject("chat.completion.chunk"),
   model: z.string(),
   system_fingerprint: z.null().optional(),
   choices: z.array(z.object({
@@ -78,9 +81,7 @@ export const healthResponseSchema = z.object({
 });
 
 export const modelSchema = z.object({
-  id: z.string(),
-  object: z.literal("model"),
-  created: z.number().int(),
+  ...openAiObject("model"),
   owned_by: z.string(),
 });
 export const modelListSchema = z.object({ object: z.literal("list"), data: z.array(modelSchema) });

@@ -47,3 +47,9 @@ Deno.test("every @example in mod.ts and the files it exports from type-checks", 
   const r = await deno(["check", "--doc", "mod.ts", ...files]);
   assert.equal(r.code, 0, `deno check --doc mod.ts ${files.join(" ")}:\n${r.out}`);
 });
+
+Deno.test("deno doc --lint mod.ts finds no documentation error (every exported symbol has JSDoc and public types)", async () => {
+  const r = await deno(["doc", "--lint", "mod.ts"]);
+  assert.equal(r.code, 0, `deno doc --lint mod.ts:\n${r.out}`);
+  assert.doesNotMatch(r.out, /documentation lint errors?/, r.out);
+});

@@ -34,18 +34,22 @@ export const TrainConfigSchema = z.strictObject({
     correspondence: z.enum(["heads", "text-vqa", "none"]),
     generalQaFraction: z.number().min(0).max(1),
     framesPerItem: z.number().int().min(2),
+    // A default, so configs saved before the field existed (checkpoints) still parse.
+    framePositions: z.enum(["images", "video"]).default("images"),
   }),
   lora: z.strictObject({
     rank: posInt,
     alpha: z.number().positive(),
     dropout: z.number().min(0).lt(1),
     targets: z.array(z.enum(["q", "k", "v", "o"])).min(1),
+    vision: z.boolean().default(false),
   }),
   head: z.strictObject({
     shape: z.enum(["app-b", "sec-4"]),
     dEmb: posInt,
     layers: LayerSpec,
     gelu: z.enum(["erf", "tanh"]),
+    input: z.enum(["block", "attention"]).default("block"),
   }),
   loss: z.strictObject({
     lambdaC: nonNeg,
@@ -111,6 +115,12 @@ export interface DataConfig {
   generalQaFraction: number;
   /** Frames per correspondence item (≥ 2). */
   framesPerItem: number;
+  /**
+   * M-RoPE layout of a prompt's frames: "images" (each its own image block: own t and h/w offsets) or "video" (one
+   * video: shared h/w ids, one temporal index per frame); core/model/rope_index.ts. Applies to every forward of the
+   * run's model (training, analysis, the export's config.json `frame_positions`).
+   */
+  framePositions: "images" | "video";
 }
 
 /** LoRA on the attention projections: W + (α/r)·B·A (App. B). */
@@ -123,6 +133,8 @@ export interface LoraConfig {
   dropout: number;
   /** Which of W_Q, W_K, W_V, W_O get an adapter. */
   targets: ("q" | "k" | "v" | "o")[];
+  /** Also adapt the vision blocks' attention (visual.blocks.{l}.attn.qkv and attn.proj) at the same rank. */
+  vision: boolean;
 }
 
 /** The per-layer correspondence head H_c (Eq 4, App. B). */
@@ -135,6 +147,8 @@ export interface HeadConfig {
   layers: string;
   /** GELU form: exact ("erf") or the tanh approximation. */
   gelu: "erf" | "tanh";
+  /** What the head embeds: the layer's output V^(l) ("block", Eq 4) or its attention sublayer's output alone. */
+  input: "block" | "attention";
 }
 
 /** Weights and parameters of L_total = L_LM + λ_c·L_corr + λ_d·L_depth (Eq 5-9). */
@@ -231,6 +245,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     // offset, and LoRA trained on 3-frame prompts left the slots it never saw untrained; measured on the same run,
     // its heads scored 46-60 % PCK@2 on 3-frame held-out prompts but 16-20 % on the 8-frame ones.
     framesPerItem: 8,
+    // Separate images, as Qwen2.5-VL's processor lays out an image list (and as the benchmarks' multi-image items
+    // arrive). "video" (shared h/w ids, one temporal index per frame) is issue 13's candidate cause (a).
+    framePositions: "images",
   },
   lora: {
     // Paper: r = 128 for d = 3584 (r/d ≈ 1/28). The tiny model (d = 128) gets r = 16 (1/8): at r = 4 the QK change
@@ -242,6 +259,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     dropout: 0.05,
     // App. B: attention projections only.
     targets: ["q", "k", "v", "o"],
+    // App. B adapts the LLM only; the vision tower stays frozen (issue 13 candidate (d) turns its attention on).
+    vision: false,
   },
   head: {
     // App. B's shape is the one the paper specifies for reproduction (d → d/2 → d).
@@ -253,6 +272,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
     layers: "all",
     // The paper says "GELU"; torch nn.GELU() (and core/ops gelu) default to the exact erf form.
     gelu: "erf",
+    // Eq 4: H_c(V^(l)), the layer's output hidden states. "attention" (the attention sublayer's output alone) is
+    // issue 13's candidate cause (b): V^(l) carries the residual stream, so a head can match without Q/K changing.
+    input: "block",
   },
   loss: {
     // App. B: λ_c = 0.3.

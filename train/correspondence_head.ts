@@ -44,7 +44,7 @@ import * as op from "../core/ops/mod.ts";
 import { ConfigError, ShapeMismatchError } from "../core/errors.ts";
 import { type MatF64, zeros } from "./mat_f64.ts";
 import { topSingularTriplets } from "./head_svd.ts";
-import type { LayerEmbedder } from "../core/analysis/model_features.ts";
+import type { HeadInput, LayerEmbedder } from "../core/analysis/model_features.ts";
 
 /** "app-b": d → d/2 → d (App. B); "sec-4": d → 2·dEmb → dEmb (Sec 4.1). */
 export type HeadShape = "app-b" | "sec-4";
@@ -200,6 +200,8 @@ export function initHeadsFromWeights(
 export interface CorrespondenceHead {
   /** The LLM layer whose hidden states it embeds. */
   layer: number;
+  /** What of the layer it embeds: the block output V^(l) (Eq 4) or the attention sublayer's output alone. */
+  input: HeadInput;
   /** GELU form between the two linears. */
   gelu: GeluForm;
   /** (h, d) first linear. */
@@ -216,6 +218,8 @@ export interface HeadSetup {
   shape: HeadShape;
   dEmb: number;
   gelu: GeluForm;
+  /** Default "block" (Eq 4); "attention" is an issue-13 ablation (TrainConfig head.input). */
+  input?: HeadInput;
 }
 
 /**
@@ -240,6 +244,7 @@ export function createHeads(
     const { hidden: h, dModel: d, out: o } = p.dims;
     out.set(l, {
       layer: l,
+      input: setup.input ?? "block",
       gelu: setup.gelu,
       fc1Weight: Tensor.param(Float32Array.from(p.fc1Weight.data), [h, d], n.fc1Weight),
       fc1Bias: Tensor.param(Float32Array.from(p.fc1Bias), [h], n.fc1Bias),
@@ -278,7 +283,8 @@ export function headParams(heads: Map<number, CorrespondenceHead>): Tensor[] {
 }
 
 /**
- * The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states → H_c^(l).
+ * The heads as an App. C embedder (core/analysis/model_features.ts): layer l's hidden states (or, for heads on the
+ * attention output, that sublayer's output) → H_c^(l).
  *
  * @example Held-out PCK of a run's heads and Q/K, in memory right after train()
  * ```ts
@@ -293,5 +299,10 @@ export function headParams(heads: Map<number, CorrespondenceHead>): Tensor[] {
  * ```
  */
 export function headEmbedder(heads: Map<number, CorrespondenceHead>): LayerEmbedder {
-  return { layers: [...heads.keys()].sort((a, b) => a - b), embed: (l, x) => headForward(heads.get(l)!, x) };
+  const layers = [...heads.keys()].sort((a, b) => a - b);
+  const input = layers.length ? heads.get(layers[0])!.input : "block";
+  if (layers.some((l) => heads.get(l)!.input !== input)) {
+    throw new ConfigError("head.input", "every head of one run embeds the same input");
+  }
+  return { layers, input, embed: (l, x) => headForward(heads.get(l)!, x) };
 }

@@ -24,8 +24,11 @@ import { buildPairTensors, depthConsistencyLoss, infoNceLoss, lmLoss, pairSimila
 export interface GaspOutputs {
   /** (T, V), present when the item has LM targets. */
   logits?: Tensor | null;
-  /** Per LLM layer: the visual tokens' hidden states (F·P, d), present for the head layers. */
-  layers: { hidden?: Tensor | null }[];
+  /**
+   * Per LLM layer: the visual tokens' hidden states (F·P, d), or the attention sublayer's output for heads whose
+   * `input` is "attention", present for the head layers.
+   */
+  layers: { hidden?: Tensor | null; attn?: Tensor | null }[];
 }
 
 /** What gaspLoss reads of a training item (train/samples.ts ModelSample). */
@@ -73,7 +76,8 @@ export function gaspLoss(
     const pt = buildPairTensors(c.pairs, c.frames, c.patches, c.patchDepth, cfg.negatives);
     const perLayerC: Tensor[] = [], perLayerD: Tensor[] = [];
     for (const [l, head] of [...heads].sort((a, b) => a[0] - b[0])) {
-      const e = headForward(head, outputs.layers[l].hidden!); // (F·P, o)
+      const x = head.input === "attention" ? outputs.layers[l].attn! : outputs.layers[l].hidden!; // (F·P, d)
+      const e = headForward(head, x); // (F·P, o)
       const sim = pairSimilarities(e, pt); // (M, F·P)
       perLayerC.push(infoNceLoss(sim, pt, cfg.tau)); // ()
       if (pt.depthCount > 0) perLayerD.push(depthConsistencyLoss(sim, pt, cfg.tau, cfg.eps)); // ()

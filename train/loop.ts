@@ -205,7 +205,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           // Logits only at the answer positions L_LM reads: never (T, V) over the whole vocabulary.
           const lm = item.targets ? lmLossRows(item.targets) : null;
           const out = t.model.forward({ inputIds: item.inputIds, images: item.images }, {
-            capture: { hidden: !!item.corr && t.heads.size > 0 },
+            capture: {
+              hidden: !!item.corr && t.heads.size > 0 && config.head.input === "block",
+              attn: !!item.corr && t.heads.size > 0 && config.head.input === "attention",
+            },
             linearHook: t.trainHook?.hook,
             checkpointLayers: config.activationCheckpointing,
             logits: lm ? lm.rows : false,

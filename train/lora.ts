@@ -32,6 +32,12 @@ export function baseWeightName(layer: number, target: LoraTarget): string {
   return `model.layers.${layer}.${LORA_TARGET_MODULES[target]}.weight`;
 }
 
+/**
+ * The vision blocks' attention projections LoRA adapts when `LoraSetup.vision` is on (issue 13 candidate (d)): the
+ * fused qkv and the output proj of every vision block, as HF names them (visual.blocks.{l}.attn.qkv).
+ */
+export const VISION_LORA_MODULES = ["attn.qkv", "attn.proj"] as const;
+
 /** PEFT names of the adapter matrices of one target. */
 export function loraParamNames(layer: number, target: LoraTarget): { A: string; B: string } {
   const m = `model.layers.${layer}.${LORA_TARGET_MODULES[target]}`;
@@ -58,6 +64,8 @@ export interface LoraSetup {
   dropout: number;
   /** Projections adapted. */
   targets: LoraTarget[];
+  /** Also adapt every vision block's attn.qkv and attn.proj (default false: App. B adapts the LLM only). */
+  vision?: boolean;
 }
 
 /** Fresh adapters (A uniform ±1/√I, B = 0, as PEFT) for every layer and target, keyed by module name. */
@@ -67,29 +75,33 @@ export function createLoraAdapters(
   layers: number[],
   setup: LoraSetup,
   rng: Rng,
+  visionBlocks = 0,
 ): Map<string, LoraAdapter> {
   const out = new Map<string, LoraAdapter>();
+  const add = (module: string) => {
+    const name = `${module}.weight`;
+    const shape = shapes.get(name);
+    if (!weights.has(name) || !shape || shape.length !== 2) {
+      throw new ShapeMismatchError("createLoraAdapters", `missing 2-D base weight ${name}`);
+    }
+    const [O, I] = shape, R = setup.rank;
+    const A = new Float32Array(R * I);
+    const bound = 1 / Math.sqrt(I);
+    for (let i = 0; i < A.length; i++) A[i] = rng.uniform(-bound, bound);
+    out.set(module, {
+      module,
+      A: Tensor.param(A, [R, I], `${module}.lora_A.weight`),
+      B: Tensor.param(new Float32Array(O * R), [O, R], `${module}.lora_B.weight`),
+    });
+  };
   // One Rng, in layer then q, k, v, o order; shapes come from the base (k_proj is (kv_heads · head_dim, d) under GQA).
   const order: LoraTarget[] = (["q", "k", "v", "o"] as const).filter((t) => setup.targets.includes(t));
   for (const l of [...layers].sort((a, b) => a - b)) {
-    for (const t of order) {
-      const name = baseWeightName(l, t);
-      const shape = shapes.get(name);
-      if (!weights.has(name) || !shape || shape.length !== 2) {
-        throw new ShapeMismatchError("createLoraAdapters", `missing 2-D base weight ${name}`);
-      }
-      const [O, I] = shape, R = setup.rank;
-      const A = new Float32Array(R * I);
-      const bound = 1 / Math.sqrt(I);
-      for (let i = 0; i < A.length; i++) A[i] = rng.uniform(-bound, bound);
-      const names = loraParamNames(l, t);
-      const module = name.replace(/\.weight$/, "");
-      out.set(module, {
-        module,
-        A: Tensor.param(A, [R, I], names.A),
-        B: Tensor.param(new Float32Array(O * R), [O, R], names.B),
-      });
-    }
+    for (const t of order) add(baseWeightName(l, t).replace(/\.weight$/, ""));
+  }
+  // Then the vision blocks (drawn after the LLM's, so the LLM adapters' init is the same with or without them).
+  if (setup.vision) {
+    for (let b = 0; b < visionBlocks; b++) for (const m of VISION_LORA_MODULES) add(`visual.blocks.${b}.${m}`);
   }
   return out;
 }

@@ -142,6 +142,10 @@ export interface PckReport {
   perLayerMoved: number[];
   /** Analytic chance PCK@2 for the same ground truths (a uniformly random argmax). */
   chance: number;
+  /** Per layer, the std over sequences of PCK@2 (all pairs, moved pairs) and the source's layer scalars. */
+  perLayerStd: number[];
+  perLayerMovedStd: number[];
+  perLayerScalars: Record<string, number>[];
 }
 
 /** Held-out peak-layer PCK@2 of each source over the first n held-out sequences, and those pairs' motion. */
@@ -169,6 +173,9 @@ export async function heldoutPeakPck(
     perLayer: a.layers.map((l) => l.pck),
     perLayerMoved: a.layers.map((l) => l.pckMoved),
     chance: a.chance.pck,
+    perLayerStd: a.layers.map((l) => l.pckStd),
+    perLayerMovedStd: a.layers.map((l) => l.pckMovedStd),
+    perLayerScalars: a.layers.map((l) => l.scalars),
   }));
   return { reports, motion: res[0].motion };
 }

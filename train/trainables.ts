@@ -123,7 +123,10 @@ export async function trainables(
   rngDropout: Rng,
   restoring = false,
 ): Promise<Trainables> {
-  const c = base.config;
+  // The run's M-RoPE frame layout rides on the model's config (core/model/rope_index.ts), so every forward of this
+  // model and its export's config.json follow it; the default layout leaves the base's config as it is.
+  const fp = config.data.framePositions;
+  const c = (base.config.frame_positions ?? "images") === fp ? base.config : { ...base.config, frame_positions: fp };
   const isBase = config.stage === "base";
   const dtype = isBase ? "f32" : resolveWeightDType(config.dtype, base.weights.storedDType);
   const model = await VlmModel.load(c, base.weights, { dtype, trainable: isBase });
@@ -137,7 +140,7 @@ export async function trainables(
   const loraSetup: LoraSetup = { ...config.lora, targets: config.lora.targets as LoraTarget[] };
   const allLayers = isBase ? [] : [...Array(c.num_hidden_layers).keys()];
   const shapes = parameterShapes(c);
-  const lora = createLoraAdapters(shapes, shapes, allLayers, loraSetup, rngInit);
+  const lora = createLoraAdapters(shapes, shapes, allLayers, loraSetup, rngInit, c.vision_config.depth);
   const o = config.optim;
   const isNoDecay = (t: Tensor) => t.rank === 1; // biases and norm gains
   const split = (ts: Tensor[], lr: number): op.ParamGroup[] => [
@@ -170,8 +173,8 @@ export async function exportTrained(t: Trainables, base: OpenModel, out: string)
   const exportDir = join(out, "export");
   if (t.writesModelFolder) {
     const weights = await t.model.toWeights();
-    await writeModelFolder(out, { config: base.config, weights, tokenizerJson: base.tokenizerJson });
-    await exportHeadFreeModel(base.config, weights, base.tokenizerJson, exportDir);
+    await writeModelFolder(out, { config: t.model.config, weights, tokenizerJson: base.tokenizerJson });
+    await exportHeadFreeModel(t.model.config, weights, base.tokenizerJson, exportDir);
     return exportDir;
   }
   if (base.folder && base.weights.storedDType !== "F32" && base.weights.storedDType !== "F64") {
@@ -180,12 +183,12 @@ export async function exportTrained(t: Trainables, base: OpenModel, out: string)
       adapters.set(`${ad.module}.weight`, { A: await ad.A.toArray(), B: await ad.B.toArray(), rank: ad.A.shape[0] });
     }
     const scale = t.loraSetup.alpha / t.loraSetup.rank;
-    await exportMergedHfFolder(exportDir, { baseDir: base.folder, config: base.config, adapters, scale });
+    await exportMergedHfFolder(exportDir, { baseDir: base.folder, config: t.model.config, adapters, scale });
     return exportDir;
   }
   const weights: Weights = new Map();
   for (const name of base.weights.names) weights.set(name, await base.weights.read(name));
   const merged = await mergeLoraIntoWeights(weights, t.lora, t.loraSetup);
-  await exportHeadFreeModel(base.config, merged, base.tokenizerJson, exportDir);
+  await exportHeadFreeModel(t.model.config, merged, base.tokenizerJson, exportDir);
   return exportDir;
 }

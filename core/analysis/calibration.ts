@@ -73,8 +73,13 @@ export function calibrationGap(conf: ArrayLike<number>, correct: ArrayLike<numbe
       ni++;
     }
   }
-  const meanConfCorrect = nc === 0 ? NaN : sc / nc;
-  const meanConfIncorrect = ni === 0 ? NaN : si / ni;
+  return gapFromSums(sc, nc, si, ni);
+}
+
+/** The gap from the confidence sums and counts of the correct and the incorrect predictions (NaN means when empty). */
+function gapFromSums(sumCorrect: number, nc: number, sumIncorrect: number, ni: number): CalibrationGap {
+  const meanConfCorrect = nc === 0 ? NaN : sumCorrect / nc;
+  const meanConfIncorrect = ni === 0 ? NaN : sumIncorrect / ni;
   return {
     gap: meanConfCorrect - meanConfIncorrect,
     meanConfCorrect,
@@ -129,14 +134,6 @@ export class CalibrationAccumulator {
     const nc = this.#sy;
     const ni = this.n - nc;
     const sumConf = this.#sc + this.n * (this.n === 0 ? 0 : this.#shift);
-    const meanConfCorrect = nc === 0 ? NaN : this.#confCorrect / nc;
-    const meanConfIncorrect = ni === 0 ? NaN : (sumConf - this.#confCorrect) / ni;
-    return {
-      gap: meanConfCorrect - meanConfIncorrect,
-      meanConfCorrect,
-      meanConfIncorrect,
-      numCorrect: nc,
-      numIncorrect: ni,
-    };
+    return gapFromSums(this.#confCorrect, nc, sumConf - this.#confCorrect, ni);
   }
 }

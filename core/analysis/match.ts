@@ -4,7 +4,7 @@
  * (up to f32 near-ties) and on confidences to ~1e-5.
  */
 import { ShapeMismatchError } from "../errors.ts";
-import type { ConfidenceRule, FeatureBatch, FeatureMatcher, MatchResult } from "./features.ts";
+import type { ConfidenceRule, FeatureBatch, MatchResult } from "./features.ts";
 
 /** Norm clamp for cosine similarity (F.normalize's eps). */
 export const COSINE_NORM_EPS = 1e-12;
@@ -71,8 +71,9 @@ export function matchFeaturesCpu(query: FeatureBatch, key: FeatureBatch, confide
 }
 
 /** The CPU reference as a `FeatureMatcher` (async signature shared with the GPU matcher). */
-export const cpuMatcher: FeatureMatcher = (query, key, confidence) =>
-  Promise.resolve(matchFeaturesCpu(query, key, confidence));
+export function cpuMatcher(query: FeatureBatch, key: FeatureBatch, confidence: ConfidenceRule): Promise<MatchResult> {
+  return Promise.resolve(matchFeaturesCpu(query, key, confidence));
+}
 
 /** max_j softmax(x)_j = 1 / Σ_j exp(x_j − max x), in f64. */
 export function maxSoftmax(logits: ArrayLike<number>): number {

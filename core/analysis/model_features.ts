@@ -29,10 +29,19 @@ import type { CorrespondenceSequence } from "../scene/types.ts";
 import { ShapeMismatchError } from "../errors.ts";
 import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../model/processing.ts";
 
+/**
+ * What a correspondence head embeds of its layer: "block", the layer's output hidden states V^(l) (Eq 4); or
+ * "attention", the attention sublayer's output o_proj(attention) alone, before the residual add (issue 13 item 6:
+ * the residual stream carries the input features, so a head on V^(l) can match without the attention changing).
+ */
+export type HeadInput = "block" | "attention";
+
 /** Per-layer embeddings of hidden states, e.g. GASP's correspondence heads. */
 export interface LayerEmbedder {
   /** LLM layers that have one, ascending. */
   layers: number[];
+  /** What `embed` takes of each layer (default "block": the output hidden states). */
+  input?: HeadInput;
   /** (N, d) hidden states of layer `layer`'s visual tokens → (N, o) embeddings. */
   embed: (layer: number, hidden: Tensor) => Tensor;
 }
@@ -58,6 +67,7 @@ export interface ModelFeatureOptions {
 export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: ModelFeatureOptions): LayerFeatureSource[] {
   const c: VlmConfig = model.config;
   const headLayers = o.heads?.layers ?? [];
+  const headInput: HeadInput = o.heads?.input ?? "block";
   const D = headDim(c);
   let cached: { id: string; qk: LayerFeatures; centred: LayerFeatures; heads: LayerFeatures | null } | null = null;
   const run = (seq: CorrespondenceSequence) =>
@@ -69,7 +79,11 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
       try {
         const out = noGrad(() =>
           model.forward({ inputIds, images }, {
-            capture: { qk: o.attention ? "both" : "pre", hidden: headLayers.length > 0 },
+            capture: {
+              qk: o.attention ? "both" : "pre",
+              hidden: headLayers.length > 0 && headInput === "block",
+              attn: headLayers.length > 0 && headInput === "attention",
+            },
             linearHook: o.linearHook,
             logits: false,
             cache,
@@ -123,7 +137,8 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
           const q: Float32Array[] = [];
           let dim = 0;
           for (const l of headLayers) {
-            const e = noGrad(() => o.heads!.embed(l, out.layers[l].hidden!)); // (F·P, o)
+            const x = headInput === "attention" ? out.layers[l].attn! : out.layers[l].hidden!; // (F·P, d)
+            const e = noGrad(() => o.heads!.embed(l, x)); // (F·P, o)
             dim = e.shape[1];
             q.push(await e.toArray());
           }

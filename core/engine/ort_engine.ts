@@ -28,9 +28,10 @@ import { preprocessOptions, type VisionPreprocessOptions } from "../image/prepro
 import { type ExecutionProviderChoice, OrtVlmRunner, type RunnerLoadOptions } from "../model/ort_runner.ts";
 import type { ChatMessage } from "../text/chat.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
+import { cancelledResult, type GenerateArgs, generationResult, SerialEngine } from "./serial.ts";
 
 export { ENGINE_MAX_PIXELS };
-import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import type { EngineStatus, GenerationResult, InferenceEngine } from "./types.ts";
 
 /** Context of a config without max_position_embeddings (parseVlmConfig fills HF's default, so rarely used). */
 export const DEFAULT_CONTEXT_TOKENS = 4096;
@@ -60,7 +61,7 @@ export function isAllocationFailure(e: unknown): boolean {
   return /bad_alloc|failed to allocate|allocation failed|out of memory|Cannot allocate|WebAssembly\.Memory/i.test(m);
 }
 
-export class OrtEngine implements InferenceEngine {
+export class OrtEngine extends SerialEngine implements InferenceEngine {
   readonly id: string;
   readonly modelName: string;
   readonly executionProvider: "wasm" | "webgpu";
@@ -74,11 +75,11 @@ export class OrtEngine implements InferenceEngine {
   readonly #loadOptions: RunnerLoadOptions;
   readonly #vision: VisionPreprocessOptions;
   readonly #recreate: boolean;
-  #tail: Promise<unknown> = Promise.resolve();
   #status: EngineStatus = "ok";
   #released = false;
 
   private constructor(runner: OrtVlmRunner, modelDir: string, o: OrtEngineOptions, loadOptions: RunnerLoadOptions) {
+    super();
     this.#runner = runner;
     this.#loadOptions = loadOptions;
     this.executionProvider = runner.executionProvider;
@@ -120,28 +121,14 @@ export class OrtEngine implements InferenceEngine {
     return Promise.resolve().then(() => countPromptTokens(this.#runner.tokenizer, this.#vision, messages));
   }
 
-  generate(
-    req: GenerationRequest,
-    onToken?: (text: string) => void,
-    signal?: AbortSignal,
-  ): Promise<GenerationResult> {
-    const run = this.#tail.then(() => this.#generateNow(req, onToken, signal));
-    this.#tail = run.catch(() => {});
-    return run;
-  }
-
-  async #generateNow(
-    req: GenerationRequest,
-    onToken: ((text: string) => void) | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<GenerationResult> {
+  protected override async generateNow(...[req, onToken, signal]: GenerateArgs): Promise<GenerationResult> {
     const t0 = performance.now();
     this.calls++;
     if (this.#released) throw new EngineUnavailableError(`the engine for ${this.modelDir} was released`);
     if (this.#status === "failed") throw new EngineUnavailableError("the engine could not recreate its session");
     if (signal?.aborted) {
       this.abortsSeen++;
-      return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+      return cancelledResult();
     }
     const promptTokens = countPromptTokens(this.#runner.tokenizer, this.#vision, req.messages);
     if (promptTokens + 1 > this.contextTokens) {
@@ -156,13 +143,7 @@ export class OrtEngine implements InferenceEngine {
         signal,
       );
       if (r.finishReason === "cancelled") this.abortsSeen++;
-      return {
-        text: r.text,
-        promptTokens: r.promptTokens,
-        completionTokens: r.tokens.length,
-        finishReason: r.finishReason,
-        timingMs: performance.now() - t0,
-      };
+      return generationResult(r, t0);
     } catch (e) {
       if (!isAllocationFailure(e)) throw e;
       if (this.#recreate) await this.#recreateSession();
@@ -189,7 +170,7 @@ export class OrtEngine implements InferenceEngine {
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    await this.#tail;
+    await this.idle();
     this.#status = "failed";
     await this.#runner.release();
   }

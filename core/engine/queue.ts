@@ -14,6 +14,7 @@
  */
 import { EngineUnavailableError, GenerationTimeoutError, QueueFullError } from "../errors.ts";
 import type { GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { cancelledResult } from "./serial.ts";
 
 /** Capacity and deadlines of an {@linkcode EngineQueue}. */
 export interface QueueOptions {
@@ -219,8 +220,4 @@ export class EngineQueue {
 
   /** Wall time of the most recent generation, for Retry-After estimates and metrics. */
   lastGenerationMs = 0;
-}
-
-function cancelledResult(): GenerationResult {
-  return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
 }

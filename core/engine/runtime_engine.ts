@@ -19,7 +19,8 @@ import type { ChatMessage } from "../text/chat.ts";
 import { TextTokenizer } from "../text/tokenizer.ts";
 import { DEFAULT_CONTEXT_TOKENS } from "./ort_engine.ts";
 import { countPromptTokens, ENGINE_MAX_PIXELS } from "./prompt_tokens.ts";
-import type { EngineStatus, GenerationRequest, GenerationResult, InferenceEngine } from "./types.ts";
+import { cancelledResult, type GenerateArgs, generationResult, SerialEngine } from "./serial.ts";
+import type { EngineStatus, GenerationResult, InferenceEngine } from "./types.ts";
 
 type PixelLimits = { minPixels?: number; maxPixels?: number };
 
@@ -47,7 +48,7 @@ export function runtimePrompt(
   return { inputIds: Array.from(p.inputIds), images: p.images.map(vis), videos: p.videos.map(vis) };
 }
 
-export class RuntimeEngine implements InferenceEngine {
+export class RuntimeEngine extends SerialEngine implements InferenceEngine {
   readonly id: string;
   readonly modelName: string;
   readonly contextTokens: number;
@@ -55,7 +56,6 @@ export class RuntimeEngine implements InferenceEngine {
   readonly #tokenizer: TextTokenizer;
   readonly #limits: PixelLimits;
   readonly #vision: VisionPreprocessOptions;
-  #tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     model: VlmModel,
@@ -65,6 +65,7 @@ export class RuntimeEngine implements InferenceEngine {
     limits: PixelLimits,
     contextTokens: number | undefined,
   ) {
+    super();
     this.#model = model;
     this.#tokenizer = tokenizer;
     this.id = id;
@@ -103,22 +104,12 @@ export class RuntimeEngine implements InferenceEngine {
     return Promise.resolve().then(() => countPromptTokens(this.#tokenizer, this.#vision, messages));
   }
 
-  generate(req: GenerationRequest, onToken?: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    const run = this.#tail.then(() => this.#generateNow(req, onToken, signal));
-    this.#tail = run.catch(() => {});
-    return run;
-  }
-
-  async #generateNow(
-    req: GenerationRequest,
-    onToken: ((text: string) => void) | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<GenerationResult> {
+  protected override async generateNow(...[req, onToken, signal]: GenerateArgs): Promise<GenerationResult> {
     const t0 = performance.now();
     const model = this.#model;
     if (!model) throw new EngineUnavailableError(`the ${this.id} engine was released`);
     if (signal?.aborted) {
-      return { text: "", promptTokens: 0, completionTokens: 0, finishReason: "cancelled", timingMs: 0 };
+      return cancelledResult();
     }
     const promptTokens = countPromptTokens(this.#tokenizer, this.#vision, req.messages);
     if (promptTokens + 1 > this.contextTokens) {
@@ -134,20 +125,14 @@ export class RuntimeEngine implements InferenceEngine {
       onToken && ((delta) => onToken(delta)),
       signal,
     );
-    return {
-      text: r.text,
-      promptTokens: r.promptTokens,
-      completionTokens: r.tokens.length,
-      finishReason: r.finishReason,
-      timingMs: performance.now() - t0,
-    };
+    return generationResult(r, t0);
   }
 
   /** Frees the weights after any running generation; ready() is false afterwards. */
   async release(): Promise<void> {
     const model = this.#model;
     this.#model = null;
-    await this.#tail;
+    await this.idle();
     model?.dispose();
   }
 }

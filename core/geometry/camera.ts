@@ -6,18 +6,13 @@
  * top-left pixel's corner, so pixel (i, j) has centre (j + 0.5, i + 0.5) and u = fx x/z + cx, v = fy y/z + cy.
  * Nerfstudio / OpenGL cameras are camera-to-world 4x4 with x right, y up, z backward (the camera looks down -z).
  */
-import type { Mat3, Mat34 } from "../scene/types.ts";
+import type { Mat3, Mat34, Row4 } from "../scene/types.ts";
 
 export type { Mat3, Mat34 };
 /** A 3-vector (a point or direction, metres in world or camera space). */
 export type Vec3 = [number, number, number];
 /** A 4x4 row-major matrix (an OpenGL camera-to-world pose). */
-export type Mat4 = [
-  [number, number, number, number],
-  [number, number, number, number],
-  [number, number, number, number],
-  [number, number, number, number],
-];
+export type Mat4 = [Row4, Row4, Row4, Row4];
 
 /** A projected point: pixel position (u, v) and camera depth z (metres; z <= 0 means behind the camera). */
 export interface Projection {

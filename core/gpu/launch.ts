@@ -45,3 +45,14 @@ export function flatIndex(wg: number): string {
 
 /** Entry-point arguments of a grid1d kernel. */
 export const FLAT_ARGS = "@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>";
+
+/**
+ * The opening of a grid1d kernel's entry point: `i` is the flat invocation index and invocations at or past `count`
+ * return at once. The kernel's body and closing brace follow it.
+ */
+export function flatMain(wg: number, count = "p.n"): string {
+  return `@compute @workgroup_size(${wg})
+fn main(${FLAT_ARGS}) {
+  ${flatIndex(wg)}
+  if (i >= ${count}) { return; }`;
+}

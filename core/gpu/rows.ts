@@ -64,6 +64,18 @@ export const ROW_ARGS =
 export const ROW_INDEX = "let row = wid.x + wid.y * nwg.x;";
 
 /**
+ * The opening of a rowGrid kernel's entry point: workgroup `row` handles one row with invocations `lid`, and
+ * workgroups at or past `rows` return at once (uniformly, so the body may use the workgroup reductions). The kernel's
+ * body and closing brace follow it.
+ */
+export function rowMain(wg: number, rows = "p.rows"): string {
+  return `@compute @workgroup_size(${wg})
+fn main(${ROW_ARGS}) {
+  ${ROW_INDEX}
+  if (row >= ${rows}) { return; }`;
+}
+
+/**
  * WGSL for workgroup reductions over `wg` invocations: `reduceSum(lid, v)` and `reduceMax(lid, v)` return the
  * combined value to every invocation. Call from uniform control flow only (they contain barriers).
  */

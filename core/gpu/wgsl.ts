@@ -16,3 +16,21 @@ export function bindings(entries: readonly string[], uniform?: string): string {
   if (uniform) lines.push(`@group(0) @binding(${entries.length}) var<uniform> p: ${uniform};`);
   return lines.join("\n");
 }
+
+/**
+ * WGSL `fn NAME(flat: u32) -> u32`: the element offset Σ_d coord_d · stride_d of row-major flat index `flat` over
+ * the dims `SHAPE` (rank `RANK`, packed four to a vec4) with element strides `STRIDES`, all uniform fields. Permute,
+ * broadcast masks and strided reductions address their inputs this way.
+ */
+export function stridedOffsetWgsl(name: string, rank: string, shape: string, strides: string): string {
+  return `fn ${name}(flat: u32) -> u32 {
+  var rem = flat;
+  var off = 0u;
+  for (var d = i32(${rank}) - 1; d >= 0; d--) {
+    let dim = ${shape}[d / 4][d % 4];
+    off += (rem % dim) * ${strides}[d / 4][d % 4];
+    rem = rem / dim;
+  }
+  return off;
+}`;
+}

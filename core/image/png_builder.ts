@@ -4,6 +4,7 @@
  * server's fuzz and soak tests (serve/hostile_traffic.ts).
  */
 import { zlibSync } from "fflate";
+import { concatBytes } from "../io/concat.ts";
 
 function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
@@ -46,13 +47,7 @@ export function buildPng(s: PngSpec): Uint8Array {
   const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr)];
   if (s.palette) parts.push(chunk("PLTE", Uint8Array.from(s.palette.flat())));
   parts.push(chunk("IDAT", s.idat ?? new Uint8Array(0)), chunk("IEND", new Uint8Array(0)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A zlib stream of scanlines, each prefixed with filter byte 0 (None). */

@@ -3,40 +3,12 @@
  * black on a white box, stamped into an RGB image. Codes avoid look-alike characters (0/O, 1/I, 5/S, 8/B, 2/Z) so
  * that a small font stays readable at 224² and the options are never ambiguous.
  */
+import { forEachTextPixel, glyphOf } from "../image/font5x7.ts";
 import type { RgbImage } from "../image/types.ts";
 import type { Rng } from "../random.ts";
 
 /** Characters a label code is made of. */
 export const LABEL_CHARS = "ACDEFGHJKLMNPRTUVWXY34679";
-
-/** 5 × 7 glyphs, one string of five '0'/'1' per row, top to bottom. */
-const GLYPHS: Record<string, string[]> = {
-  A: ["01110", "10001", "10001", "11111", "10001", "10001", "10001"],
-  C: ["01111", "10000", "10000", "10000", "10000", "10000", "01111"],
-  D: ["11110", "10001", "10001", "10001", "10001", "10001", "11110"],
-  E: ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],
-  F: ["11111", "10000", "10000", "11110", "10000", "10000", "10000"],
-  G: ["01111", "10000", "10000", "10011", "10001", "10001", "01111"],
-  H: ["10001", "10001", "10001", "11111", "10001", "10001", "10001"],
-  J: ["00111", "00010", "00010", "00010", "10010", "10010", "01100"],
-  K: ["10001", "10010", "10100", "11000", "10100", "10010", "10001"],
-  L: ["10000", "10000", "10000", "10000", "10000", "10000", "11111"],
-  M: ["10001", "11011", "10101", "10101", "10001", "10001", "10001"],
-  N: ["10001", "11001", "10101", "10011", "10001", "10001", "10001"],
-  P: ["11110", "10001", "10001", "11110", "10000", "10000", "10000"],
-  R: ["11110", "10001", "10001", "11110", "10100", "10010", "10001"],
-  T: ["11111", "00100", "00100", "00100", "00100", "00100", "00100"],
-  U: ["10001", "10001", "10001", "10001", "10001", "10001", "01110"],
-  V: ["10001", "10001", "10001", "10001", "10001", "01010", "00100"],
-  W: ["10001", "10001", "10001", "10101", "10101", "10101", "01010"],
-  X: ["10001", "10001", "01010", "00100", "01010", "10001", "10001"],
-  Y: ["10001", "10001", "01010", "00100", "00100", "00100", "00100"],
-  "3": ["11110", "00001", "00001", "01110", "00001", "00001", "11110"],
-  "4": ["00010", "00110", "01010", "10010", "11111", "00010", "00010"],
-  "6": ["01110", "10000", "10000", "11110", "10001", "10001", "01110"],
-  "7": ["11111", "00001", "00010", "00100", "01000", "01000", "01000"],
-  "9": ["01110", "10001", "10001", "01111", "00001", "00001", "01110"],
-};
 
 /** Characters per label code. */
 export const LABEL_LENGTH = 2;
@@ -71,18 +43,8 @@ export function drawLabel(img: RgbImage, text: string, x: number, y: number, sca
   const set = (px: number, py: number, v: number) =>
     out.data.fill(v, (py * img.width + px) * 3, (py * img.width + px) * 3 + 3);
   for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) set(x + i, y + j, 255);
-  for (const [k, ch] of [...text].entries()) {
-    const g = GLYPHS[ch];
-    if (!g) throw new RangeError(`drawLabel: no glyph for ${JSON.stringify(ch)}`);
-    for (let gy = 0; gy < 7; gy++) {
-      for (let gx = 0; gx < 5; gx++) {
-        if (g[gy][gx] !== "1") continue;
-        for (let sy = 0; sy < scale; sy++) {
-          for (let sx = 0; sx < scale; sx++) set(x + (1 + k * 6 + gx) * scale + sx, y + (1 + gy) * scale + sy, 0);
-        }
-      }
-    }
-  }
+  // The text starts one glyph pixel inside the box.
+  forEachTextPixel("drawLabel", text, scale, (px, py) => set(x + scale + px, y + scale + py, 0));
   return out;
 }
 
@@ -99,7 +61,7 @@ export function readLabel(img: RgbImage, x: number, y: number, length: number, s
       }
       rows.push(r);
     }
-    s += Object.entries(GLYPHS).find(([, g]) => g.join() === rows.join())?.[0] ?? "?";
+    s += glyphOf(rows) ?? "?";
   }
   return s;
 }

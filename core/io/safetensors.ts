@@ -7,6 +7,7 @@
  * Tensors are written in name order, so equal inputs give byte-identical files.
  */
 import { DataFormatError } from "../errors.ts";
+import { checkHeaderEntries } from "./safetensors_header.ts";
 
 export interface NamedTensor {
   shape: number[];
@@ -82,44 +83,11 @@ export function decodeSafetensors(
   }
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
+  const { entries, metadata } = checkHeaderEntries(header, dataLen, DTYPE_BYTES, "F32 or F64", fail);
   const tensors = new Map<string, NamedTensor>();
-  const spans: [number, number, string][] = [];
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") {
-      metadata = entry as Record<string, string>;
-      continue;
-    }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e.dtype !== "F32" && e.dtype !== "F64") fail(`${name}.dtype`, "F32 or F64", `got ${JSON.stringify(e.dtype)}`);
-    const dtype = e.dtype as DType;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      fail(`${name}.shape`, "array of non-negative integers");
-    }
-    const shape = e.shape as number[];
-    const off = e.data_offsets as [number, number];
-    if (!Array.isArray(off) || off.length !== 2 || !(off[0] >= 0 && off[1] >= off[0] && off[1] <= dataLen)) {
-      fail(`${name}.data_offsets`, `[begin, end] within the ${dataLen}-byte data section`, JSON.stringify(off));
-    }
-    if (off[1] - off[0] !== numel(shape) * DTYPE_BYTES[dtype]) {
-      fail(
-        `${name}.data_offsets`,
-        `${numel(shape) * DTYPE_BYTES[dtype]} bytes for ${dtype} [${shape}]`,
-        `got ${off[1] - off[0]}`,
-      );
-    }
-    const copy = bytes.slice(dataStart + off[0], dataStart + off[1]).buffer;
-    tensors.set(name, { shape, data: dtype === "F64" ? new Float64Array(copy) : new Float32Array(copy) });
-    spans.push([off[0], off[1], name]);
+  for (const e of entries) {
+    const copy = bytes.slice(dataStart + e.begin, dataStart + e.end).buffer;
+    tensors.set(e.name, { shape: e.shape, data: e.dtype === "F64" ? new Float64Array(copy) : new Float32Array(copy) });
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  let expectAt = 0;
-  for (const [b, e, name] of spans) {
-    if (b !== expectAt) {
-      fail(`${name}.data_offsets`, `to start at byte ${expectAt} (no holes or overlaps)`, `starts at ${b}`);
-    }
-    expectAt = e;
-  }
-  if (expectAt !== dataLen) fail("data section", `${expectAt} bytes`, `file has ${dataLen} (trailing bytes)`);
   return { tensors, metadata };
 }

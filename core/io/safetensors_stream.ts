@@ -10,6 +10,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { DataFormatError } from "../errors.ts";
+import { checkHeaderEntries } from "./safetensors_header.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
 
 export type StoredDType = "F64" | "F32" | "F16" | "BF16";
@@ -77,50 +78,14 @@ export class SafetensorsFile {
       } catch (e) {
         return fail("header", "JSON object", (e as Error).message);
       }
-      if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header", "JSON object");
       const dataStart = 8 + n, dataLen = size - dataStart;
+      const checked = checkHeaderEntries(header, dataLen, STORED_DTYPE_BYTES, "F32, F16, BF16 or F64", fail);
       const entries = new Map<string, TensorEntry>();
-      let metadata: Record<string, string> = {};
-      for (const [name, raw] of Object.entries(header)) {
-        if (name === "__metadata__") {
-          metadata = raw as Record<string, string>;
-          continue;
-        }
-        const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-        if (typeof e.dtype !== "string" || !(e.dtype in STORED_DTYPE_BYTES)) {
-          fail(`${name}.dtype`, "F32, F16, BF16 or F64", `got ${JSON.stringify(e.dtype)}`);
-        }
-        const dtype = e.dtype as StoredDType;
-        if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-          fail(`${name}.shape`, "array of non-negative integers", JSON.stringify(e.shape));
-        }
-        const shape = e.shape as number[];
-        const off = e.data_offsets as [number, number];
-        if (
-          !Array.isArray(off) || off.length !== 2 || !Number.isInteger(off[0]) || !Number.isInteger(off[1]) ||
-          !(off[0] >= 0 && off[1] >= off[0] && off[1] <= dataLen)
-        ) {
-          fail(`${name}.data_offsets`, `[begin, end] within the ${dataLen}-byte data section`, JSON.stringify(off));
-        }
-        const want = numel(shape) * STORED_DTYPE_BYTES[dtype];
-        if (off[1] - off[0] !== want) {
-          fail(`${name}.data_offsets`, `${want} bytes for ${dtype} [${shape}]`, `got ${off[1] - off[0]}`);
-        }
-        entries.set(name, { name, dtype, shape, begin: dataStart + off[0], end: dataStart + off[1], file: path });
+      for (const e of checked.entries) {
+        const [begin, end] = [dataStart + e.begin, dataStart + e.end];
+        entries.set(e.name, { name: e.name, dtype: e.dtype as StoredDType, shape: e.shape, begin, end, file: path });
       }
-      const spans = [...entries.values()].sort((a, b) => a.begin - b.begin);
-      let at = dataStart;
-      for (const s of spans) {
-        if (s.begin !== at) {
-          fail(
-            `${s.name}.data_offsets`,
-            `to start at byte ${at - dataStart} (no holes or overlaps)`,
-            `${s.begin - dataStart}`,
-          );
-        }
-        at = s.end;
-      }
-      if (at !== size) fail("data section", `${at - dataStart} bytes`, `file has ${dataLen} (trailing bytes)`);
+      const metadata = checked.metadata;
       return new SafetensorsFile(path, file, entries, metadata);
     } catch (e) {
       file.close();

@@ -3,7 +3,9 @@ import { Tensor } from "../tensor.ts";
 import { ShapeMismatchError } from "../errors.ts";
 import { kernelsOf } from "./backend.ts";
 import { broadcastShapes, broadcastStrides } from "./shapes.ts";
-import type { AttentionPlan } from "./types.ts";
+import type { AttentionDims, AttentionPlan, AttentionTensors } from "./types.ts";
+
+export type { AttentionDims };
 
 /** Options of `attention` (see core/ops/attention.ts for the visibility rules). */
 export interface AttentionOptions {
@@ -30,22 +32,6 @@ export interface AttentionOptions {
  */
 export function attentionTiling(): AttentionPlan["tiling"] {
   return { wg: 8, bc: 1, qr: 4, bwdRows: 2 };
-}
-
-/** Attention sizes: batch, query / KV heads, query / key tokens, head dim. */
-export interface AttentionDims {
-  /** Batch. */
-  B: number;
-  /** Query heads. */
-  Hq: number;
-  /** Key/value heads (Hq % Hkv == 0). */
-  Hkv: number;
-  /** Query tokens. */
-  Tq: number;
-  /** Key tokens. */
-  Tk: number;
-  /** Head dim. */
-  D: number;
 }
 
 function checkDims(q: Tensor, k: Tensor, v: Tensor): AttentionDims {
@@ -123,30 +109,22 @@ export function attentionForwardRaw(
   v: Tensor,
   mask: Tensor | null,
   plan: AttentionPlan,
-): { out: Tensor; lse: Tensor } {
+): AttentionTensors {
   const { device, k: kernels } = kernelsOf("attention", q, k, v, mask);
   const out = Tensor.empty(q.shape, "f32", device);
   const lse = Tensor.empty([plan.B, plan.Hq, plan.Tq], "f32", device);
-  if (out.size > 0) kernels.attentionForward(q, k, v, mask, out, lse, plan);
-  return { out, lse };
+  const t = { q, k, v, mask, out, lse };
+  if (out.size > 0) kernels.attentionForward(t, plan);
+  return t;
 }
 
-export function attentionBackwardRaw(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  mask: Tensor | null,
-  out: Tensor,
-  lse: Tensor,
-  g: Tensor,
-  plan: AttentionPlan,
-): [Tensor, Tensor, Tensor] {
-  const { device, k: kernels } = kernelsOf("attention backward", q, k, v, g);
+export function attentionBackwardRaw(t: AttentionTensors, g: Tensor, plan: AttentionPlan): [Tensor, Tensor, Tensor] {
+  const { device, k: kernels } = kernelsOf("attention backward", t.q, t.k, t.v, g);
   const grads = {
-    dq: Tensor.empty(q.shape, "f32", device),
-    dk: Tensor.empty(k.shape, "f32", device),
-    dv: Tensor.empty(v.shape, "f32", device),
+    dq: Tensor.empty(t.q.shape, "f32", device),
+    dk: Tensor.empty(t.k.shape, "f32", device),
+    dv: Tensor.empty(t.v.shape, "f32", device),
   };
-  kernels.attentionBackward(q, k, v, mask, out, lse, g, grads, plan);
+  kernels.attentionBackward(t, g, grads, plan);
   return [grads.dq, grads.dk, grads.dv];
 }

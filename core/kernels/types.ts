@@ -124,13 +124,13 @@ export interface CrossEntropyPlan {
   reduction: "mean" | "sum" | "none";
 }
 
-/** Attention problem: shapes, visibility and score scale (see core/ops/attention.ts). */
-export interface AttentionPlan {
+/** Attention sizes: batch, query / KV heads, query / key tokens, head dim. */
+export interface AttentionDims {
   /** Batch. */
   B: number;
   /** Query heads. */
   Hq: number;
-  /** Key/value heads. */
+  /** Key/value heads (Hq % Hkv == 0). */
   Hkv: number;
   /** Query tokens. */
   Tq: number;
@@ -138,6 +138,26 @@ export interface AttentionPlan {
   Tk: number;
   /** Head dim. */
   D: number;
+}
+
+/** One attention call's tensors: the inputs, the mask (or null), the output and its per-row log-sum-exp. */
+export interface AttentionTensors {
+  /** Queries (B, Hq, Tq, D). */
+  q: Tensor;
+  /** Keys (B, Hkv, Tk, D). */
+  k: Tensor;
+  /** Values (B, Hkv, Tk, D). */
+  v: Tensor;
+  /** Broadcastable to (B, Hq, Tq, Tk), or null. */
+  mask: Tensor | null;
+  /** Output (B, Hq, Tq, D). */
+  out: Tensor;
+  /** log Σ exp(score) per query row (B, Hq, Tq), kept for the backward. */
+  lse: Tensor;
+}
+
+/** Attention problem: shapes, visibility and score scale (see core/ops/attention.ts). */
+export interface AttentionPlan extends AttentionDims {
   /** Causal visibility (bottom-right aligned). */
   causal: boolean;
   /** How the mask tensor is read. */
@@ -227,22 +247,9 @@ export interface Backend {
     dx: Tensor,
     plan: CrossEntropyPlan,
   ): void;
-  attentionForward(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    mask: Tensor | null,
-    out: Tensor,
-    lse: Tensor,
-    plan: AttentionPlan,
-  ): void;
+  attentionForward(t: AttentionTensors, plan: AttentionPlan): void;
   attentionBackward(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    mask: Tensor | null,
-    out: Tensor,
-    lse: Tensor,
+    t: AttentionTensors,
     g: Tensor,
     grads: { dq: Tensor; dk: Tensor; dv: Tensor },
     plan: AttentionPlan,

@@ -21,6 +21,7 @@
  * top-k one (a flat spectrum). Directions with σ ≈ 0 get V completed to an orthonormal set.
  * Signs are fixed like the Jacobi reference's: the largest-|·| entry of each U column is positive.
  */
+import { mulAOrAt } from "./dense_f64.ts";
 import { ShapeMismatchError } from "../errors.ts";
 import { Rng } from "../random.ts";
 import { symmetricEigen } from "./symmetric_eigen.ts";
@@ -82,8 +83,8 @@ export function randomizedSvd(a: DenseMatrix, opts: RandomizedSvdOptions): Trunc
 
   const g = opts.gemm;
   // A·X (m, l) and Aᵀ·Y (n, l), on the device GEMM when one is given
-  const aTimes = (x: Float64Array) => g ? g(A, [m, n], x, [n, l]) : mulAB(A, m, n, x, l);
-  const aTTimes = (y: Float64Array) => g ? g(A, [m, n], y, [m, l], { transA: true }) : mulAtB(A, m, n, y, l);
+  const aTimes = (x: Float64Array) => g ? g(A, [m, n], x, [n, l]) : mulAOrAt(A, m, n, x, l, false);
+  const aTTimes = (y: Float64Array) => g ? g(A, [m, n], y, [m, l], { transA: true }) : mulAOrAt(A, m, n, y, l, true);
 
   const omega = new Float64Array(n * l); // (n, l)
   for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
@@ -147,36 +148,6 @@ export function randomizedSvd(a: DenseMatrix, opts: RandomizedSvdOptions): Trunc
   for (let t = 0; t < k; t++) for (let r = 0; r < n; r++) V[r * k + t] = vCols[t][r];
   fixSigns(U, V, m, n, k);
   return { U: { rows: m, cols: k, data: U }, S, V: { rows: n, cols: k, data: V } };
-}
-
-/** (m, n) · (n, l) → (m, l), all row-major; the inner loop runs along contiguous rows. */
-function mulAB(A: ArrayLike<number>, m: number, n: number, B: Float64Array, l: number): Float64Array {
-  const C = new Float64Array(m * l);
-  for (let i = 0; i < m; i++) {
-    const ci = i * l, ai = i * n;
-    for (let c = 0; c < n; c++) {
-      const x = A[ai + c];
-      if (x === 0) continue;
-      const bc = c * l;
-      for (let j = 0; j < l; j++) C[ci + j] += x * B[bc + j];
-    }
-  }
-  return C;
-}
-
-/** Aᵀ (n, m) · Q (m, l) → (n, l) without forming Aᵀ. */
-function mulAtB(A: ArrayLike<number>, m: number, n: number, Q: Float64Array, l: number): Float64Array {
-  const Z = new Float64Array(n * l);
-  for (let i = 0; i < m; i++) {
-    const ai = i * n, qi = i * l;
-    for (let c = 0; c < n; c++) {
-      const x = A[ai + c];
-      if (x === 0) continue;
-      const zc = c * l;
-      for (let j = 0; j < l; j++) Z[zc + j] += x * Q[qi + j];
-    }
-  }
-  return Z;
 }
 
 /** Mᵀ M (l, l) for M (n, l) row-major, using symmetry. */

@@ -67,12 +67,128 @@ export const VlmConfigSchema = z.looseObject({
   bos_token_id: nonNegInt.optional(),
   eos_token_id: z.union([nonNegInt, z.array(nonNegInt)]).optional(),
   vision_config: VisionConfigSchema,
+  // GASP-TS extension (transformers ignores it): how the M-RoPE ids of a prompt's successive images are laid out
+  // (core/model/rope_index.ts). Absent = "images", Qwen's own rule; "video" = one video (issue 13 item 6).
+  frame_positions: z.enum(["images", "video"]).optional(),
 });
 
-/** The vision tower's config: config.json's `vision_config`, HF field names. */
-export type VisionConfig = z.infer<typeof VisionConfigSchema>;
+/** The vision tower's config: config.json's `vision_config`, HF field names (the schema above checks each). */
+export interface VisionConfig {
+  /** Vision transformer blocks. */
+  depth: number;
+  /** Vision hidden width. */
+  hidden_size: number;
+  /** Vision MLP width. */
+  intermediate_size: number;
+  /** Vision attention heads. */
+  num_heads: number;
+  /** Patch side in pixels. */
+  patch_size: number;
+  /** Patches merged per side into one LLM token. */
+  spatial_merge_size: number;
+  /** Frames per temporal patch. */
+  temporal_patch_size: number;
+  /** Window-attention window side in pixels. */
+  window_size: number;
+  /** Blocks with full (not windowed) attention. */
+  fullatt_block_indexes: number[];
+  /** Width of the merger's output (the LLM hidden size). */
+  out_hidden_size: number;
+  /** Image channels the patch embedding reads. */
+  in_channels: number;
+  /** MLP activation (only "silu"). */
+  hidden_act: "silu";
+  /** M-RoPE temporal positions per second of video. */
+  tokens_per_second: number;
+  /** Std of the initial weights. */
+  initializer_range: number;
+  /** Unknown HF fields, kept untouched. */
+  [field: string]: unknown;
+}
+
+/** config.json's `rope_scaling`: the M-RoPE section split of the head dimension. */
+export interface RopeScaling {
+  /** Legacy name of rope_type. */
+  type?: string;
+  /** "mrope" (or "default") in published files. */
+  rope_type?: string;
+  /** Temporal, height and width sections (half-dims), summing to head_dim / 2. */
+  mrope_section: number[];
+  /** Unknown HF fields, kept untouched. */
+  [field: string]: unknown;
+}
+
 /** A Qwen2.5-VL config, flat (text fields at the top level), HF field names, unknown HF fields kept. */
-export type VlmConfig = z.infer<typeof VlmConfigSchema>;
+export interface VlmConfig {
+  /** "qwen2_5_vl". */
+  model_type: string;
+  /** LLM hidden width. */
+  hidden_size: number;
+  /** LLM MLP width. */
+  intermediate_size: number;
+  /** LLM decoder layers. */
+  num_hidden_layers: number;
+  /** Query heads. */
+  num_attention_heads: number;
+  /** Key/value heads (GQA). */
+  num_key_value_heads: number;
+  /** RMSNorm epsilon. */
+  rms_norm_eps: number;
+  /** RoPE base. */
+  rope_theta: number;
+  /** M-RoPE sections. */
+  rope_scaling: RopeScaling;
+  /** Vocabulary size. */
+  vocab_size: number;
+  /** lm_head shares the embedding matrix. */
+  tie_word_embeddings: boolean;
+  /** MLP activation (only "silu"). */
+  hidden_act: "silu";
+  /** Longest position the model was trained for. */
+  max_position_embeddings: number;
+  /** Std of the initial weights. */
+  initializer_range: number;
+  /**
+   * How several frames take M-RoPE positions (our field, absent in HF files): "images" (default) gives each frame
+   * its own temporal index and h/w offsets; "video" shares the first frame's h/w ids, one temporal index per frame.
+   */
+  frame_positions?: "images" | "video";
+  /** Generation keeps a KV cache. */
+  use_cache: boolean;
+  /** Sliding-window attention on (Qwen2.5-VL ships false). */
+  use_sliding_window: boolean;
+  /** Sliding window length, or null. */
+  sliding_window: number | null;
+  /** Layers below this use full attention when sliding is on. */
+  max_window_layers: number;
+  /** Attention dropout probability. */
+  attention_dropout: number;
+  /** Per-layer attention kind (newer transformers). */
+  layer_types?: ("full_attention" | "sliding_attention")[];
+  /** Token id of an image placeholder. */
+  image_token_id: number;
+  /** Token id of a video placeholder. */
+  video_token_id: number;
+  /** Token id of <|vision_start|>. */
+  vision_start_token_id: number;
+  /** Token id of <|vision_end|>. */
+  vision_end_token_id: number;
+  /** Beginning-of-sequence token id. */
+  bos_token_id?: number;
+  /** End-of-sequence token id(s). */
+  eos_token_id?: number | number[];
+  /** The vision tower. */
+  vision_config: VisionConfig;
+  /** Unknown HF fields, kept untouched. */
+  [field: string]: unknown;
+}
+
+/** Compile-time proof that the interfaces above and the schemas describe the same objects (neither can drift). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _visionMatches: Same<z.infer<typeof VisionConfigSchema>, VisionConfig> = true;
+const _ropeMatches: Same<z.infer<typeof RopeScalingSchema>, RopeScaling> = true;
+const _vlmMatches: Same<z.infer<typeof VlmConfigSchema>, VlmConfig> = true;
+void [_visionMatches, _ropeMatches, _vlmMatches];
 
 /**
  * Parse and check a config (an HF config.json object, flat or nested); throws ConfigError naming the first bad field

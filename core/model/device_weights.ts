@@ -19,6 +19,7 @@ import { f32ToF16 } from "../io/half.ts";
 import type { WeightReader } from "./weight_reader.ts";
 import type { StoredDType } from "../io/safetensors_stream.ts";
 
+/** Storage precision of a weight on the device. */
 export type WeightDType = "f32" | "f16";
 
 /** Parameters that may be stored as row blocks (vocabulary-sized matrices, read by row or projected per block). */

@@ -22,6 +22,7 @@ import { encodePrompt } from "./processing.ts";
 import { visionGraphInputs } from "./onnx_vision_graph.ts";
 import { DataFormatError } from "../errors.ts";
 import { decodeLoop, type FinishReason, yieldToEventLoop } from "./streaming.ts";
+import { concatFloats } from "../io/concat.ts";
 
 type Ort = typeof ortWasm;
 type OrtSession = Awaited<ReturnType<Ort["InferenceSession"]["create"]>>;
@@ -329,7 +330,7 @@ export function fillVisualEmbeds(
 ): Float32Array {
   const H = c.hidden_size;
   const out = new Float32Array(inputIds.length * H);
-  const img = concat(images), vid = concat(videos);
+  const img = concatFloats(images), vid = concatFloats(videos);
   let i = 0, v = 0;
   inputIds.forEach((id, t) => {
     if (id === c.image_token_id) out.set(img.subarray(i * H, ++i * H), t * H);
@@ -337,16 +338,6 @@ export function fillVisualEmbeds(
   });
   if (i * H !== img.length || v * H !== vid.length) {
     throw new DataFormatError("prompt", "vision pads", `${img.length / H} image and ${vid.length / H} video pads`);
-  }
-  return out;
-}
-
-function concat(xs: Float32Array[]): Float32Array {
-  const out = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
   }
   return out;
 }

@@ -17,6 +17,12 @@
  *   h:       0  1  2   3  3  4  4           5  6  7   8 8 9 9  8  8  9  9                     11 12
  *   w:       0  1  2   3  4  3  4           5  6  7   8 9 8 9  8  9  8  9                     11 12
  *   rope_delta = 12 + 1 - 20 = -7
+ *
+ * `frame_positions: "video"` (a GASP-TS config key; issue 13 item 6) lays a prompt's images out as the frames of one
+ * video instead: every image whose merged grid equals the first image's reuses that image's h/w ids (s0 + j,
+ * s0 + k), and its temporal id is its own start s (one temporal index per frame, increasing with the frame); text
+ * and the vision start/end tokens between frames keep the running index. Images then differ only in t, as the
+ * frames of a Qwen video do, but each frame keeps its own tokens (no temporal 2-frame merge; train/samples.ts).
  */
 import type { VlmConfig } from "./config.ts";
 
@@ -62,6 +68,9 @@ export function getRopeIndex(
     }
     if (len > 0) maxId = s + len - 1;
   };
+  const asVideo = config.frame_positions === "video";
+  // "video": the first image's h/w start and merged grid; later images of that grid share its h/w ids.
+  let firstImage: { s: number; gh: number; gw: number } | null = null;
   let imageIndex = 0, videoIndex = 0, st = 0;
   let remainImages = 0, remainVideos = 0;
   for (let i = 0; i + 1 < ids.length; i++) {
@@ -90,12 +99,17 @@ export function getRopeIndex(
     const [gt, gh, gw] = [grid.gridThw[0], grid.gridThw[1] / M, grid.gridThw[2] / M];
     pushText(ed - st);
     const s = maxId + 1;
+    let hw = s; // h/w start: this block's own, or (video layout) the first image's
+    if (asVideo && secondPerGridT === 0) {
+      if (!firstImage) firstImage = { s, gh, gw };
+      else if (firstImage.gh === gh && firstImage.gw === gw) hw = firstImage.s;
+    }
     for (let i = 0; i < gt; i++) {
       const ti = s + Math.trunc(i * secondPerGridT * tps); // torch .long() truncates toward zero
       for (let j = 0; j < gh; j++) {
         for (let k = 0; k < gw; k++) {
-          t.push(ti), h.push(s + j), w.push(s + k);
-          maxId = Math.max(maxId, ti, s + j, s + k);
+          t.push(ti), h.push(hw + j), w.push(hw + k);
+          maxId = Math.max(maxId, ti, hw + j, hw + k);
         }
       }
     }

@@ -6,6 +6,7 @@
 import { ShapeMismatchError } from "../errors.ts";
 import type { VlmConfig } from "./config.ts";
 import type { VisionGrid } from "./rope_index.ts";
+import { concatFloats } from "../io/concat.ts";
 
 /** One image's or video's run of pad tokens in a prompt. */
 export interface VisualSpan {
@@ -52,11 +53,5 @@ export function visualPositionsOf(spans: VisualSpan[]): Int32Array {
 
 /** Concatenate the pixel_values of several images or videos (the vision tower runs them as one batch of patches). */
 export function concatPixelValues(items: readonly { pixelValues: Float32Array }[]): Float32Array {
-  const out = new Float32Array(items.reduce((s, i) => s + i.pixelValues.length, 0));
-  let o = 0;
-  for (const i of items) {
-    out.set(i.pixelValues, o);
-    o += i.pixelValues.length;
-  }
-  return out;
+  return concatFloats(items.map((i) => i.pixelValues));
 }

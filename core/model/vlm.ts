@@ -60,7 +60,7 @@ export type LinearHook = (name: string, x: Tensor, y: Tensor) => Tensor;
 /** What {@linkcode VlmModel.forward} computes besides the hidden states, and how. */
 export interface ForwardOptions {
   /** Which per-layer visual features to return. */
-  capture?: { hidden?: boolean; qk?: "pre" | "post" | "both" };
+  capture?: { hidden?: boolean; attn?: boolean; qk?: "pre" | "post" | "both" };
   /** Wraps every linear layer's output (LoRA: train/lora.ts). */
   linearHook?: LinearHook;
   /** Recompute each decoder layer during backward instead of keeping its activations. */
@@ -114,6 +114,8 @@ export class VlmKvCache {
 export interface LayerFeatures {
   /** (Nv, H) output hidden state of the layer. */
   hidden?: Tensor;
+  /** (Nv, H) the attention sublayer's output o_proj(attention) alone, before the residual add (capture.attn). */
+  attn?: Tensor;
   /** (Nv, Hq, D) queries before RoPE: q_proj(input_layernorm(x)). */
   qPre?: Tensor;
   /** (Nv, Hkv, D) keys before RoPE. */
@@ -287,8 +289,11 @@ export class VlmModel {
     return hook ? hook(name, x, y) : y;
   }
 
-  /** Vision tower + merger for a list of grids → (U, out_hidden), merged tokens in pixel_values order. */
-  vision(pixelValues: Float32Array, grids: GridThw[]): Tensor {
+  /**
+   * Vision tower + merger for a list of grids → (U, out_hidden), merged tokens in pixel_values order. `hook` wraps
+   * the blocks' attention projections (attn.qkv, attn.proj: LoRA on the vision blocks, TrainConfig lora.vision).
+   */
+  vision(pixelValues: Float32Array, grids: GridThw[], hook?: LinearHook): Tensor {
     const c = this.config, v = c.vision_config;
     const Cv = v.hidden_size, Hv = v.num_heads, Dv = visionHeadDim(c), unit = v.spatial_merge_size ** 2;
     const N = grids.reduce((s, g) => s + g[0] * g[1] * g[2], 0);
@@ -310,13 +315,13 @@ export class VlmModel {
       const p = `visual.blocks.${l}.`;
       const cu = v.fullatt_block_indexes.includes(l) ? fullCu : cuWindowSeqlens;
       const xn = op.rmsNorm(x, this.p(p + "norm1.weight"), 1e-6);
-      const qkv = op.reshape(this.linear(p + "attn.qkv", xn), [N, 3, Hv, Dv]); // (N, 3, Hv, Dv)
+      const qkv = op.reshape(this.linear(p + "attn.qkv", xn, hook), [N, 3, Hv, Dv]); // (N, 3, Hv, Dv)
       const [q0, k0, v0] = op.split(qkv, [1, 1, 1], 1).map((t) => op.reshape(t, [N, Hv, Dv])); // (N, Hv, Dv)
       const q = op.rope(q0, cos, sin, "THD"), k = op.rope(k0, cos, sin, "THD");
       const toHeads = (t: Tensor) => op.reshape(op.permute(t, [1, 0, 2]), [1, Hv, N, Dv]); // (1, Hv, N, Dv)
       const a = op.attention(toHeads(q), toHeads(k), toHeads(v0), { cuSeqlens: cu }); // (1, Hv, N, Dv)
       const a2 = op.reshape(op.permute(op.reshape(a, [Hv, N, Dv]), [1, 0, 2]), [N, Cv]); // (N, Cv)
-      x = op.add(x, this.linear(p + "attn.proj", a2));
+      x = op.add(x, this.linear(p + "attn.proj", a2, hook));
       const xn2 = op.rmsNorm(x, this.p(p + "norm2.weight"), 1e-6);
       const m = op.mul(op.silu(this.linear(p + "mlp.gate_proj", xn2)), this.linear(p + "mlp.up_proj", xn2));
       x = op.add(x, this.linear(p + "mlp.down_proj", m));
@@ -336,8 +341,9 @@ export class VlmModel {
     const ids = Int32Array.from(input.inputIds);
     const T = ids.length;
     const images = input.images ?? [], videos = input.videos ?? [];
-    const imgF = images.length ? this.vision(concatPixelValues(images), images.map((i) => i.gridThw)) : null;
-    const vidF = videos.length ? this.vision(concatPixelValues(videos), videos.map((i) => i.gridThw)) : null;
+    const hook = opts.linearHook;
+    const imgF = images.length ? this.vision(concatPixelValues(images), images.map((i) => i.gridThw), hook) : null;
+    const vidF = videos.length ? this.vision(concatPixelValues(videos), videos.map((i) => i.gridThw), hook) : null;
     const spans = visualSpans(c, ids, images, videos);
     const x0 = this.embed(ids, spans, imgF, vidF); // (T, H)
     const cache = opts.cache;
@@ -359,7 +365,6 @@ export class VlmModel {
     const rows = (t: Tensor) => gatherSpans(t, spans);
     const layers: LayerFeatures[] = [];
     const cap = opts.capture ?? {};
-    const hook = opts.linearHook;
     let x = x0;
     for (let l = 0; l < c.num_hidden_layers; l++) {
       const p = `model.layers.${l}.`;
@@ -383,7 +388,9 @@ export class VlmModel {
         const [ka, va] = cache ? cache.append(l, heads(kr), heads(v)) : [heads(kr), heads(v)];
         const a = op.attention(heads(qr), ka, va, { causal: true }); // (1, Hq, T, D)
         const a2 = op.reshape(op.permute(a, [0, 2, 1, 3]), [T, Hq * D]); // (T, Hq·D)
-        const h = op.add(xin, this.linear(p + "self_attn.o_proj", a2, hook, false));
+        const attnOut = this.linear(p + "self_attn.o_proj", a2, hook, false); // (T, H)
+        if (cap.attn) feats.attn = rows(attnOut);
+        const h = op.add(xin, attnOut);
         const hn = op.rmsNorm(h, this.p(p + "post_attention_layernorm.weight"), c.rms_norm_eps);
         const m = op.mul(
           op.silu(this.linear(p + "mlp.gate_proj", hn, undefined, false)),
@@ -392,7 +399,7 @@ export class VlmModel {
         return op.add(h, this.linear(p + "mlp.down_proj", m, undefined, false)); // (T, H)
       };
       // Captures need the intermediates, so checkpointing applies only when nothing is captured from inside.
-      x = opts.checkpointLayers && !cap.qk ? checkpoint(block, [x]) : block(x);
+      x = opts.checkpointLayers && !cap.qk && !cap.attn ? checkpoint(block, [x]) : block(x);
       if (cap.hidden) feats.hidden = rows(x);
       layers.push(feats);
     }

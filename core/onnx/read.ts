@@ -68,18 +68,20 @@ export function decodeTensor(t: TensorProto, raw: Uint8Array | null, file = "mod
   const check = (have: number) => {
     if (have !== n) throw new DataFormatError(file, `${t.name}`, `${n} values for dims [${dims}]`, `found ${have}`);
   };
+  /** A fixed-width type: from the raw little-endian bytes when present, else from the proto's typed field. */
+  const fixed = <V, A extends { [i: number]: V }>(
+    out: A,
+    width: number,
+    read: (byteOffset: number) => V,
+    field: ArrayLike<V> | null | undefined,
+  ): A => {
+    check(view ? raw!.byteLength / width : field?.length ?? 0);
+    for (let i = 0; i < n; i++) out[i] = view ? read(i * width) : field![i];
+    return out;
+  };
   switch (dt) {
-    case DataType.FLOAT: {
-      const out = new Float32Array(n);
-      if (view) {
-        check(raw!.byteLength / 4);
-        for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-      } else {
-        check(t.floatData?.length ?? 0);
-        out.set(t.floatData!);
-      }
-      return { dims, dataType: dt, data: out };
-    }
+    case DataType.FLOAT:
+      return { dims, dataType: dt, data: fixed(new Float32Array(n), 4, (o) => view!.getFloat32(o, true), t.floatData) };
     case DataType.FLOAT16:
     case DataType.BFLOAT16: {
       const out = new Float32Array(n);
@@ -105,27 +107,11 @@ export function decodeTensor(t: TensorProto, raw: Uint8Array | null, file = "mod
       return { dims, dataType: dt, data: Float32Array.from(src) };
     }
     case DataType.INT64: {
-      const out = new BigInt64Array(n);
-      if (view) {
-        check(raw!.byteLength / 8);
-        for (let i = 0; i < n; i++) out[i] = view.getBigInt64(i * 8, true);
-      } else {
-        check(t.int64Data?.length ?? 0);
-        t.int64Data!.forEach((v, i) => (out[i] = BigInt(toNumber(v))));
-      }
-      return { dims, dataType: dt, data: out };
+      const field = t.int64Data?.map((v) => BigInt(toNumber(v)));
+      return { dims, dataType: dt, data: fixed(new BigInt64Array(n), 8, (o) => view!.getBigInt64(o, true), field) };
     }
-    case DataType.INT32: {
-      const out = new Int32Array(n);
-      if (view) {
-        check(raw!.byteLength / 4);
-        for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true);
-      } else {
-        check(t.int32Data?.length ?? 0);
-        out.set(t.int32Data!);
-      }
-      return { dims, dataType: dt, data: out };
-    }
+    case DataType.INT32:
+      return { dims, dataType: dt, data: fixed(new Int32Array(n), 4, (o) => view!.getInt32(o, true), t.int32Data) };
     case DataType.UINT8:
     case DataType.BOOL:
     case DataType.INT8: {

@@ -60,11 +60,12 @@ export function attention(
 ): Tensor | { out: Tensor; lse: Tensor } {
   const plan = attentionPlan(q, k, v, opts);
   const mask = opts.mask ?? null;
-  const { out, lse } = attentionForwardRaw(q, k, v, mask, plan);
+  const fwd = attentionForwardRaw(q, k, v, mask, plan);
+  const { out, lse } = fwd;
   // fwd: s = q·kᵀ·scale + mask, p = softmax(s) over visible keys, o = p·v, lse = log Σ exp(s)
   record(out, "attention", [q, k, v], (g) => {
     // dv = pᵀ·dO ; dp = dO·vᵀ ; ds = p ⊙ (dp − Δ), Δ = rowsum(dO ⊙ o) ; dq = ds·k·scale ; dk = dsᵀ·q·scale
-    const grads = attentionBackwardRaw(q, k, v, mask, out, lse, g, plan);
+    const grads = attentionBackwardRaw(fwd, g, plan);
     plan.range?.dispose();
     if (!opts.returnLse) lse.dispose();
     return grads;

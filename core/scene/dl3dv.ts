@@ -18,6 +18,7 @@ import {
   openGlCameraToWorldToOpenCvWorldToCamera,
 } from "../geometry/camera.ts";
 import { DataFormatError } from "../errors.ts";
+import { readJsonFile } from "../io/json_file.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { decodeNpy, encodeNpyFloat32 } from "./npy.ts";
 import type { Frame, Mat3 } from "./types.ts";
@@ -70,18 +71,7 @@ export interface IngestedVideo {
  */
 export async function ingestNerfstudio(dir: string): Promise<IngestedVideo> {
   const tfile = join(dir, "transforms.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(tfile));
-  } catch (e) {
-    throw new DataFormatError(tfile, "(file)", "a readable JSON file", String(e));
-  }
-  const parsed = TransformsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DataFormatError(tfile, issue.path.join(".") || "(root)", issue.message);
-  }
-  const t = parsed.data;
+  const t = await readJsonFile(tfile, TransformsSchema, "a readable JSON file");
   const frames: Frame[] = [];
   for (let k = 0; k < t.frames.length; k++) {
     const fr = t.frames[k];

@@ -7,7 +7,7 @@
 import { Rng } from "../random.ts";
 import type { Frame, SceneDescription } from "./types.ts";
 import { buildLayout, layoutBounds, randomRoomSize } from "./layout.ts";
-import { type Primitive, type RenderableScene, renderFrame } from "./render.ts";
+import { type Primitive, type RenderableScene, renderFrame, type RenderJob } from "./render.ts";
 import type { Material } from "./texture.ts";
 import { meanEye, randomTrajectory, type Trajectory, TRAJECTORY_KINDS, type TrajectoryKind } from "./trajectory.ts";
 
@@ -94,15 +94,6 @@ export interface RenderVideoOptions {
   workers?: number;
   /** A long-lived pool to reuse across calls (avoids starting workers per video). */
   pool?: RenderPool;
-}
-
-interface RenderJob {
-  id: number;
-  scene: RenderableScene;
-  trajectory: Trajectory;
-  frameIndex: number;
-  width: number;
-  height: number;
 }
 
 /** Worker pool for rendering frames; one frame per job, results in submission order. */

@@ -44,6 +44,22 @@ function normalized(v: [number, number, number]): [number, number, number] {
   return [v[0] / n, v[1] / n, v[2] / n];
 }
 
+/** One frame to render, as the render pool posts it to a worker (core/scene/render_worker.ts). */
+export interface RenderJob {
+  /** The pool's job id, echoed back with the frame. */
+  id: number;
+  /** The scene to render. */
+  scene: RenderableScene;
+  /** The camera path. */
+  trajectory: Trajectory;
+  /** Which of its poses. */
+  frameIndex: number;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
 /** Render one frame of `trajectory` at `width` × `height`. Deterministic: depends only on its arguments. */
 export function renderFrame(
   scene: RenderableScene,

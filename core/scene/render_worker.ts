@@ -1,16 +1,6 @@
 /// <reference lib="deno.worker" />
 /** Render worker: receives one frame job, renders it with renderFrame, transfers the pixel buffers back. */
-import { type RenderableScene, renderFrame } from "./render.ts";
-import type { Trajectory } from "./trajectory.ts";
-
-interface RenderJob {
-  id: number;
-  scene: RenderableScene;
-  trajectory: Trajectory;
-  frameIndex: number;
-  width: number;
-  height: number;
-}
+import { renderFrame, type RenderJob } from "./render.ts";
 
 self.onmessage = (e: MessageEvent<RenderJob>) => {
   const { id, scene, trajectory, frameIndex, width, height } = e.data;

@@ -17,9 +17,11 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../errors.ts";
+import { readJsonFile } from "../io/json_file.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { CorrespondenceSequence } from "./types.ts";
 import { crc32, decodeRecord, encodeRecord } from "./record.ts";
+import { concatBytes } from "../io/concat.ts";
 
 export const SHARD_SCHEMA_VERSION = 1;
 export const SHARD_MAGIC = "GASPSHRD";
@@ -52,8 +54,50 @@ export const ManifestSchema = z.object({
   splits: z.record(z.string(), SplitEntry),
   files: z.array(FileEntry),
 });
+/** One shard file in the manifest. */
+export interface ManifestFile {
+  /** File name, relative to the dataset folder. */
+  name: string;
+  /** The split its records belong to. */
+  split: Split;
+  /** Records (sequences) in the file. */
+  records: number;
+  /** File size. */
+  bytes: number;
+  /** Hex SHA-256 of the file's bytes. */
+  sha256: string;
+}
+
+/** One split's totals in the manifest. */
+export interface ManifestSplit {
+  /** Sequences in the split. */
+  sequences: number;
+  /** Frames over all its sequences. */
+  frames: number;
+  /** Its shard files, in order. */
+  files: string[];
+}
+
 /** manifest.json: schema version, seed, generator config, per-split counts and every shard file's checksum. */
-export type Manifest = z.infer<typeof ManifestSchema>;
+export interface Manifest {
+  /** SHARD_SCHEMA_VERSION of the writer (the check below fails when that constant changes). */
+  schemaVersion: 1;
+  /** Always "gasp-ts.correspondence-shards". */
+  format: "gasp-ts.correspondence-shards";
+  /** The dataset's master seed. */
+  seed: number;
+  /** The generator's config, as given. */
+  generator: Record<string, unknown>;
+  /** Totals per split name. */
+  splits: Record<string, ManifestSplit>;
+  /** Every shard file. */
+  files: ManifestFile[];
+}
+
+/** Compile-time proof that the interface above and the schema describe the same object (neither can drift). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _manifestMatches: Same<z.infer<typeof ManifestSchema>, Manifest> = true;
+void _manifestMatches;
 
 /** What a shard writer records in the manifest, and when it starts a new shard file. */
 export interface ShardWriterOptions {
@@ -104,7 +148,7 @@ export class ShardWriter {
     this.#open.delete(split);
     const s = this.#splits[split];
     const name = `${split}-${String(s.files.length).padStart(5, "0")}.gshard`;
-    const bytes = concat(cur.chunks, cur.bytes);
+    const bytes = concatBytes(cur.chunks);
     await writeFileAtomic(join(this.dir, name), bytes);
     s.files.push(name);
     this.#files.push({ name, split, records: cur.records, bytes: bytes.length, sha256: sha256Hex(bytes) });
@@ -144,18 +188,7 @@ export async function writeShards(
 /** Read and validate `dir/manifest.json`. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const file = join(dir, "manifest.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(file));
-  } catch (e) {
-    throw new DataFormatError(file, "(file)", "a readable JSON manifest", String(e));
-  }
-  const r = ManifestSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new DataFormatError(file, issue.path.join(".") || "(root)", issue.message);
-  }
-  return r.data;
+  return await readJsonFile(file, ManifestSchema, "a readable JSON manifest");
 }
 
 /** Stream the sequences of one split, verifying every record (see the file comment). */
@@ -276,13 +309,6 @@ function fileHeader(): Uint8Array {
   h.set(new TextEncoder().encode(SHARD_MAGIC), 0);
   new DataView(h.buffer).setUint32(8, SHARD_SCHEMA_VERSION, true);
   return h;
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) out.set(c, at), at += c.length;
-  return out;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

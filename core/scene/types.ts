@@ -6,12 +6,10 @@
 
 /** A 3x3 row-major matrix (intrinsics K, rotations). */
 export type Mat3 = [[number, number, number], [number, number, number], [number, number, number]];
+/** A row of a 3x4 or 4x4 matrix. */
+export type Row4 = [number, number, number, number];
 /** A 3x4 row-major matrix: a world-to-camera pose [R|t] (OpenCV axes). */
-export type Mat34 = [
-  [number, number, number, number],
-  [number, number, number, number],
-  [number, number, number, number],
-];
+export type Mat34 = [Row4, Row4, Row4];
 
 /** One posed RGB-D frame. */
 export interface Frame {

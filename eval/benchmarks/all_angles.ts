@@ -28,7 +28,7 @@ import { DataFormatError } from "../../core/errors.ts";
 import { allAnglesPrompt } from "../../core/prompts/all_angles.ts";
 import { insideRoot } from "./data_root.ts";
 import { canInfer } from "./harness_extraction.ts";
-import { groupMeans, mean } from "./metrics.ts";
+import { groupMeans, mean, putSorted, suiteScores } from "./metrics.ts";
 import { describe } from "./parquet_table.ts";
 import { scoreChoice } from "./robust_extraction.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
@@ -143,19 +143,11 @@ function score(item: BenchItem, output: string): ItemScore {
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
-  const pick = (k: "strict" | "robust") => {
+  return suiteScores("all-angles", items.length, (k) => {
     const out: Record<string, number> = { overall: mean(scores.map((s) => s[k])) };
-    const g = groupMeans(scores, (s) => s.category, (s) => s[k]);
-    for (const c of [...g.keys()].sort()) out[c] = g.get(c)!;
+    putSorted(out, groupMeans(scores, (s) => s.category, (s) => s[k]));
     return out;
-  };
-  return {
-    suite: "all-angles",
-    n: items.length,
-    strict: pick("strict"),
-    robust: pick("robust"),
-    primary: "strict" as const,
-  };
+  });
 }
 
 /** All-Angles Bench (`data.json` + images): load, score as its harness does, aggregate per category. */

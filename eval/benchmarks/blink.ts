@@ -22,8 +22,8 @@ import { DataFormatError } from "../../core/errors.ts";
 import { blinkPrompt } from "../../core/prompts/lmms_mc.ts";
 import { lmmsLeadingLetter } from "./harness_extraction.ts";
 import { checkImageBytes } from "./images.ts";
-import { groupMeans, mean } from "./metrics.ts";
-import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
+import { groupMeans, mean, putSorted, suiteScores } from "./metrics.ts";
+import { describe, parseRow, readParquetRows, statDataPath } from "./parquet_table.ts";
 import { scoreChoice } from "./robust_extraction.ts";
 import { LETTERS, lettersFor } from "./suite.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
@@ -68,13 +68,7 @@ const BlinkRow = z.object({
 
 /** Parquet files under `path` (a file, or a folder searched recursively for `{split}-*.parquet` / `*.parquet`). */
 export function findParquetFiles(path: string, prefix: string): string[] {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(path);
-  } catch (e) {
-    throw new DataFormatError(path, "(path)", "the dataset folder or a parquet file", (e as Error).message);
-  }
-  if (st.isFile) return [path];
+  if (statDataPath(path, "the dataset folder or a parquet file").isFile) return [path];
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -131,19 +125,12 @@ export function scoreLeadingLetter(item: BenchItem, output: string): ItemScore {
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
-  const pick = (k: "strict" | "robust") => {
+  return suiteScores("blink", items.length, (k) => {
     const g = groupMeans(scores, (s) => s.category, (s) => s[k]);
     const out: Record<string, number> = { overall: mean([...g.values()]), micro: mean(scores.map((s) => s[k])) };
-    for (const c of [...g.keys()].sort()) out[c] = g.get(c)!;
+    putSorted(out, g);
     return out;
-  };
-  return {
-    suite: "blink",
-    n: items.length,
-    strict: pick("strict"),
-    robust: pick("robust"),
-    primary: "strict" as const,
-  };
+  });
 }
 
 /** BLINK (`{split}-*.parquet` per sub-task): load, lmms-eval leading-letter scoring, per-sub-task accuracy. */

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
 import { checkImageBytes } from "./images.ts";
-import { groupMeans, mean } from "./metrics.ts";
+import { groupMeans, mean, putSorted, suiteScores } from "./metrics.ts";
 import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
 import { cvBenchPrompt } from "../../core/prompts/lmms_mc.ts";
 import { findParquetFiles, HfImage, scoreLeadingLetter } from "./blink.ts";
@@ -100,23 +100,16 @@ export function cvBenchOfficial(bySource: ReadonlyMap<string, number>): number {
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
   const meta = new Map(items.map((it) => [it.id, it.meta]));
-  const pick = (k: "strict" | "robust") => {
+  return suiteScores("cv-bench", items.length, (k) => {
     const bySource = groupMeans(scores, (s) => meta.get(s.id)!.source, (s) => s[k]);
     const byType = groupMeans(scores, (s) => meta.get(s.id)!.type, (s) => s[k]);
     const byCat = groupMeans(scores, (s) => s.category, (s) => s[k]);
     const out: Record<string, number> = { official: cvBenchOfficial(bySource), overall: mean(scores.map((s) => s[k])) };
     for (const t of ["2D", "3D"]) if (byType.has(t)) out[t] = byType.get(t)!;
-    for (const s of [...bySource.keys()].sort()) out[`source:${s}`] = bySource.get(s)!;
-    for (const c of [...byCat.keys()].sort()) out[c] = byCat.get(c)!;
+    putSorted(out, bySource, "source:");
+    putSorted(out, byCat);
     return out;
-  };
-  return {
-    suite: "cv-bench",
-    n: items.length,
-    strict: pick("strict"),
-    robust: pick("robust"),
-    primary: "strict" as const,
-  };
+  });
 }
 
 /** CV-Bench (parquet + images): load, leading-letter scoring, the official 2D/3D accuracy. */

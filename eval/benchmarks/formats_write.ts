@@ -35,6 +35,30 @@ function parquetBytes(columns: Column[], schemas: SchemaElement[][]): Uint8Array
   return new Uint8Array(buf);
 }
 
+/** How a record field is stored: its parquet schema and its value as hyparquet-writer takes it. */
+const KINDS = {
+  str: { schema: str, value: (v: unknown) => v },
+  int64: { schema: int64, value: (v: unknown) => v === null ? null : BigInt(v as number) },
+  strList: { schema: strList, value: (v: unknown) => v },
+  hfImage: { schema: hfImage, value: (v: unknown) => v },
+};
+type Kind = keyof typeof KINDS;
+
+/**
+ * Writes `rows` as one parquet file, a column per name in `names` (in that order), each a string unless `kinds`
+ * says otherwise.
+ */
+async function writeRecordsParquet<R>(
+  path: string,
+  rows: readonly R[],
+  names: readonly (keyof R & string)[],
+  kinds: Partial<Record<keyof R & string, Kind>> = {},
+): Promise<void> {
+  const kindOf = (n: keyof R & string) => KINDS[kinds[n] ?? "str"];
+  const cols = names.map((n) => ({ name: n, data: rows.map((r) => kindOf(n).value(r[n])) }));
+  await writeFileAtomic(path, parquetBytes(cols, names.map((n) => kindOf(n).schema(n))));
+}
+
 export interface HfImageValue {
   bytes: Uint8Array;
   path: string | null;
@@ -50,22 +74,9 @@ export interface VsiRecord {
   options: string[] | null;
 }
 
-export async function writeVsiParquet(path: string, rows: readonly VsiRecord[]): Promise<void> {
-  const cols: Column[] = [
-    { name: "id", data: rows.map((r) => BigInt(r.id)) },
-    { name: "dataset", data: rows.map((r) => r.dataset) },
-    { name: "scene_name", data: rows.map((r) => r.scene_name) },
-    { name: "question_type", data: rows.map((r) => r.question_type) },
-    { name: "question", data: rows.map((r) => r.question) },
-    { name: "ground_truth", data: rows.map((r) => r.ground_truth) },
-    { name: "options", data: rows.map((r) => r.options) },
-  ];
-  const schema = [
-    int64("id"),
-    ...["dataset", "scene_name", "question_type", "question", "ground_truth"].map(str),
-    strList("options"),
-  ];
-  await writeFileAtomic(path, parquetBytes(cols, schema));
+export function writeVsiParquet(path: string, rows: readonly VsiRecord[]): Promise<void> {
+  const names = ["id", "dataset", "scene_name", "question_type", "question", "ground_truth", "options"] as const;
+  return writeRecordsParquet(path, rows, names, { id: "int64", options: "strList" });
 }
 
 export interface BlinkRecord {
@@ -82,23 +93,19 @@ export interface BlinkRecord {
   explanation: string;
 }
 
-export async function writeBlinkParquet(path: string, rows: readonly BlinkRecord[]): Promise<void> {
+export function writeBlinkParquet(path: string, rows: readonly BlinkRecord[]): Promise<void> {
   const names = [
-    "idx",
-    "question",
-    "sub_task",
-    "image_1",
-    "image_2",
-    "image_3",
-    "image_4",
-    "choices",
-    "answer",
-    "prompt",
-    "explanation",
+    ...["idx", "question", "sub_task", "image_1", "image_2", "image_3", "image_4"],
+    ...["choices", "answer", "prompt", "explanation"],
   ] as const;
-  const cols: Column[] = names.map((n) => ({ name: n, data: rows.map((r) => r[n]) }));
-  const schema = names.map((n) => n.startsWith("image_") ? hfImage(n) : n === "choices" ? strList(n) : str(n));
-  await writeFileAtomic(path, parquetBytes(cols, schema));
+  const image = "hfImage";
+  return writeRecordsParquet(path, rows, names, {
+    image_1: image,
+    image_2: image,
+    image_3: image,
+    image_4: image,
+    choices: "strList",
+  });
 }
 
 export interface CvBenchRecord {
@@ -119,42 +126,17 @@ export interface CvBenchRecord {
   bbox: string | null;
 }
 
-export async function writeCvBenchParquet(path: string, rows: readonly CvBenchRecord[]): Promise<void> {
-  const cols: Column[] = [
-    { name: "idx", data: rows.map((r) => BigInt(r.idx)) },
-    { name: "type", data: rows.map((r) => r.type) },
-    { name: "task", data: rows.map((r) => r.task) },
-    { name: "image", data: rows.map((r) => r.image) },
-    { name: "question", data: rows.map((r) => r.question) },
-    { name: "choices", data: rows.map((r) => r.choices) },
-    { name: "answer", data: rows.map((r) => r.answer) },
-    { name: "prompt", data: rows.map((r) => r.prompt) },
-    { name: "filename", data: rows.map((r) => r.filename) },
-    { name: "source", data: rows.map((r) => r.source) },
-    { name: "source_dataset", data: rows.map((r) => r.source_dataset) },
-    { name: "source_filename", data: rows.map((r) => r.source_filename) },
-    { name: "target_class", data: rows.map((r) => r.target_class) },
-    { name: "target_size", data: rows.map((r) => r.target_size === null ? null : BigInt(r.target_size)) },
-    { name: "bbox", data: rows.map((r) => r.bbox) },
-  ];
-  const schema = [
-    int64("idx"),
-    str("type"),
-    str("task"),
-    hfImage("image"),
-    str("question"),
-    strList("choices"),
-    str("answer"),
-    str("prompt"),
-    str("filename"),
-    str("source"),
-    str("source_dataset"),
-    str("source_filename"),
-    str("target_class"),
-    int64("target_size"),
-    str("bbox"),
-  ];
-  await writeFileAtomic(path, parquetBytes(cols, schema));
+export function writeCvBenchParquet(path: string, rows: readonly CvBenchRecord[]): Promise<void> {
+  const names = [
+    ...["idx", "type", "task", "image", "question", "choices", "answer", "prompt"],
+    ...["filename", "source", "source_dataset", "source_filename", "target_class", "target_size", "bbox"],
+  ] as const;
+  return writeRecordsParquet(path, rows, names, {
+    idx: "int64",
+    image: "hfImage",
+    choices: "strList",
+    target_size: "int64",
+  });
 }
 
 export interface AllAnglesJsonRecord {

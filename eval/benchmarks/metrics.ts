@@ -7,6 +7,7 @@
  * `<=` (the paper's formula writes `<`). The thresholds are written out as 0.5 + 0.05·i, i = 0..9, rather than
  * accumulated by float steps.
  */
+import type { SuiteScores } from "./types.ts";
 
 export const MRA_THRESHOLDS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0.5 + 0.05 * i);
 
@@ -22,6 +23,23 @@ export function meanRelativeAccuracy(pred: number | null, target: number | null)
 
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * A suite's scores from its metric table under each extraction (`metrics(k)` scores every item under k); strict
+ * is primary, so the headline numbers compare with the papers'.
+ */
+export function suiteScores(
+  suite: string,
+  n: number,
+  metrics: (k: "strict" | "robust") => Record<string, number>,
+): Omit<SuiteScores, "majorityBaseline"> {
+  return { suite, n, strict: metrics("strict"), robust: metrics("robust"), primary: "strict" };
+}
+
+/** Copies per-group means into `out` in sorted key order (report order), each key behind `prefix`. */
+export function putSorted(out: Record<string, number>, groups: ReadonlyMap<string, number>, prefix = ""): void {
+  for (const k of [...groups.keys()].sort()) out[prefix + k] = groups.get(k)!;
 }
 
 /** Mean of `value(x)` per `key(x)`, keys in first-seen order. */

@@ -59,3 +59,12 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return `array(${v.length})`;
   return typeof v === "object" ? "object" : `${typeof v} ${String(v)}`;
 }
+
+/** `Deno.statSync(path)`, or a DataFormatError saying the path should be `expected` (a dataset folder or file). */
+export function statDataPath(path: string, expected: string): Deno.FileInfo {
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    throw new DataFormatError(path, "(path)", expected, (e as Error).message);
+  }
+}

@@ -13,6 +13,7 @@ import { mean } from "./metrics.ts";
 import { bootstrapInterval, type Interval, mcnemarExact, pairedBootstrap, wilsonInterval } from "./statistics.ts";
 import { type BenchmarkModule, chanceScores, majorityOutputs } from "./suite.ts";
 import type { BenchItem, BenchmarkName, ItemScore } from "./types.ts";
+import { readTextIfExists } from "../../core/io/json_file.ts";
 
 /** The `schema` field of results.json. */
 export const RESULTS_SCHEMA = "gasp-bench-results/1";
@@ -282,6 +283,7 @@ export function suiteResult(
     const diff = fin(a.agg.strict[headline] - b.agg.strict[headline]);
     const boot = diff === null ? null : pairedBootstrap(n, diffOf, BOOTSTRAP);
     const ci95 = boot && { lo: boot.lo, hi: boot.hi };
+    const pair = { a: a.e.checkpoint, b: ctrl, metric: headline, n, diff, ci95 };
     if (isProportion(a.e.strict, a.agg.strict[headline]) && isProportion(b.e.strict, b.agg.strict[headline])) {
       let aOnly = 0, bOnly = 0;
       for (let i = 0; i < n; i++) {
@@ -289,27 +291,13 @@ export function suiteResult(
         else if (a.e.strict[i] < b.e.strict[i]) bOnly++;
       }
       comparisons.push({
-        a: a.e.checkpoint,
-        b: ctrl,
-        metric: headline,
-        n,
-        diff,
-        ci95,
+        ...pair,
         pValue: mcnemarExact(aOnly, bOnly),
         test: "mcnemar-exact",
         discordant: { aOnly, bOnly },
       });
     } else {
-      comparisons.push({
-        a: a.e.checkpoint,
-        b: ctrl,
-        metric: headline,
-        n,
-        diff,
-        ci95,
-        pValue: boot ? boot.pValue : null,
-        test: "paired-bootstrap",
-      });
+      comparisons.push({ ...pair, pValue: boot ? boot.pValue : null, test: "paired-bootstrap" });
     }
   }
 
@@ -389,13 +377,8 @@ export function mergeResults(
 
 /** Reads `results.json` (null when absent); a file of another format is an error naming it, never overwritten. */
 export async function readResults(path: string): Promise<BenchResults | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === null) return null;
   let r: Partial<BenchResults>;
   try {
     r = JSON.parse(text);

@@ -26,8 +26,8 @@ import { DataFormatError } from "../../core/errors.ts";
 import { vsiMultipleChoicePrompt, vsiNumericPrompt } from "../../core/prompts/vsi.ts";
 import { insideRoot } from "./data_root.ts";
 import { pythonFloat, vsiFuzzyMatching } from "./harness_extraction.ts";
-import { groupMeans, mean, meanRelativeAccuracy } from "./metrics.ts";
-import { describe, parseRow, readParquetRows } from "./parquet_table.ts";
+import { groupMeans, mean, meanRelativeAccuracy, suiteScores } from "./metrics.ts";
+import { describe, parseRow, readParquetRows, statDataPath } from "./parquet_table.ts";
 import { robustChoice, robustNumber } from "./robust_extraction.ts";
 import type { BenchmarkModule, LoadOptions } from "./suite.ts";
 import type { BenchItem, ImageSource, ItemScore } from "./types.ts";
@@ -90,13 +90,7 @@ export const VSI_VIDEO_FOLDERS = ["arkitscenes", "scannet", "scannetpp"] as cons
  * else `test.parquet`, else `data/test-*.parquet` (the layout `datasets` uses for other repos).
  */
 export function vsiParquetFiles(path: string): string[] {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(path);
-  } catch (e) {
-    throw new DataFormatError(path, "(path)", "the VSI-Bench dataset folder or its parquet file", (e as Error).message);
-  }
-  if (st.isFile) return [path];
+  if (statDataPath(path, "the VSI-Bench dataset folder or its parquet file").isFile) return [path];
   const list = (dir: string) => {
     try {
       return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => e.name).sort();
@@ -264,13 +258,7 @@ export function vsiAggregate(scores: readonly ItemScore[], k: "strict" | "robust
 }
 
 function aggregate(items: readonly BenchItem[], scores: readonly ItemScore[]) {
-  return {
-    suite: "vsi",
-    n: items.length,
-    strict: vsiAggregate(scores, "strict"),
-    robust: vsiAggregate(scores, "robust"),
-    primary: "strict" as const,
-  };
+  return suiteScores("vsi", items.length, (k) => vsiAggregate(scores, k));
 }
 
 /** VSI-Bench (parquet + videos or extracted frames): load, lmms-eval scoring (accuracy / MRA), the 8-task mean. */

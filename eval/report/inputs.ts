@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { DataFormatError } from "../../core/errors.ts";
 import { type BenchResults, readResults } from "../benchmarks/results.ts";
+import { readTextIfExists } from "../../core/io/json_file.ts";
 
 /** A metric that may be undefined (NaN is written as null). */
 const num = z.number().nullable();
@@ -176,13 +177,8 @@ export function checkShape<T>(file: string, what: string, schema: z.ZodType<T>, 
 
 /** Reads and checks a JSON file; null when it does not exist. */
 export async function readJsonInput<T>(file: string, what: string, schema: z.ZodType<T>): Promise<T | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(file);
+  if (text === null) return null;
   let data: unknown;
   try {
     data = JSON.parse(text);

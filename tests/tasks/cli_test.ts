@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { runTask, TASKS } from "./_task.ts";
 
 Deno.test("every task answers --help and -h with its flags and exit 0", async () => {
-  assert.ok(TASKS.length >= 11, `expected the 11 tasks, got ${TASKS.map(([n]) => n)}`);
+  assert.ok(TASKS.length >= 12, `expected the 12 tasks, got ${TASKS.map(([n]) => n)}`);
+  assert.ok(TASKS.some(([n]) => n === "ablate"), "deno task ablate is checked too");
   const cwd = await Deno.makeTempDir();
   try {
     for (const [name] of TASKS) {

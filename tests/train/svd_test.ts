@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../core/random.ts";
 import { type MatF64, zeros } from "../../train/mat_f64.ts";
-import { fromRows, matmul, matmulTransA, maxAbsDiff, randomNormal } from "../../train/reference/dense.ts";
+import { fromRows, matmul, maxAbsDiff, randomNormal } from "../../train/reference/dense.ts";
 import { reconstruct, svd } from "../../train/svd.ts";
-
-function orthonormalityError(q: MatF64): number {
-  const g = matmulTransA(q, q);
-  let e = 0;
-  for (let i = 0; i < g.rows; i++) {
-    for (let j = 0; j < g.cols; j++) e = Math.max(e, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
-  }
-  return e;
-}
+import { orthonormalityError } from "../_helpers/orthonormal.ts";
 
 function checkSvd(a: MatF64, label: string): void {
   const r = svd(a);

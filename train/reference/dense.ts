@@ -3,6 +3,7 @@
  * matrices: row-major, HF weight layout [out, in] for linear layers. Not fast; correct and readable.
  */
 import { ShapeMismatchError } from "../../core/errors.ts";
+import { mulAOrAt } from "../../core/linalg/dense_f64.ts";
 import type { Rng } from "../../core/random.ts";
 import { type MatF64, zeros } from "../mat_f64.ts";
 
@@ -27,17 +28,7 @@ export function randomNormal(rows: number, cols: number, rng: Rng, std = 1): Mat
 /** C = A · B. (m, k) · (k, n) → (m, n). */
 export function matmul(a: MatF64, b: MatF64): MatF64 {
   if (a.cols !== b.rows) throw new ShapeMismatchError("matmul", `(${a.rows}, ${a.cols}) · (${b.rows}, ${b.cols})`);
-  const c = zeros(a.rows, b.cols);
-  for (let i = 0; i < a.rows; i++) {
-    for (let k = 0; k < a.cols; k++) {
-      const aik = a.data[i * a.cols + k];
-      if (aik === 0) continue;
-      const bo = k * b.cols;
-      const co = i * b.cols;
-      for (let j = 0; j < b.cols; j++) c.data[co + j] += aik * b.data[bo + j];
-    }
-  }
-  return c;
+  return { rows: a.rows, cols: b.cols, data: mulAOrAt(a.data, a.rows, a.cols, b.data, b.cols, false) };
 }
 
 /** C = A · Bᵀ, the linear-layer product x Wᵀ with W in HF layout [out, in]. (m, k) · (n, k)ᵀ → (m, n). */
@@ -63,17 +54,7 @@ export function matmulTransA(a: MatF64, b: MatF64): MatF64 {
   if (a.rows !== b.rows) {
     throw new ShapeMismatchError("matmulTransA", `(${a.rows}, ${a.cols})ᵀ · (${b.rows}, ${b.cols})`);
   }
-  const c = zeros(a.cols, b.cols);
-  for (let k = 0; k < a.rows; k++) {
-    for (let i = 0; i < a.cols; i++) {
-      const aki = a.data[k * a.cols + i];
-      if (aki === 0) continue;
-      const co = i * b.cols;
-      const bo = k * b.cols;
-      for (let j = 0; j < b.cols; j++) c.data[co + j] += aki * b.data[bo + j];
-    }
-  }
-  return c;
+  return { rows: a.cols, cols: b.cols, data: mulAOrAt(a.data, a.rows, a.cols, b.data, b.cols, true) };
 }
 
 /** Adds a bias row vector to every row, in place. */

@@ -31,7 +31,7 @@ function key(op: string, v: Variant, extra: string): string {
   return `attn_${op}_d${v.D}_${+v.causal}${v.mask}${+v.range}_${extra}`;
 }
 
-export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out, lse, p) => {
+export const attentionForward: Backend["attentionForward"] = ({ q, k, v, mask, out, lse }, p) => {
   const t = p.tiling, va = variant(p);
   const gx = Math.ceil(p.Tq / (t.wg * t.qr));
   launch(
@@ -51,7 +51,7 @@ export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out
   );
 };
 
-export const attentionBackward: Backend["attentionBackward"] = (q, k, v, mask, out, lse, g, grads, p) => {
+export const attentionBackward: Backend["attentionBackward"] = ({ q, k, v, mask, out, lse }, g, grads, p) => {
   const { B, Hq, Hkv, Tq, Tk, D } = p;
   const wg = p.tiling.wg, br = p.tiling.bwdRows, va = variant(p);
   const stats = Tensor.empty([B, Hq, Tq, 2], "f32", "webgpu");

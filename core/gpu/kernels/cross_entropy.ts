@@ -4,8 +4,8 @@
  * elementwise kernel.
  */
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
-import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
+import { reduceWgsl, rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import type { Backend, CrossEntropyPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
@@ -19,10 +19,7 @@ ${STRUCT}
 ${bindings(["in X", "in T: i32", "out L", "out LSE"], "P")}
 ${reduceWgsl(wg)}
 ${VALID}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
+${rowMain(wg)}
   let base = row * p.len;
   var lm = -3.402823e38;
   for (var c = lid; c < p.len; c += ${wg}u) { lm = max(lm, X[base + c]); }
@@ -72,11 +69,8 @@ function backwardCode() {
 ${STRUCT}
 ${bindings(["in X", "in T: i32", "in LSE", "in G", "in CNT", "out DX"], "P")}
 ${VALID}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
+${flatMain(WG, "p.rows * p.len")}
   _ = CNT[0];
-  ${flatIndex(WG)}
-  if (i >= p.rows * p.len) { return; }
   let r = i / p.len;
   let j = i % p.len;
   let t = T[r];

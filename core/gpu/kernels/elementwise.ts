@@ -2,7 +2,7 @@
 import { GpuContext } from "../context.ts";
 import { GpuFeatureMissingError } from "../../errors.ts";
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
+import { FLAT_ARGS, flatIndex, flatMain, grid1d, launch, packParams } from "../launch.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
 import type { BinaryOpName, BroadcastPlan, UnaryName } from "../../kernels/types.ts";
 import type { DType, Tensor } from "../../tensor.ts";
@@ -42,10 +42,7 @@ function sameCode(op: BinaryOpName) {
   return () => `
 struct P { n: u32 }
 ${bindings(["in A", "in B", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   let a = A[i];
   let b = B[i];
   O[i] = ${BINARY[op]};
@@ -68,10 +65,7 @@ function broadcastCode(op: BinaryOpName) {
   return () => `
 struct P { n: u32, rank: u32, shape: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
 ${bindings(["in A", "in B", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   ${offsets(["a", "b"])}
   let a = A[ia];
   let b = B[ib];
@@ -152,10 +146,7 @@ function unaryCode(name: UnaryName) {
 ${ERF_WGSL}
 struct P { n: u32, s: f32 }
 ${bindings(["in X", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   let x = X[i];
   let s = p.s;
   O[i] = ${UNARY[name]};
@@ -171,12 +162,9 @@ function whereCode(aScalar: boolean, bScalar: boolean) {
 struct P { n: u32, rank: u32, av: f32, bv: f32,
   shape: array<vec4<u32>, 2>, sc: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
 ${bindings(["in C", "in A", "in B", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
+${flatMain(WG)}
   _ = A[0];
   _ = B[0];
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
   ${offsets(["c", "a", "b"])}
   let a = ${aScalar ? "p.av" : "A[ia]"};
   let b = ${bScalar ? "p.bv" : "B[ib]"};
@@ -202,10 +190,7 @@ function castCode(from: DType, to: DType) {
     `${f16 ? "enable f16;" : ""}
 struct P { n: u32 }
 ${bindings([`in X: ${WGSL_TYPE[from]}`, `out O: ${WGSL_TYPE[to]}`], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   O[i] = ${WGSL_TYPE[to]}(X[i]);
 }`;
 }

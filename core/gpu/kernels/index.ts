@@ -5,7 +5,7 @@
  * gather and its backward.
  */
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
 import { contiguousStrides, MAX_RANK } from "../../kernels/shapes.ts";
 import type { GatherPlan, IndexPlan } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
@@ -19,10 +19,7 @@ function selectCode(f16: boolean) {
   return () => `
 ${SEL}
 ${bindings([f16 ? "in X: u32" : "in X", "in I: i32", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   let inn = i % p.inner;
   let k = (i / p.inner) % p.k;
   let o = i / (p.inner * p.k);
@@ -38,10 +35,7 @@ function backwardScanCode() {
   return () => `
 ${SEL}
 ${bindings(["in G", "in I: i32", "out DX"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   let inn = i % p.inner;
   let v = i32((i / p.inner) % p.len);
   let o = i / (p.inner * p.len);
@@ -58,11 +52,8 @@ function backwardCsrCode() {
   return () => `
 ${SEL}
 ${bindings(["in G", "in OFF: u32", "in POS: u32", "out DX"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
+${flatMain(WG)}
   _ = POS[0];
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
   let inn = i % p.inner;
   let v = (i / p.inner) % p.len;
   let o = i / (p.inner * p.len);
@@ -150,10 +141,7 @@ function gatherCode() {
   return () => `
 ${GSTRUCT}
 ${bindings(["in X", "in I: i32", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   var rem = i;
   var off = 0u;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
@@ -173,10 +161,7 @@ function gatherBackwardCode() {
   return () => `
 ${GSTRUCT}
 ${bindings(["in G", "in I: i32", "out DX"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   var rem = i;
   var base = 0u;
   var ca = 0u;

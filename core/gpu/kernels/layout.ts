@@ -1,6 +1,6 @@
 /** WGSL data-movement kernels over 4-byte elements: permute, slice, pad (slice's backward), place (concat). */
-import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
+import { bindings, stridedOffsetWgsl } from "../wgsl.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
 import type { AxisPart } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
@@ -10,18 +10,9 @@ const WG = 256;
 const permuteCode = () => `
 struct P { n: u32, rank: u32, shape: array<vec4<u32>, 2>, src: array<vec4<u32>, 2> }
 ${bindings(["in X: u32", "out O: u32"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  var rem = i;
-  var s = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    s += (rem % dim) * p.src[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  O[i] = X[s];
+${stridedOffsetWgsl("srcOffset", "p.rank", "p.shape", "p.src")}
+${flatMain(WG)}
+  O[i] = X[srcOffset(i)];
 }`;
 
 export function permute(x: Tensor, out: Tensor, srcStrides: number[]): void {
@@ -36,49 +27,34 @@ export function permute(x: Tensor, out: Tensor, srcStrides: number[]): void {
 }
 
 const PART = "struct P { n: u32, len: u32, inner: u32, dim: u32, start: u32 }";
-const SPLIT = `let r = i % p.inner;
-  let q = i / p.inner;`;
 
-const sliceCode = () => `
+/**
+ * slice, pad and place walk (outer, axis, inner) the same way: flat index i → inner column r, axis position a along
+ * `along` (the part's own length for slice and place, the whole axis for pad) and outer index o; `move` is the one
+ * statement that differs.
+ */
+function partCode(input: string, along: "len" | "dim", move: string): () => string {
+  return () => `
 ${PART}
-${bindings(["in X: u32", "out O: u32"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  ${SPLIT}
-  let a = q % p.len;
-  let o = q / p.len;
-  O[i] = X[(o * p.dim + p.start + a) * p.inner + r];
+${bindings([`in ${input}: u32`, "out O: u32"], "P")}
+${flatMain(WG)}
+  let r = i % p.inner;
+  let q = i / p.inner;
+  let a = q % p.${along};
+  let o = q / p.${along};
+  ${move}
 }`;
+}
 
-const padCode = () => `
-${PART}
-${bindings(["in G: u32", "out O: u32"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  ${SPLIT}
-  let a = q % p.dim;
-  let o = q / p.dim;
-  var v = 0u;
+const sliceCode = partCode("X", "len", "O[i] = X[(o * p.dim + p.start + a) * p.inner + r];");
+const padCode = partCode(
+  "G",
+  "dim",
+  `var v = 0u;
   if (a >= p.start && a < p.start + p.len) { v = G[(o * p.len + a - p.start) * p.inner + r]; }
-  O[i] = v;
-}`;
-
-const placeCode = () => `
-${PART}
-${bindings(["in X: u32", "out O: u32"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
-  ${SPLIT}
-  let a = q % p.len;
-  let o = q / p.len;
-  O[(o * p.dim + p.start + a) * p.inner + r] = X[i];
-}`;
+  O[i] = v;`,
+);
+const placeCode = partCode("X", "len", "O[(o * p.dim + p.start + a) * p.inner + r] = X[i];");
 
 function partParams(n: number, p: AxisPart): ArrayBuffer {
   return packParams([["u32", n], ["u32", p.len], ["u32", p.inner], ["u32", p.dim], ["u32", p.start]]);

@@ -3,8 +3,8 @@
  * saving (μ, r) per row), a row kernel for dx and a column kernel for dw and db that sums rows in row order.
  */
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
-import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
+import { reduceWgsl, rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import type { NormKind, NormPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
@@ -33,12 +33,9 @@ fn sq(base: u32, mu: f32) -> f32 {
   return a;
 }
 var<private> local: u32;
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
+${rowMain(wg)}
   _ = W[0];
   _ = B[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
   local = lid;
   let base = row * p.len;
   ${stats}
@@ -81,11 +78,8 @@ function backwardXCode(kind: NormKind, wg: number, hasW: boolean) {
 ${STRUCT}
 ${bindings(["in X", "in W", "in G", "in S", "out DX"], "P")}
 ${reduceWgsl(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
+${rowMain(wg)}
   _ = W[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
   let base = row * p.len;
   let mu = S[2u * row];
   let r = S[2u * row + 1u];
@@ -100,10 +94,7 @@ function backwardWCode() {
   return () => `
 ${STRUCT}
 ${bindings(["in X", "in G", "in S", "out DW", "out DB"], "P")}
-@compute @workgroup_size(${COL_WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(COL_WG)}
-  if (i >= p.len) { return; }
+${flatMain(COL_WG, "p.len")}
   var dw = 0.0;
   var db = 0.0;
   for (var rr = 0u; rr < p.rows; rr++) {

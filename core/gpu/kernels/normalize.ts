@@ -1,7 +1,7 @@
 /** WGSL l2Normalize along one axis of (outer, L, inner): one workgroup per line reduces ‖x‖² and saves ‖x‖. */
 import { bindings } from "../wgsl.ts";
 import { launch, packParams } from "../launch.ts";
-import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { reduceWgsl, rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import type { L2Plan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
@@ -14,10 +14,7 @@ function forwardCode(wg: number) {
 ${STRUCT}
 ${bindings(["in X", "out Y", "out NRM"], "P")}
 ${reduceWgsl(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  ${ROW_INDEX}
-  if (row >= p.lines) { return; }
+${rowMain(wg, "p.lines")}
   ${LINE}
   var a = 0.0;
   for (var c = lid; c < p.len; c += ${wg}u) { let v = X[base + c * p.inner]; a += v * v; }
@@ -36,10 +33,7 @@ function backwardCode(wg: number) {
 ${STRUCT}
 ${bindings(["in Y", "in G", "in NRM", "out DX"], "P")}
 ${reduceWgsl(wg)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  ${ROW_INDEX}
-  if (row >= p.lines) { return; }
+${rowMain(wg, "p.lines")}
   ${LINE}
   let n = NRM[row];
   let big = n > p.eps;

@@ -1,6 +1,6 @@
 /** WGSL optimiser kernels: the global gradient norm (partials, then a fixed-order total), scaling, AdamW. */
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
 import { reduceWgsl } from "../rows.ts";
 import type { AdamWPlan } from "../../kernels/types.ts";
 import { Tensor } from "../../tensor.ts";
@@ -40,10 +40,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 const scaleCode = () => `
 struct P { n: u32 }
 ${bindings(["in G", "in S", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   O[i] = G[i] * S[1];
 }`;
 
@@ -69,10 +66,7 @@ export function scaleByStat(g: Tensor, stats: Tensor, out: Tensor): void {
 const adamwCode = () => `
 struct P { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32 }
 ${bindings(["out W", "in G", "out M", "out V"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.n) { return; }
+${flatMain(WG)}
   let g = G[i];
   let m = p.b1 * M[i] + (1.0 - p.b1) * g;
   let v = p.b2 * V[i] + (1.0 - p.b2) * g * g;

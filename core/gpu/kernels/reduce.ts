@@ -6,7 +6,7 @@
  * llvmpipe it is needed for correctness: llvmpipe silently stops a loop after 65535 iterations per invocation
  * (measured; with this kernel's nested index loop, sums over ~40k+ elements at 4 invocations came out truncated).
  */
-import { bindings } from "../wgsl.ts";
+import { bindings, stridedOffsetWgsl } from "../wgsl.ts";
 import { launch } from "../launch.ts";
 import { rowWorkgroupSize } from "../rows.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
@@ -26,6 +26,8 @@ struct P { nOut: u32, nRed: u32, keptRank: u32, redRank: u32,
 ${bindings(["in X", "out O"], "P")}
 var<workgroup> buf: array<f32, ${WG}>;
 fn comb(a: f32, b: f32) -> f32 { return ${comb}; }
+${stridedOffsetWgsl("keptOffset", "p.keptRank", "p.keptShape", "p.keptStride")}
+${stridedOffsetWgsl("redOffset", "p.redRank", "p.redShape", "p.redStride")}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -36,23 +38,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= p.nOut) { return; }
   let r0 = ch * p.chunk.x;
   let r1 = min(r0 + p.chunk.x, p.nRed);
-  var rem = o;
-  var base = 0u;
-  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
-    let dim = p.keptShape[d / 4][d % 4];
-    base += (rem % dim) * p.keptStride[d / 4][d % 4];
-    rem = rem / dim;
-  }
+  let base = keptOffset(o);
   var acc = ${init};
   for (var r = r0 + lid; r < r1; r += ${WG}u) {
-    var rr = r;
-    var off = base;
-    for (var d = i32(p.redRank) - 1; d >= 0; d--) {
-      let dim = p.redShape[d / 4][d % 4];
-      off += (rr % dim) * p.redStride[d / 4][d % 4];
-      rr = rr / dim;
-    }
-    acc = comb(acc, X[off]);
+    acc = comb(acc, X[base + redOffset(r)]);
   }
   buf[lid] = acc;
   workgroupBarrier();

@@ -1,6 +1,6 @@
 /** WGSL rotary embedding (see core/ops/rope.ts): one invocation per (j, j + D/2) pair. */
 import { bindings } from "../wgsl.ts";
-import { FLAT_ARGS, flatIndex, grid1d, launch, packParams } from "../launch.ts";
+import { flatMain, grid1d, launch, packParams } from "../launch.ts";
 import type { RopePlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
 
@@ -8,10 +8,7 @@ const WG = 256;
 const code = () => `
 struct P { nPairs: u32, half: u32, T: u32, rowsPerTok: u32, rowsPerBatch: u32, tableBatch: u32, sign: f32 }
 ${bindings(["in X", "in C", "in S", "out O"], "P")}
-@compute @workgroup_size(${WG})
-fn main(${FLAT_ARGS}) {
-  ${flatIndex(WG)}
-  if (i >= p.nPairs) { return; }
+${flatMain(WG, "p.nPairs")}
   let row = i / p.half;
   let j = i % p.half;
   let t = (row / p.rowsPerTok) % p.T;

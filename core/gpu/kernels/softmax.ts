@@ -2,9 +2,9 @@
  * WGSL softmax / logSoftmax over the last axis with an optional broadcast mask (see core/ops/softmax.ts for the
  * conventions). One workgroup per row: three passes (max, Σ exp, write) reduced in workgroup memory.
  */
-import { bindings } from "../wgsl.ts";
+import { bindings, stridedOffsetWgsl } from "../wgsl.ts";
 import { launch } from "../launch.ts";
-import { reduceWgsl, ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { reduceWgsl, rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import { MAX_RANK } from "../../kernels/shapes.ts";
 import type { MaskMode, SoftmaxPlan } from "../../kernels/types.ts";
 import type { Tensor } from "../../tensor.ts";
@@ -19,33 +19,26 @@ function maskWgsl(hasMask: boolean, mode: MaskMode, withLogit: boolean): string 
     ? "X[base + c] * p.scale + M[mb + c * p.msLast]"
     : "X[base + c] * p.scale";
   return `
-fn maskBase(row: u32) -> u32 {
-  var rem = row;
-  var off = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let dim = p.shape[d / 4][d % 4];
-    off += (rem % dim) * p.ms[d / 4][d % 4];
-    rem = rem / dim;
-  }
-  return off;
-}
+${stridedOffsetWgsl("maskBase", "p.rank", "p.shape", "p.ms")}
 fn isValid(mb: u32, c: u32) -> bool { return ${valid}; }
 ${withLogit ? `fn logit(base: u32, mb: u32, c: u32) -> f32 { return ${logit}; }` : ""}`;
 }
 
+/** Forward and backward open the same way: one workgroup per row, `base` its first element, `mb` its mask offset. */
+function rowHead(wg: number, tensors: string[], hasMask: boolean, mode: MaskMode, withLogit: boolean): string {
+  return `${STRUCT}
+${bindings(tensors, "P")}
+${reduceWgsl(wg)}
+${maskWgsl(hasMask, mode, withLogit)}
+${rowMain(wg)}
+  _ = M[0];
+  let base = row * p.len;
+  let mb = maskBase(row);`;
+}
+
 function forwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean) {
   return () => `
-${STRUCT}
-${bindings(["in X", "in M", "out O"], "P")}
-${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode, true)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
-  let base = row * p.len;
-  let mb = maskBase(row);
+${rowHead(wg, ["in X", "in M", "out O"], hasMask, mode, true)}
   var lmax = -3.402823e38;
   for (var c = lid; c < p.len; c += ${wg}u) {
     if (isValid(mb, c)) { lmax = max(lmax, logit(base, mb, c)); }
@@ -74,17 +67,7 @@ function backwardCode(wg: number, hasMask: boolean, mode: MaskMode, log: boolean
   // logSoftmax:  fwd y = z - m - log Σ exp(z - m)  →  dz = g - exp(y) · Σ_valid g     (0 where masked)
   // and z = x · scale (+ mask)  →  dx = scale · dz
   return () => `
-${STRUCT}
-${bindings(["in Y", "in G", "in M", "out DX"], "P")}
-${reduceWgsl(wg)}
-${maskWgsl(hasMask, mode, false)}
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
-  _ = M[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
-  let base = row * p.len;
-  let mb = maskBase(row);
+${rowHead(wg, ["in Y", "in G", "in M", "out DX"], hasMask, mode, false)}
   var acc = 0.0;
   for (var c = lid; c < p.len; c += ${wg}u) {
     if (isValid(mb, c)) { acc += ${log ? "G[base + c]" : "G[base + c] * Y[base + c]"}; }

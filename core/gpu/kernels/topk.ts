@@ -4,7 +4,7 @@
  */
 import { bindings } from "../wgsl.ts";
 import { launch, packParams } from "../launch.ts";
-import { ROW_ARGS, ROW_INDEX, rowGrid, rowWorkgroupSize } from "../rows.ts";
+import { rowGrid, rowMain, rowWorkgroupSize } from "../rows.ts";
 import type { Tensor } from "../../tensor.ts";
 
 function code(wg: number) {
@@ -18,11 +18,8 @@ const NONE = 0xffffffffu;
 fn before(v: f32, i: u32, bv: f32, bi: u32) -> bool {
   return i != NONE && (bi == NONE || v > bv || (v == bv && i < bi));
 }
-@compute @workgroup_size(${wg})
-fn main(${ROW_ARGS}) {
+${rowMain(wg)}
   _ = V[0];
-  ${ROW_INDEX}
-  if (row >= p.rows) { return; }
   let base = row * p.len;
   var pv = 0.0;
   var pi = NONE;

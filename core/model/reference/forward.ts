@@ -67,6 +67,13 @@ function get(w: Weights, name: string): Float32Array {
   return t;
 }
 
+/** Layer `p`'s SwiGLU MLP by HF names (`${p}mlp.gate_proj.weight`, …), with the biases the vision blocks have. */
+function mlp(w: Weights, p: string, x: Float64Array, n: number, inter: number, out: number, biased: boolean) {
+  const proj = (name: string, kind: "weight" | "bias") => get(w, `${p}mlp.${name}_proj.${kind}`);
+  const bias = biased ? { gate: proj("gate", "bias"), up: proj("up", "bias"), down: proj("down", "bias") } : undefined;
+  return swiglu(x, n, proj("gate", "weight"), proj("up", "weight"), proj("down", "weight"), inter, out, bias);
+}
+
 /** Vision tower + merger for one or more grids -> (U, out_hidden_size), merged tokens in pixel_values order. */
 export function visionForward(c: VlmConfig, w: Weights, pixelValues: Float32Array, grids: GridThw[]): Float64Array {
   const v = c.vision_config,
@@ -98,20 +105,7 @@ export function visionForward(c: VlmConfig, w: Weights, pixelValues: Float32Arra
     const o = linear(a, N, get(w, p + "attn.proj.weight"), Cv, get(w, p + "attn.proj.bias"));
     for (let i = 0; i < x.length; i++) x[i] += o[i];
     const xn2 = rmsNorm(x, get(w, p + "norm2.weight"), 1e-6);
-    const m = swiglu(
-      xn2,
-      N,
-      get(w, p + "mlp.gate_proj.weight"),
-      get(w, p + "mlp.up_proj.weight"),
-      get(w, p + "mlp.down_proj.weight"),
-      v.intermediate_size,
-      Cv,
-      {
-        gate: get(w, p + "mlp.gate_proj.bias"),
-        up: get(w, p + "mlp.up_proj.bias"),
-        down: get(w, p + "mlp.down_proj.bias"),
-      },
-    );
+    const m = mlp(w, p, xn2, N, v.intermediate_size, Cv, true);
     for (let i = 0; i < x.length; i++) x[i] += m[i];
   }
   // merger: ln_q, view (U, 4Cv), Linear, GELU, Linear -> (U, out)
@@ -180,15 +174,7 @@ export function decoderForward(
     const o = linear(a, T, get(w, p + "self_attn.o_proj.weight"), H);
     for (let i = 0; i < x.length; i++) x[i] += o[i];
     const xn2 = rmsNorm(x, get(w, p + "post_attention_layernorm.weight"), eps);
-    const m = swiglu(
-      xn2,
-      T,
-      get(w, p + "mlp.gate_proj.weight"),
-      get(w, p + "mlp.up_proj.weight"),
-      get(w, p + "mlp.down_proj.weight"),
-      c.intermediate_size,
-      H,
-    );
+    const m = mlp(w, p, xn2, T, c.intermediate_size, H, false);
     for (let i = 0; i < x.length; i++) x[i] += m[i];
     layers.push({ hidden: rows(x, H), qPreRope: qPre, qPostRope: qPost, kPreRope: kPre, kPostRope: kPost });
   }

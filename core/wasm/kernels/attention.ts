@@ -172,6 +172,23 @@ function probs(dst: number): string {
   ).join("\n    ");
 }
 
+/**
+ * An exported attention task function: loads LOCALS and LOAD_PARAMS, then runs `body` once per task $t in
+ * [$t0, $t1) (the threads split the task range).
+ */
+function taskFunc(name: string, body: string): string {
+  return `
+(func $${name} (export "${name}") (param $p i32) (param $t0 i32) (param $t1 i32)
+  ${LOCALS}
+  ${LOAD_PARAMS}
+  (local.set $t (local.get $t0))
+  (block $Bt (loop $Lt
+    (br_if $Bt (i32.ge_s (local.get $t) (local.get $t1)))
+${body}
+    (local.set $t (i32.add (local.get $t) (i32.const 1)))
+    (br $Lt))))`;
+}
+
 /** row[0..D) += w · src[0..D) (D % 4 == 0). */
 function axpy(madd: ReturnType<typeof fma>, dst: string, w: string, src: string): string {
   return `
@@ -255,13 +272,9 @@ function forwardWat(f: WasmFeatures): string {
   })
         (local.set $d (i32.add (local.get $d) (i32.const 4)))
         (br $Ln)))`;
-  return `
-(func $attn_fwd (export "attn_fwd") (param $p i32) (param $t0 i32) (param $t1 i32)
-  ${LOCALS}
-  ${LOAD_PARAMS}
-  (local.set $t (local.get $t0))
-  (block $Bt (loop $Lt
-    (br_if $Bt (i32.ge_s (local.get $t) (local.get $t1)))
+  return taskFunc(
+    "attn_fwd",
+    `
     ;; task → (b, h, query block)
     (local.set $qb (i32.rem_u (local.get $t) (local.get $nQb)))
     (local.set $h (i32.rem_u (i32.div_u (local.get $t) (local.get $nQb)) (local.get $Hq)))
@@ -308,22 +321,22 @@ function forwardWat(f: WasmFeatures): string {
         (if (i32.and (i32.lt_s (local.get $lo) (i32.add (local.get $jb) (local.get $nb))) (i32.gt_s (local.get $hi) (local.get $jb))) (then
           (local.set $qrow ${headOff("(local.get $q)", "(i32.add (local.get $qh) (local.get $i))")})
           ${
-    scores(
-      madd,
-      "(local.get $qrow)",
-      "(i32.add (local.get $ktb) (i32.shl (local.get $jb) (i32.const 2)))",
-      "(i32.shl (local.get $tkp) (i32.const 2))",
-      "s",
-    )
-  }
+      scores(
+        madd,
+        "(local.get $qrow)",
+        "(i32.add (local.get $ktb) (i32.shl (local.get $jb) (i32.const 2)))",
+        "(i32.shl (local.get $tkp) (i32.const 2))",
+        "s",
+      )
+    }
           ${FIX_SCORES}
           ;; online softmax: m' = max(m, max s), α = exp(m − m'), l = α·l + Σ p, o = α·o + Σ p_j v_j
           (local.set $mn ${
-    hmax(
-      "(f32x4.pmax (f32x4.pmax (local.get $s0) (local.get $s1)) (f32x4.pmax (local.get $s2) (local.get $s3)))",
-      "tmp",
-    )
-  })
+      hmax(
+        "(f32x4.pmax (f32x4.pmax (local.get $s0) (local.get $s1)) (f32x4.pmax (local.get $s2) (local.get $s3)))",
+        "tmp",
+      )
+    })
           (local.set $st ${rowState})
           (local.set $m (f32.load (local.get $st)))
           (if (f32.gt (local.get $mn) (f32.const -1e30)) (then
@@ -333,8 +346,8 @@ function forwardWat(f: WasmFeatures): string {
             ${probs(S.p)}
             (local.set $l (f32.add (f32.mul (f32.load offset=4 (local.get $st)) (local.get $al))
               ${
-    hsum("(f32x4.add (f32x4.add (local.get $p0) (local.get $p1)) (f32x4.add (local.get $p2) (local.get $p3)))", "tmp")
-  }))
+      hsum("(f32x4.add (f32x4.add (local.get $p0) (local.get $p1)) (f32x4.add (local.get $p2) (local.get $p3)))", "tmp")
+    }))
             (f32.store (local.get $st) (local.get $mn))
             (f32.store offset=4 (local.get $st) (local.get $l))
             ;; o = α·o + Σ_j p_j v_j, one output vector at a time over the block's keys (one load/store per vector)
@@ -350,12 +363,12 @@ function forwardWat(f: WasmFeatures): string {
               (block $Bpj (loop $Lpj
                 (br_if $Bpj (i32.ge_s (local.get $jj) (local.get $nb)))
                 (local.set $tmp ${
-    madd(
-      `(v128.load32_splat offset=${S.p} (i32.add (global.get $scratch) (i32.shl (local.get $jj) (i32.const 2))))`,
-      "(v128.load (local.get $tp))",
-      "(local.get $tmp)",
-    )
-  })
+      madd(
+        `(v128.load32_splat offset=${S.p} (i32.add (global.get $scratch) (i32.shl (local.get $jj) (i32.const 2))))`,
+        "(v128.load (local.get $tp))",
+        "(local.get $tmp)",
+      )
+    })
                 (local.set $tp (i32.add (local.get $tp) (i32.shl (local.get $D) (i32.const 2))))
                 (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
                 (br $Lpj)))
@@ -377,9 +390,8 @@ function forwardWat(f: WasmFeatures): string {
       (f32.store (i32.add (local.get $lse) (i32.shl (i32.add (local.get $qh) (local.get $i)) (i32.const 2)))
         (select (f32.add (f32.load (local.get $st)) (call $log1 (local.get $l))) (f32.const -inf) (f32.gt (local.get $l) (f32.const 0))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $Li3)))
-    (local.set $t (i32.add (local.get $t) (i32.const 1)))
-    (br $Lt))))`;
+      (br $Li3)))`,
+  );
 }
 
 /** Σ_d a[d]·b[d] over D floats (D % 4 == 0). */
@@ -409,13 +421,9 @@ function backwardWat(f: WasmFeatures): string {
       (v128.store (local.get $da) (v128.const i32x4 0 0 0 0))
       (local.set $da (i32.add (local.get $da) (i32.const 16)))
       (br $Lzr)))`;
-  return `
-(func $attn_bwd (export "attn_bwd") (param $p i32) (param $t0 i32) (param $t1 i32)
-  ${LOCALS}
-  ${LOAD_PARAMS}
-  (local.set $t (local.get $t0))
-  (block $Bt (loop $Lt
-    (br_if $Bt (i32.ge_s (local.get $t) (local.get $t1)))
+  return taskFunc(
+    "attn_bwd",
+    `
     ;; task → (b, KV head)
     (local.set $kvh (i32.rem_u (local.get $t) (local.get $Hkv)))
     (local.set $b (i32.div_u (local.get $t) (local.get $Hkv)))
@@ -432,11 +440,11 @@ function backwardWat(f: WasmFeatures): string {
       (block $Bd0 (loop $Ld0
         (br_if $Bd0 (i32.ge_s (local.get $i) (local.get $Tq)))
         ${
-    dot(
-      headOff("(local.get $g)", "(i32.add (local.get $qh) (local.get $i))"),
-      headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))"),
-    )
-  }
+      dot(
+        headOff("(local.get $g)", "(i32.add (local.get $qh) (local.get $i))"),
+        headOff("(local.get $out)", "(i32.add (local.get $qh) (local.get $i))"),
+      )
+    }
         (f32.store offset=${DELTA} (i32.add (global.get $scratch) (i32.shl (i32.add (i32.mul (local.get $hh) (local.get $Tq)) (local.get $i)) (i32.const 2)))
           ${hsum("(local.get $tmp)", "tmp")})
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -485,12 +493,12 @@ function backwardWat(f: WasmFeatures): string {
             (local.set $delta (f32.load offset=${DELTA} (i32.add (global.get $scratch) (i32.shl (i32.add (i32.mul (local.get $hh) (local.get $Tq)) (local.get $i)) (i32.const 2)))))
             (local.set $refv (f32x4.splat (local.get $delta)))
             ${
-    [0, 1, 2, 3].map((u) =>
-      `(v128.store offset=${
-        S.ds + 16 * u
-      } (global.get $scratch) (f32x4.mul (f32x4.mul (local.get $p${u}) (f32x4.sub (local.get $dp${u}) (local.get $refv))) (local.get $scv)))`
-    ).join("\n            ")
-  }
+      [0, 1, 2, 3].map((u) =>
+        `(v128.store offset=${
+          S.ds + 16 * u
+        } (global.get $scratch) (f32x4.mul (f32x4.mul (local.get $p${u}) (f32x4.sub (local.get $dp${u}) (local.get $refv))) (local.get $scv)))`
+      ).join("\n            ")
+    }
             ;; dq_i += Σ_j scale·ds_j k_j ; dv_j += p_j dO_i ; dk_j += scale·ds_j q_i
             (local.set $jj (i32.const 0))
             (block $Bj (loop $Lj
@@ -500,31 +508,31 @@ function backwardWat(f: WasmFeatures): string {
               (if (f32.ne (local.get $f) (f32.const 0)) (then
                 (local.set $refv (f32x4.splat (local.get $f)))
                 ${
-    axpy(
-      madd,
-      "(local.get $dqrow)",
-      "(local.get $refv)",
-      headOff("(local.get $kb)", "(i32.add (local.get $jb) (local.get $jj))"),
-    )
-  }
+      axpy(
+        madd,
+        "(local.get $dqrow)",
+        "(local.get $refv)",
+        headOff("(local.get $kb)", "(i32.add (local.get $jb) (local.get $jj))"),
+      )
+    }
                 ${
-    axpy(
-      madd,
-      `(i32.add ${sc(S.dkb)} (i32.shl (i32.mul (local.get $jj) (local.get $D)) (i32.const 2)))`,
-      "(local.get $refv)",
-      "(local.get $qrow)",
-    )
-  }))
+      axpy(
+        madd,
+        `(i32.add ${sc(S.dkb)} (i32.shl (i32.mul (local.get $jj) (local.get $D)) (i32.const 2)))`,
+        "(local.get $refv)",
+        "(local.get $qrow)",
+      )
+    }))
               (if (f32.ne (local.get $pj) (f32.const 0)) (then
                 (local.set $refv (f32x4.splat (local.get $pj)))
                 ${
-    axpy(
-      madd,
-      `(i32.add ${sc(DVB)} (i32.shl (i32.mul (local.get $jj) (local.get $D)) (i32.const 2)))`,
-      "(local.get $refv)",
-      "(local.get $grow)",
-    )
-  }))
+      axpy(
+        madd,
+        `(i32.add ${sc(DVB)} (i32.shl (i32.mul (local.get $jj) (local.get $D)) (i32.const 2)))`,
+        "(local.get $refv)",
+        "(local.get $grow)",
+      )
+    }))
               (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
               (br $Lj)))))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -540,21 +548,20 @@ function backwardWat(f: WasmFeatures): string {
           (br_if $Bwd (i32.ge_s (local.get $d) (local.get $D)))
           (local.set $da (i32.shl (i32.add (i32.mul (local.get $jj) (local.get $D)) (local.get $d)) (i32.const 2)))
           (v128.store (i32.add ${
-    headOff("(local.get $dk)", `(i32.add ${kvRows} (i32.add (local.get $jb) (local.get $jj)))`)
-  } (i32.shl (local.get $d) (i32.const 2)))
+      headOff("(local.get $dk)", `(i32.add ${kvRows} (i32.add (local.get $jb) (local.get $jj)))`)
+    } (i32.shl (local.get $d) (i32.const 2)))
             (v128.load (i32.add ${sc(S.dkb)} (local.get $da))))
           (v128.store (i32.add ${
-    headOff("(local.get $dv)", `(i32.add ${kvRows} (i32.add (local.get $jb) (local.get $jj)))`)
-  } (i32.shl (local.get $d) (i32.const 2)))
+      headOff("(local.get $dv)", `(i32.add ${kvRows} (i32.add (local.get $jb) (local.get $jj)))`)
+    } (i32.shl (local.get $d) (i32.const 2)))
             (v128.load (i32.add ${sc(DVB)} (local.get $da))))
           (local.set $d (i32.add (local.get $d) (i32.const 4)))
           (br $Lwd)))
         (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
         (br $Lw)))
       (local.set $jb (i32.add (local.get $jb) (i32.const ${BC})))
-      (br $Ljb)))
-    (local.set $t (i32.add (local.get $t) (i32.const 1)))
-    (br $Lt))))`;
+      (br $Ljb)))`,
+  );
 }
 
 /** Kᵀ per KV head: kt[(b·Hkv + c)·D + d][j] = k[b, c, j, d] for j < Tk, 0 for Tk ≤ j < Tkp. */
@@ -632,11 +639,11 @@ function words(p: AttentionPlan, t: Record<string, Tensor | null>): number[] {
 /** ≈ flops: 4·D per visible (query, key) pair (half the pairs under a causal mask). */
 const flops = (p: AttentionPlan) => 4 * p.B * p.Hq * p.Tq * p.Tk * p.D * (p.causal ? 0.5 : 1);
 
-export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out, lse, p) => {
+export const attentionForward: Backend["attentionForward"] = (t, p) => {
   const rt = WasmRuntime.current();
   const kt = Tensor.empty([p.B, p.Hkv, p.D, Math.ceil(p.Tk / BC) * BC], "f32", "wasm");
   try {
-    const w = words(p, { q, k, v, mask, out, lse, kt });
+    const w = words(p, { ...t, kt });
     rt.run("attn_kt", w, p.B * p.Hkv, kt.size * 8);
     rt.run("attn_fwd", w, p.B * p.Hq * Math.ceil(p.Tq / QB), flops(p));
   } finally {
@@ -644,11 +651,11 @@ export const attentionForward: Backend["attentionForward"] = (q, k, v, mask, out
   }
 };
 
-export const attentionBackward: Backend["attentionBackward"] = (q, k, v, mask, out, lse, g, grads, p) => {
+export const attentionBackward: Backend["attentionBackward"] = (t, g, grads, p) => {
   const grp = p.Hq / p.Hkv;
   if ((DELTA + grp * p.Tq * 4) > (4 << 20)) {
     throw new ShapeMismatchError("attention", `the WASM backward keeps ${grp}·${p.Tq} row statistics; too long`);
   }
-  const w = words(p, { q, k, v, mask, out, lse, g, ...grads });
+  const w = words(p, { ...t, g, ...grads });
   WasmRuntime.current().run("attn_bwd", w, p.B * p.Hkv, 2.5 * flops(p));
 };

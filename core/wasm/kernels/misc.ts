@@ -75,50 +75,52 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, out: Tensor, p: RopePl
 
 // ── indexSelect / gather ─────────────────────────────────────────────────────────────────────────────────────────
 
-/** out row (o, k) ← x row (o, idx[k]) of `inner` elements, zeros for an out-of-range index. */
-const INDEX_SELECT = kernel(
-  "index_select",
-  ["x", "ip", "o", "rows", "len", "inner", "k", "perTask"],
-  [...ROW_LOCALS, "row", "rowEnd", "v", "src", "ob"],
-  rowsOfTask(`${set("v", `(i32.load ${at(get("ip"), `(i32.rem_u ${get("row")} ${get("k")})`)})`)}
+/**
+ * The index_select rows: out row (o, k) ← x row (o, idx[k]) of `inner` elements, zeros for an out-of-range index.
+ * `srcAt` addresses x's elements (f32: `at`, f16: `at2`); `copy` moves row `src` into `ob`, `zero` clears `ob`.
+ */
+function indexSelectRows(srcAt: (base: string, i: string) => string, copy: string, zero: string): string {
+  return rowsOfTask(`${set("v", `(i32.load ${at(get("ip"), `(i32.rem_u ${get("row")} ${get("k")})`)})`)}
   ${set("ob", at(get("o"), `(i32.mul ${get("row")} ${get("inner")})`))}
   (if (i32.and (i32.ge_s ${get("v")} (i32.const 0)) (i32.lt_s ${get("v")} ${get("len")}))
     (then
       ${
     set(
       "src",
-      at(
+      srcAt(
         get("x"),
         `(i32.mul (i32.add (i32.mul (i32.div_u ${get("row")} ${get("k")}) ${get("len")}) ${get("v")}) ${get("inner")})`,
       ),
     )
   }
-      ${rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), vld(get("src")), t, get("inner")), "s1")})
-    (else ${rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), splat(0), t, get("inner")), "s2")}))`),
+      ${copy})
+    (else ${zero}))`);
+}
+
+const INDEX_SELECT_ARGS = ["x", "ip", "o", "rows", "len", "inner", "k", "perTask"];
+
+/** index_select over f32 storage, four lanes at a time. */
+const INDEX_SELECT = kernel(
+  "index_select",
+  INDEX_SELECT_ARGS,
+  [...ROW_LOCALS, "row", "rowEnd", "v", "src", "ob"],
+  indexSelectRows(
+    at,
+    rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), vld(get("src")), t, get("inner")), "s1"),
+    rowVec(get("inner"), (t) => storeVec(at(get("ob"), get("j")), splat(0), t, get("inner")), "s2"),
+  ),
 );
 
 /** index_select over f16 storage (frozen embeddings): each element widened to f32 ($h2f, core/wasm/kernels/half.ts). */
 const INDEX_SELECT_H = kernel(
   "index_select_h",
-  ["x", "ip", "o", "rows", "len", "inner", "k", "perTask"],
+  INDEX_SELECT_ARGS,
   ["row", "rowEnd", "v", "src", "ob", "j"],
-  rowsOfTask(`${set("v", `(i32.load ${at(get("ip"), `(i32.rem_u ${get("row")} ${get("k")})`)})`)}
-  ${set("ob", at(get("o"), `(i32.mul ${get("row")} ${get("inner")})`))}
-  (if (i32.and (i32.ge_s ${get("v")} (i32.const 0)) (i32.lt_s ${get("v")} ${get("len")}))
-    (then
-      ${
-    set(
-      "src",
-      at2(
-        get("x"),
-        `(i32.mul (i32.add (i32.mul (i32.div_u ${get("row")} ${get("k")}) ${get("len")}) ${get("v")}) ${get("inner")})`,
-      ),
-    )
-  }
-      ${
-    loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} ${loadElem(get("src"), get("j"), true)})`)
-  })
-    (else ${loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} (f32.const 0))`)}))`),
+  indexSelectRows(
+    at2,
+    loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} ${loadElem(get("src"), get("j"), true)})`),
+    loop("j", i32(0), get("inner"), `(f32.store ${at(get("ob"), get("j"))} (f32.const 0))`),
+  ),
 );
 
 const COL_BLOCK = 256;

@@ -1,20 +1,11 @@
 /**
  * Marks drawn on synthetic benchmark images: circles with letter labels (BLINK-style correspondence points) and box
- * outlines (CV-Bench-style highlighted objects). A 5 × 7 bitmap font covers the labels we need.
+ * outlines (CV-Bench-style highlighted objects), letters in the 5 × 7 font of core/image/font5x7.ts.
  */
+import { forEachTextPixel } from "../../../core/image/font5x7.ts";
 import type { RgbImage } from "../images.ts";
 
 export type Rgb = [number, number, number];
-
-const GLYPHS: Record<string, string[]> = {
-  A: ["01110", "10001", "10001", "11111", "10001", "10001", "10001"],
-  B: ["11110", "10001", "10001", "11110", "10001", "10001", "11110"],
-  C: ["01111", "10000", "10000", "10000", "10000", "10000", "01111"],
-  D: ["11110", "10001", "10001", "10001", "10001", "10001", "11110"],
-  E: ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],
-  F: ["11111", "10000", "10000", "11110", "10000", "10000", "10000"],
-  R: ["11110", "10001", "10001", "11110", "10100", "10010", "10001"],
-};
 
 function setPx(img: RgbImage, x: number, y: number, c: Rgb): void {
   if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
@@ -35,18 +26,7 @@ export function drawCircle(img: RgbImage, cx: number, cy: number, r: number, c: 
 export function drawText(img: RgbImage, text: string, x: number, y: number, c: Rgb, scale = 2): void {
   const w = text.length * 6 * scale, h = 9 * scale;
   for (let j = -scale; j < h - scale; j++) for (let i = -scale; i < w; i++) setPx(img, x + i, y + j, [255, 255, 255]);
-  for (const [k, ch] of [...text].entries()) {
-    const g = GLYPHS[ch];
-    if (!g) throw new Error(`drawText: no glyph for ${JSON.stringify(ch)}`);
-    for (let gy = 0; gy < 7; gy++) {
-      for (let gx = 0; gx < 5; gx++) {
-        if (g[gy][gx] !== "1") continue;
-        for (let sy = 0; sy < scale; sy++) {
-          for (let sx = 0; sx < scale; sx++) setPx(img, x + (k * 6 + gx) * scale + sx, y + gy * scale + sy, c);
-        }
-      }
-    }
-  }
+  forEachTextPixel("drawText", text, scale, (px, py) => setPx(img, x + px, y + py, c));
 }
 
 /** Rectangle outline over pixels [x0, x1] × [y0, y1] (inclusive), thickness t. */

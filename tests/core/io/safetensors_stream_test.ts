@@ -12,20 +12,12 @@ import {
 } from "../../../core/io/safetensors_stream.ts";
 import { decodeSafetensors } from "../../../core/io/safetensors.ts";
 import { Rng } from "../../../core/random.ts";
+import { withTempDir } from "../../_helpers/temp_dir.ts";
 
 const values = (n: number, seed: number) => {
   const r = new Rng(seed);
   return Float32Array.from({ length: n }, () => r.normal());
 };
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("F32/F16/BF16/F64 tensors round-trip tensor by tensor; 16-bit values are the RNE-rounded f32s", async () => {
   await withTempDir(async (dir) => {

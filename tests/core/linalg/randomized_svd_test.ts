@@ -7,20 +7,12 @@ import { matmul, matmulTransA, randomNormal } from "../../../train/reference/den
 import { svd } from "../../../train/svd.ts";
 import { wasmGemm } from "../../../core/linalg/gemm.ts";
 import { initWasm } from "../../../core/device_init.ts";
+import { orthonormalityError } from "../../_helpers/orthonormal.ts";
 
 function firstCols(a: MatF64, k: number): MatF64 {
   const out = zeros(a.rows, k);
   for (let r = 0; r < a.rows; r++) for (let c = 0; c < k; c++) out.data[r * k + c] = a.data[r * a.cols + c];
   return out;
-}
-
-function orthonormalityError(q: MatF64): number {
-  const g = matmulTransA(q, q);
-  let e = 0;
-  for (let i = 0; i < g.rows; i++) {
-    for (let j = 0; j < g.cols; j++) e = Math.max(e, Math.abs(g.data[i * g.cols + j] - (i === j ? 1 : 0)));
-  }
-  return e;
 }
 
 /** Smallest cosine of the principal angles between two k-dim column spaces (1 = the same subspace). */

@@ -10,17 +10,9 @@ import { initParameters, parameterShapes, type Weights } from "../../../core/mod
 import { VlmModel } from "../../../core/model/vlm.ts";
 import { Rng } from "../../../core/random.ts";
 import { mergeLora } from "../../../train/reference/lora.ts";
+import { withTempDir } from "../../_helpers/temp_dir.ts";
 
 const c = TINY_CONFIG;
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function writeBase(dir: string, config: VlmConfig, layout: KeyLayout, dtype: "F32" | "BF16", w: Weights) {
   await writeShardedSafetensors(

@@ -7,15 +7,7 @@ import { TINY_CONFIG, type VlmConfig } from "../../../core/model/config.ts";
 import { checkpointKey, detectKeyLayout, type KeyLayout, openHfWeights } from "../../../core/model/hf_weights.ts";
 import { initParameters, parameterShapes } from "../../../core/model/init.ts";
 import { writeRealShapeCheckpoint } from "../../fixtures/real_shape_checkpoint.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../../_helpers/temp_dir.ts";
 
 /** Writes `config`'s seeded weights in a layout and dtype, sharded at `maxShardBytes`; extra tensors appended. */
 async function writeFolder(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GraphBuilder } from "../../../core/onnx/graph_builder.ts";
 import { writeOnnxModel } from "../../../core/onnx/write.ts";
-import { loadOnnxWeights, readOnnxInitializers } from "../../../core/onnx/read.ts";
+import { decodeTensor, loadOnnxWeights, readOnnxInitializers } from "../../../core/onnx/read.ts";
 import { DataType, type TensorProto } from "../../../core/onnx/proto.ts";
 import { DataFormatError, ShapeMismatchError } from "../../../core/errors.ts";
 import { qwenNestedLayoutNameMap } from "../../../core/model/name_map.ts";
@@ -103,4 +103,19 @@ Deno.test("the transformers >= 4.52 nested layout maps onto the original HF name
   assert.equal(m("model.language_model.layers.0.self_attn.q_proj.bias"), "model.layers.0.self_attn.q_proj.bias");
   assert.equal(m("model.language_model.embed_tokens.weight"), "model.embed_tokens.weight");
   assert.equal(m("lm_head.weight"), undefined);
+});
+
+Deno.test("int32 and int64 tensors decode from little-endian raw bytes and from their typed fields; a wrong count names the tensor", () => {
+  const i32Raw = new Uint8Array(new Int32Array([7, -1, 2147483647]).buffer);
+  const i32: TensorProto = { name: "i32", dims: [3], dataType: DataType.INT32, rawData: i32Raw };
+  assert.deepEqual([...decodeTensor(i32, i32Raw).data], [7, -1, 2147483647]);
+  const i32Typed: TensorProto = { name: "i32t", dims: [2], dataType: DataType.INT32, int32Data: [-5, 6] };
+  assert.deepEqual([...decodeTensor(i32Typed, null).data], [-5, 6]);
+  const i64Typed: TensorProto = { name: "i64t", dims: [2], dataType: DataType.INT64, int64Data: [3, -4] };
+  assert.deepEqual([...decodeTensor(i64Typed, null).data as BigInt64Array], [3n, -4n]);
+  const short: TensorProto = { name: "short", dims: [3], dataType: DataType.FLOAT, floatData: [1, 2] };
+  assert.throws(
+    () => decodeTensor(short, null, "m.onnx"),
+    (e) => e instanceof DataFormatError && /short/.test(e.message),
+  );
 });

@@ -1,16 +1,9 @@
 import { attention, attentionReference, backward, initGpu, Rng, Tensor, tidyAsync } from "../../../core/runtime.ts";
-import type { AttentionOptions } from "../../../core/runtime.ts";
+import type { AttentionDims, AttentionOptions } from "../../../core/runtime.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { assertClose, checkOp, deviceTest } from "./_check.ts";
 
-interface Case {
-  B: number;
-  Hq: number;
-  Hkv: number;
-  Tq: number;
-  Tk: number;
-  D: number;
-}
+type Case = AttentionDims;
 
 type RefOpts = Parameters<typeof attentionReference>[4];
 

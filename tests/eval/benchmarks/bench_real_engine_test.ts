@@ -4,8 +4,7 @@
  * task to run first when runs/base and runs/gasp do not exist.
  */
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { OrtEngine } from "../../../core/engine/ort_engine.ts";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
@@ -14,8 +13,7 @@ import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
 import { runBench } from "../../../eval/benchmarks/bench_run.ts";
 import { loadBenchModel } from "../../../eval/benchmarks/models.ts";
 import { withTempDir } from "./fixtures.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+import { runTask } from "../../tasks/_task.ts";
 
 Deno.test("bench on synthetic-depth-order with the real engine: predictions, scores, side by side, resume", async () => {
   await withTempDir(async (dir) => {
@@ -67,21 +65,8 @@ Deno.test("bench on synthetic-depth-order with the real engine: predictions, sco
 
 Deno.test("deno task bench with no flags and no trained models says to run deno task train first", async () => {
   await withTempDir(async (dir) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        join(ROOT, "deno.json"),
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        join(ROOT, "tasks", "bench.ts"),
-      ],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(out.stderr);
+    const out = await runTask("bench", [], dir);
+    const err = out.stderr;
     assert.equal(out.code, 2, err);
     assert.match(err, /no trained model at runs\/base\/export, runs\/sft-general\/export, runs\/gasp\/export/);
     assert.match(

@@ -4,8 +4,7 @@
  * folder as its Hugging Face snapshot lays it out.
  */
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { DataFormatError } from "../../../core/errors.ts";
 import { allAngles } from "../../../eval/benchmarks/all_angles.ts";
 import { runBench } from "../../../eval/benchmarks/bench_run.ts";
@@ -23,8 +22,8 @@ import {
 import { VisualResolver } from "../../../eval/benchmarks/visuals.ts";
 import { vsiBench } from "../../../eval/benchmarks/vsi_bench.ts";
 import { makeMp4, pngBytes, ScriptedEngine, withTempDir, writeBlinkFixture } from "./fixtures.ts";
+import { runTask } from "../../tasks/_task.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const SECRET = "TOP-SECRET-CONTENT root:x:0:0";
 const hexOf = (s: string) =>
   [...new TextEncoder().encode(s).subarray(0, 4)].map((x) => x.toString(16).padStart(2, "0")).join(" ");
@@ -104,27 +103,12 @@ Deno.test("All-Angles refuses image paths that leave the dataset folder, printin
     // /etc/passwd's first bytes never appear, also when the refusal goes through `deno task bench`.
     const passwd = await Deno.readTextFile("/etc/passwd").catch(() => SECRET);
     await writeAllAnglesDataset(root, [record(0, [good, "../../../../../../../../etc/passwd"])], images);
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--config",
-        join(ROOT, "deno.json"),
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        join(ROOT, "tasks", "bench.ts"),
-        "--stand-in",
-        "--suite",
-        "all-angles",
-        "--data",
-        root,
-        "--out",
-        join(dir, "out"),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
+    const r = await runTask(
+      "bench",
+      ["--stand-in", "--suite", "all-angles", "--data", root, "--out", join(dir, "out")],
+      dir,
+    );
+    const err = r.stderr + r.stdout;
     assert.equal(r.code, 1, err);
     assert.match(err, /expected a path inside the data root/);
     assert.ok(!err.includes(passwd.split("\n")[0]) && !err.includes(hexOf(passwd)), err);

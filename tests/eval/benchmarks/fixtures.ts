@@ -3,6 +3,7 @@ import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { encodeRgbPng } from "../../../eval/benchmarks/images.ts";
 import type { BenchEngine, GenerationRequest, GenerationResult } from "../../../eval/benchmarks/types.ts";
+import { withTempDir as withScratch } from "../../_helpers/temp_dir.ts";
 
 export function pngBytes(w: number, h: number, rgb: [number, number, number]): Uint8Array {
   const data = new Uint8Array(w * h * 3);
@@ -70,13 +71,8 @@ export function promptOf(req: GenerationRequest): string {
   return t && t.type === "text" ? t.text : "";
 }
 
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "gasp-bench-test-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+export function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  return withScratch(fn, "gasp-bench-test-");
 }
 
 /**

@@ -4,46 +4,32 @@
  * Real engine (onnxruntime-web WASM) over two tiny models with different seeded random weights.
  */
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { TINY_CONFIG } from "../../../core/model/config.ts";
 import { exportHeadFreeModel } from "../../../core/model/export_onnx.ts";
 import { initParameters } from "../../../core/model/init.ts";
 import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
 import { withTempDir } from "./fixtures.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+import { runTask } from "../../tasks/_task.ts";
 
 async function bench(dir: string, model: string, out: string): Promise<{ outputs: string[]; log: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      join(ROOT, "deno.json"),
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      join(ROOT, "tasks", "bench.ts"),
-      "--model",
-      model,
-      "--suite",
-      "synthetic-depth-order",
-      "--per-suite",
-      "4",
-      "--image-size",
-      "56",
-      "--max-tokens",
-      "4",
-      "--ep",
-      "wasm",
-      "--out",
-      out,
-    ],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const log = new TextDecoder().decode(r.stderr);
+  const r = await runTask("bench", [
+    "--model",
+    model,
+    "--suite",
+    "synthetic-depth-order",
+    "--per-suite",
+    "4",
+    "--image-size",
+    "56",
+    "--max-tokens",
+    "4",
+    "--ep",
+    "wasm",
+    "--out",
+    out,
+  ], dir);
+  const log = r.stderr;
   assert.equal(r.code, 0, log);
   const lines = (await Deno.readTextFile(join(out, "base", "synthetic-depth-order.predictions.jsonl"))).trim();
   return { outputs: lines.split("\n").map((l) => JSON.parse(l).output), log };
