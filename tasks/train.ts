@@ -1,5 +1,6 @@
 /**
- * deno task train — the tiny base VLM (if missing), then GASP, with held-out PCK before/after (train/command.ts).
+ * deno task train — the tiny base VLM (if missing), then the sft-general control and GASP from it, with held-out PCK
+ * before/after (train/command.ts).
  * `--help` lists the flags.
  */
 import { runTrainCommand } from "../train/command.ts";

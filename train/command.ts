@@ -20,14 +20,16 @@ import { formatTrainPlan } from "../core/model/train_plan.ts";
 
 export const TRAIN_COMMAND = defineCommand({
   name: "train",
-  summary: "Train the tiny base VLM (if missing), then GASP; print held-out PCK before/after; export the model.",
+  summary: "Train the tiny base VLM (if missing), then the sft-general control and GASP; print held-out PCK " +
+    "before/after; export the models.",
   description: "With no stage/preset/config/resume flag: make runs/data if missing, train the tiny base into " +
     "runs/base if missing, then GASP (preset full) into runs/gasp, printing held-out peak-layer PCK@2 before and " +
     "after. --stage base trains only the base (into --out, default runs/base); otherwise one GASP / baseline run " +
     "into --out (default runs/<preset>, runs/gasp for full). --resume continues a run (a run folder or one of its " +
     "step checkpoints) in its own folder unless --out says otherwise, on the base its checkpoint names unless " +
     "--model says otherwise. --model takes a model folder, an export, a training run or a step checkpoint. Only " +
-    "the default runs/data and runs/base are ever generated; a named --data or --model must exist. Every input is " +
+    "the default runs/data and runs/base are ever generated; the no-flag run also trains the sft-general control " +
+    "(same general data, steps and seed, no geometric loss) into runs/sft-general before GASP. A named --data or --model must exist. Every input is " +
     "checked before anything is written; a run folder is locked while a run writes there (a second run refuses). " +
     "Config resolution: defaults ← preset ← --config FILE ← flags (train/config.ts).",
   flags: {
@@ -72,6 +74,9 @@ export const TRAIN_COMMAND = defineCommand({
     }
   },
 });
+
+/** Where the no-flag run trains the sft-general control (the folder `deno task bench` looks for). */
+export const CONTROL_OUT = "runs/sft-general";
 
 export type TrainFlags = FlagValues<typeof TRAIN_COMMAND.flags>;
 
@@ -172,6 +177,7 @@ async function plan(a: TrainFlags): Promise<TrainPlan> {
     resolveModelDir(p.base, a.model !== undefined ? "--model" : `--resume (the base ${resolve(a.resume ?? "")} names)`);
   }
   await checkRunFolder(p.out, a.resume);
+  if (p.kind === "default") await checkRunFolder(CONTROL_OUT);
   return p;
 }
 
@@ -208,6 +214,8 @@ export async function runTrainCommand(argv: string[]): Promise<void> {
         baseDir: p.base,
         baseGiven: p.baseGiven,
         out: p.out,
+        // The no-flag run also trains the sft-general control that `deno task bench` pairs GASP against.
+        controlOut: p.kind === "default" ? CONTROL_OUT : undefined,
         pckSequences: a.pckSequences ?? await pckSequencesFor(p.config, p.base, log),
         log,
       });

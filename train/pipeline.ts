@@ -1,8 +1,10 @@
 /**
  * What `deno task train` does, as library functions (tasks/train.ts only parses flags):
  *   runTrainCommand: one stage with the given config (flags), or, with no stage/preset flags, the embedded default:
- *   data (if runs/data has no manifest) → tiny base (if runs/base has no model) → GASP into runs/gasp, with the
- *   held-out peak-layer PCK@2 of the base and of the GASP model (Q/K per App. C raw and centred, and the head
+ *   data (if runs/data has no manifest) → tiny base (if runs/base has no model) → the sft-general control into
+ *   runs/sft-general (same general data, steps and seed, no geometric loss) → GASP into runs/gasp, both from that
+ *   base, so `deno task bench` can pair GASP against the control; with the held-out peak-layer PCK@2 of the base and
+ *   of the GASP model (Q/K per App. C raw and centred, and the head
  *   embeddings), on all pairs and on the moved pairs, beside the trivial baselines (stationary, vision, pixels).
  */
 import { existsSync } from "node:fs";
@@ -21,12 +23,13 @@ import { initDevice } from "../core/device_init.ts";
 import { lmLoss, lmLossRows } from "./losses.ts";
 import { generalQaSample } from "./samples.ts";
 import { TextTokenizer } from "../core/text/tokenizer.ts";
-import { resolveBaseConfig, resolveHeadLayers, type TrainConfig } from "./config.ts";
+import { resolveBaseConfig, resolveHeadLayers, sftGeneralControlConfig, type TrainConfig } from "./config.ts";
 import { createHeads, headEmbedder, headParams } from "./correspondence_head.ts";
 import { train, type TrainResult } from "./loop.ts";
 import { openModel } from "../core/model/folder/open.ts";
 import { resolveWeightDType } from "../core/model/device_weights.ts";
 import { headInitWeights } from "./trainables.ts";
+import { loraParams } from "./lora.ts";
 import { resolveModelDir } from "../core/model/folder/resolve.ts";
 import { checkRunFolder } from "./run_folder.ts";
 import { modelFeatureSources, visionFeatureSource } from "../core/analysis/model_features.ts";
@@ -41,6 +44,11 @@ export interface PipelineOptions {
   /** baseDir was named by the user (then it must hold a model; only the default runs/base is ever trained). */
   baseGiven?: boolean;
   out: string;
+  /**
+   * Run folder of the sft-general control (sftGeneralControlConfig of the GASP config, on the same base), trained
+   * before GASP; none when undefined. The no-flag `deno task train` uses runs/sft-general.
+   */
+  controlOut?: string;
   /** Held-out sequences scored for the before/after PCK. */
   pckSequences: number;
   log: (line: string) => void;
@@ -218,12 +226,35 @@ function heldoutLine(m: MotionSummary): string {
     `± ${pct(m.stationaryPckStd)}, moved ${pct(m.movedFraction)}, chance ${pct(m.chancePck)}`;
 }
 
-/** The no-flag run: data → base → GASP (config) → PCK before/after. */
+/**
+ * Trains the sft-general control of `config` into `out` from the base at baseDir; returns its held-out QA L_LM on
+ * the same items as the base's and GASP's.
+ */
+export async function trainControl(
+  config: TrainConfig,
+  out: string,
+  o: Pick<PipelineOptions, "dataDir" | "baseDir" | "pckSequences" | "log">,
+): Promise<{ config: TrainConfig; steps: number; lm: number }> {
+  const control = sftGeneralControlConfig(config);
+  o.log(`sft-general control into ${out} (${control.steps} steps, seed ${control.seed}, same base; no geometric loss)`);
+  const r = await train(control, { out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
+  try {
+    const lm = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
+    return { config: control, steps: r.step, lm };
+  } finally {
+    r.model.dispose();
+    for (const t of loraParams(r.lora)) t.dispose();
+  }
+}
+
+/** The no-flag run: data → base → sft-general control (controlOut) → GASP (config) → PCK before/after. */
 export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): Promise<TrainResult> {
   await ensureData(o.dataDir, o.log, o.dataGiven);
   await ensureBase(o.baseDir, o.dataDir, o.log, o.baseGiven);
   await checkRunFolder(o.out);
+  if (o.controlOut !== undefined) await checkRunFolder(o.controlOut);
   await initDevice();
+  const control = o.controlOut !== undefined ? await trainControl(config, o.controlOut, o) : undefined;
   // Before: the base model's own Q/K (App. C), and the heads as train() initialises them (same seed → same SVD init).
   // The base streams onto the device as training will store it (core/model/device_weights.ts).
   const base = await openModel(resolveModelDir(o.baseDir));
@@ -295,11 +326,24 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
         `(vision ${pct(vision?.pckMoved ?? NaN)})`,
     );
   }
-  o.log(`held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}`);
+  o.log(
+    `held-out QA L_LM: base ${lmBefore.toFixed(4)} → ${config.preset} ${lmAfter.toFixed(4)}` +
+      (control ? ` (sft-general control ${control.lm.toFixed(4)})` : ""),
+  );
   await writeFileAtomic(
     join(o.out, "pck.json"),
     JSON.stringify(
-      { before, after, lmBefore, lmAfter, sequences: o.pckSequences, heldout: motion },
+      {
+        before,
+        after,
+        lmBefore,
+        lmAfter,
+        sequences: o.pckSequences,
+        heldout: motion,
+        // The run folders this report compares (base, GASP, the sft-general control), for scripts that read it.
+        runs: { base: o.baseDir, gasp: o.out, control: o.controlOut ?? null },
+        control: control ? { preset: control.config.preset, steps: control.steps, lm: control.lm } : null,
+      },
       (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
       2,
     ) + "\n",

@@ -116,7 +116,7 @@ export async function buildSyntheticSuites(
   o: SyntheticOptions = DEFAULT_SYNTHETIC,
 ): Promise<SyntheticSuiteSpec[]> {
   const manifestPath = join(dir, "manifest.json");
-  const want = JSON.stringify({ version: 1, options: o });
+  const want = JSON.stringify({ version: 2, options: o }); // 2: rel-distance has 4 options, letters balanced
   try {
     if ((await Deno.readTextFile(manifestPath)) === want) return syntheticSpecs(dir, o);
   } catch { /* not built yet */ }
@@ -209,6 +209,7 @@ async function buildCameraPose(dir: string, o: SyntheticOptions): Promise<void> 
 async function buildVsiSuites(dir: string, o: SyntheticOptions): Promise<void> {
   const counting: VsiRecord[] = [], distance: VsiRecord[] = [], direction: VsiRecord[] = [];
   const countHist = new Map<number, number>();
+  const distanceByCount = new Map<number, number>();
   const rng = new Rng(o.seed ^ 0x51);
   let id = 0;
   for (
@@ -255,12 +256,18 @@ async function buildVsiSuites(dir: string, o: SyntheticOptions): Promise<void> {
       }
     }
     const uniq = uniqueVisible(scene, visible, o.imageSize);
-    if (distance.length < o.perSuite && uniq.length >= 4) {
+    // Four candidates besides the target, as VSI's rel-distance rows have four options: with a mix of 3- and
+    // 4-option items no cycle balances the letters exactly (A-C would win by a rounding item over D).
+    if (distance.length < o.perSuite && uniq.length >= 5) {
       for (const target of rng.shuffle([...uniq])) {
         const cands = rng.shuffle(uniq.filter((u) => u !== target)).slice(0, 4);
         const best = closestObject(target, cands);
         if (best === null) continue;
-        const names = placeGold(cands.map((c) => c.name), cands[best].name, distance.length % cands.length);
+        // Gold letters cycle per option count, so each count's letters are exactly balanced and the majority-letter
+        // baseline equals chance (at 300 items: 75 per letter).
+        const nOpt = cands.length, at = distanceByCount.get(nOpt) ?? 0;
+        distanceByCount.set(nOpt, at + 1);
+        const names = placeGold(cands.map((c) => c.name), cands[best].name, at % nOpt);
         distance.push({
           id: id++,
           ...base,
