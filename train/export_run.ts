@@ -20,7 +20,10 @@ export async function exportRunAsHfFolder(runDir: string, outDir: string): Promi
         "exported by --format onnx",
     );
   }
-  const config = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(base, "config.json"))));
+  const baseConfig = parseVlmConfig(JSON.parse(await Deno.readTextFile(join(base, "config.json"))));
+  // The run's M-RoPE frame layout (issue 13 item 6) belongs to the merged model: its config.json records it.
+  const fp = ck.config.data.framePositions;
+  const config = (baseConfig.frame_positions ?? "images") === fp ? baseConfig : { ...baseConfig, frame_positions: fp };
   const byModule = new Map<string, { A?: Float32Array | Float64Array; B?: Float32Array | Float64Array }>();
   for (const [name, t] of ck.adapters) {
     if (!isLoraName(name)) continue; // correspondence heads: not part of the exported model

@@ -9,7 +9,7 @@
 import type { NamedTensor } from "../core/io/safetensors.ts";
 import { checkpointKey, type KeyLayout } from "../core/model/hf_weights.ts";
 import type { TrainConfig } from "./config.ts";
-import { LORA_TARGET_MODULES } from "./lora.ts";
+import { LORA_TARGET_MODULES, VISION_LORA_MODULES } from "./lora.ts";
 
 export const PEFT_FILES = {
   config: "adapter_config.json",
@@ -53,9 +53,12 @@ export function peftAdapterConfig(lora: TrainConfig["lora"], baseModel: string):
     r: lora.rank,
     rank_pattern: {},
     revision: null,
-    // Module names PEFT matches by suffix; the vision tower's attention is attn.qkv / attn.proj, so only the LLM's
-    // projections match.
-    target_modules: lora.targets.map((t) => LORA_TARGET_MODULES[t].split(".").pop()!),
+    // Module names PEFT matches by suffix: the LLM's projections (q_proj, …) never match the vision tower's attention
+    // (attn.qkv / attn.proj), which is listed only when lora.vision adapts it too.
+    target_modules: [
+      ...lora.targets.map((t) => LORA_TARGET_MODULES[t].split(".").pop()!),
+      ...(lora.vision ? VISION_LORA_MODULES : []),
+    ],
     task_type: "CAUSAL_LM",
     use_dora: false,
     use_rslora: false,

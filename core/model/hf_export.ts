@@ -86,10 +86,15 @@ export async function exportMergedHfFolder(outDir: string, o: HfExportOptions): 
     const files = await writeShardedSafetensors(outDir, tensors, { maxShardBytes: o.maxShardBytes });
     for (const f of FOLDER_SIDE_FILES) {
       const from = join(o.baseDir, f);
-      if (existsSync(from)) {
-        await writeFileAtomic(join(outDir, f), await Deno.readFile(from));
-        files.push(f);
+      if (!existsSync(from)) continue;
+      let bytes: Uint8Array | string = await Deno.readFile(from);
+      if (f === "config.json" && o.config.frame_positions !== undefined) {
+        // The run's M-RoPE frame layout (our field) goes with the model; every other field stays the base file's.
+        const body = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+        bytes = JSON.stringify({ ...body, frame_positions: o.config.frame_positions }, null, 2) + "\n";
       }
+      await writeFileAtomic(join(outDir, f), bytes);
+      files.push(f);
     }
     if (!existsSync(join(o.baseDir, "config.json"))) {
       await writeFileAtomic(join(outDir, "config.json"), JSON.stringify(o.config, null, 2) + "\n");

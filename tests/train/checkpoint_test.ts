@@ -6,6 +6,7 @@ import { loadCheckpoint, saveCheckpoint, type TrainCheckpoint } from "../../trai
 import { checkpointName, latestCheckpointDir } from "../../core/model/folder/checkpoint_files.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
 import { decodeSafetensors } from "../../core/io/safetensors.ts";
+import { peftAdapterConfig } from "../../train/peft_adapter.ts";
 
 function makeCheckpoint(step: number, rng: Rng): TrainCheckpoint {
   const p = "model.layers.0.self_attn.q_proj.lora_A.weight";
@@ -172,4 +173,14 @@ Deno.test("the loader names corrupted, missing and inconsistent files", async ()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("adapter_config.json lists the vision blocks' attn.qkv / attn.proj only when lora.vision adapts them", () => {
+  const llm = ["q_proj", "k_proj", "v_proj", "o_proj"];
+  assert.deepEqual(peftAdapterConfig({ ...DEFAULT_TRAIN_CONFIG.lora, vision: false }, "b").target_modules, llm);
+  assert.deepEqual(peftAdapterConfig({ ...DEFAULT_TRAIN_CONFIG.lora, vision: true }, "b").target_modules, [
+    ...llm,
+    "attn.qkv",
+    "attn.proj",
+  ]);
 });

@@ -122,3 +122,20 @@ Deno.test("a bf16 new-layout base exports bf16 in its layout, and the reloaded e
     assert.deepEqual(await logits(reloaded), await logits(merged));
   });
 });
+
+Deno.test("the export's config.json is the base's, plus frame_positions when the run laid frames out as one video", async () => {
+  await withTempDir(async (dir) => {
+    const base = join(dir, "base");
+    await writeBase(base, c, "original", "F32", initParameters(c, 3));
+    const baseBody = JSON.parse(await Deno.readTextFile(join(base, "config.json")));
+    const opts = { baseDir: base, adapters: new Map(), scale: 1 };
+    await exportMergedHfFolder(join(dir, "images"), { ...opts, config: c });
+    assert.equal(
+      await Deno.readTextFile(join(dir, "images", "config.json")),
+      await Deno.readTextFile(join(base, "config.json")),
+    );
+    await exportMergedHfFolder(join(dir, "video"), { ...opts, config: { ...c, frame_positions: "video" } });
+    const video = JSON.parse(await Deno.readTextFile(join(dir, "video", "config.json")));
+    assert.deepEqual(video, { ...baseBody, frame_positions: "video" });
+  });
+});
