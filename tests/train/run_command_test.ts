@@ -8,15 +8,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readMetrics } from "../../train/metrics_log.ts";
 import { makeDataAndBase, runTrain, spawnTrain } from "./_run_fixtures.ts";
+import { withTempDir } from "../_helpers/temp_dir.ts";
 
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "gasp-run-" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = <T>(fn: (dir: string) => Promise<T>) => withTempDir(fn, "gasp-run-");
 
 async function listing(dir: string): Promise<string[]> {
   const out: string[] = [];

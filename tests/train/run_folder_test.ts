@@ -16,15 +16,7 @@ import { DEFAULT_TRAIN_CONFIG } from "../../train/config.ts";
 import { appendConfigRecord, appendStepMetrics, readMetrics, type StepMetrics } from "../../train/metrics_log.ts";
 import { checkRunFolder, openRunFolder, runFolderOf } from "../../train/run_folder.ts";
 import { TOY_CONFIG } from "./_toy.ts";
-
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../_helpers/temp_dir.ts";
 
 const stepRecord = (n: number): StepMetrics => ({
   step: n,
@@ -56,7 +48,7 @@ async function fakeRun(dir: string, steps: number[], extra = 0): Promise<void> {
 }
 
 Deno.test("a fresh run refuses a folder holding a run or a model (pointing at --resume); resuming that run is allowed", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const run = join(dir, "run");
     await fakeRun(run, [2]);
     await assert.rejects(() => checkRunFolder(run), (e) => {
@@ -95,7 +87,7 @@ Deno.test("a fresh run refuses a folder holding a run or a model (pointing at --
 });
 
 Deno.test("opening a resumed run removes checkpoint and atomic-write leftovers, restores a killed re-save, cuts metrics, moves latest back", async () => {
-  await withDir(async (run) => {
+  await withTempDir(async (run) => {
     await fakeRun(run, [2, 4], 1); // metrics 1..5: step 5 was logged, its process died before a checkpoint
     // A re-save of step-000004 killed after moving the old copy aside: latest names a step that is missing.
     await Deno.rename(join(run, "step-000004"), join(run, "step-000004.old-0123abcd"));
@@ -141,7 +133,7 @@ Deno.test("opening a resumed run removes checkpoint and atomic-write leftovers, 
 });
 
 Deno.test("resuming into another --out copies the resumed run's metrics up to its step there", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const run = join(dir, "run"), out = join(dir, "branch");
     await fakeRun(run, [3], 2);
     const lines: string[] = [];
@@ -167,7 +159,7 @@ async function diskFull(what: "checkpoint" | "metrics", dir: string) {
 }
 
 Deno.test("disk full (ENOSPC from /dev/full) while writing a checkpoint file is an IoError naming that file; nothing is committed", async () => {
-  await withDir(async (run) => {
+  await withTempDir(async (run) => {
     const e = await diskFull("checkpoint", run);
     assert.equal(e.name, "IoError", e.message);
     assert.match(e.path!, /step-000003\.tmp-[0-9a-f]{8}\/optimizer\.safetensors$/);
@@ -177,7 +169,7 @@ Deno.test("disk full (ENOSPC from /dev/full) while writing a checkpoint file is 
 });
 
 Deno.test("disk full while appending to metrics.jsonl mid-run stops train() with an IoError naming metrics.jsonl, and frees the lock", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const e = await diskFull("metrics", dir);
     assert.equal(e.name, "IoError", e.message);
     assert.equal(e.path, join(dir, "run", "metrics.jsonl"));
@@ -187,7 +179,7 @@ Deno.test("disk full while appending to metrics.jsonl mid-run stops train() with
 });
 
 Deno.test("writeFileAtomic names the target path when the write fails", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const file = join(dir, "a-file");
     await Deno.writeTextFile(file, "x");
     await assert.rejects(

@@ -3,17 +3,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FolderLockedError, IoError } from "../../../core/errors.ts";
 import { assertUnlocked, lockFolder, lockHolder } from "../../../core/io/lock.ts";
+import { withTempDir } from "../../_helpers/temp_dir.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
-
-async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir();
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** A child Deno that takes the folder's lock, prints "LOCKED", and waits until killed. */
 function childHolding(dir: string): { child: Deno.ChildProcess; locked: Promise<void> } {
@@ -40,7 +32,7 @@ await new Promise(() => setInterval(() => {}, 1000));`;
 }
 
 Deno.test("a folder lock held by another process refuses a second taker, naming the holder's pid", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const { child, locked } = childHolding(dir);
     try {
       await locked;
@@ -74,7 +66,7 @@ Deno.test("a folder lock held by another process refuses a second taker, naming 
 });
 
 Deno.test("a folder lock is exclusive within one process too, and free again after release", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const run = join(dir, "run");
     const a = await lockFolder(run);
     assert.equal(a.takenOver, null);
@@ -93,7 +85,7 @@ Deno.test("a folder lock is exclusive within one process too, and free again aft
 });
 
 Deno.test("a lock that cannot be made names the path", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const file = join(dir, "a-file");
     await Deno.writeTextFile(file, "not a folder");
     await assert.rejects(() => lockFolder(join(file, "run")), (e) => {
