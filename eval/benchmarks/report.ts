@@ -36,6 +36,13 @@ function suiteSection(s: SuiteResult, latestRun: string): string[] {
     return ci ? `${c} ${pct(ci.lo)}–${pct(ci.hi)} (${ci.method})` : `${c} n/a`;
   });
   lines.push(`95 % CI of ${s.headline} (strict): ${cis.join(" · ")}`, "");
+  const modal = cks.flatMap((c) => {
+    const m = s.checkpoints[c].modalAnswer;
+    return m ? [`${c} "${m.answer}" ${(100 * m.share).toFixed(0)} %`] : [];
+  });
+  if (modal.length) {
+    lines.push(`Most frequent answer (share of items): ${modal.join(" · ")}`, "");
+  }
   for (const t of s.comparisons) {
     const ci = t.ci95 ? ` [${signed(t.ci95.lo)}, ${signed(t.ci95.hi)}]` : "";
     const test = t.test === "mcnemar-exact"

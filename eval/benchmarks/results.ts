@@ -96,6 +96,12 @@ export interface CheckpointResult {
   ci95: (Interval & { method: "wilson" | "bootstrap" }) | null;
   /** Metrics whose strict score is below the majority baseline. */
   belowMajority: string[];
+  /**
+   * The most frequent strictly extracted answer ("" = nothing parsed) and its share of the items: a model that gives
+   * one answer to (nearly) every item scores the gold share of that answer, i.e. about the majority baseline, whatever
+   * it knows. Absent in results written before it existed.
+   */
+  modalAnswer?: ModalAnswer | null;
   /** Answers taken from the answer cache. */
   reused: number;
   /** Answers generated in the run. */
@@ -106,6 +112,22 @@ export interface CheckpointResult {
   strict: number[];
   /** Per-item robust scores. */
   robust: number[];
+}
+
+/** A checkpoint's most frequent answer on a suite and the share of items it gave it to. */
+export interface ModalAnswer {
+  answer: string;
+  share: number;
+}
+
+/** The most frequent of `answers` (first seen wins a tie) and its share; null for no answers. */
+export function modalAnswer(answers: readonly string[]): ModalAnswer | null {
+  if (answers.length === 0) return null;
+  const counts = new Map<string, number>();
+  for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
+  let best = answers[0];
+  for (const [a, c] of counts) if (c > counts.get(best)!) best = a;
+  return { answer: best, share: counts.get(best)! / answers.length };
 }
 
 /** checkpoint `a` − checkpoint `b` on the headline metric, over the same items. */
@@ -207,6 +229,7 @@ interface EntryScores {
   seconds: number;
   strict: number[];
   robust: number[];
+  modalAnswer?: ModalAnswer | null;
 }
 
 function itemScores(items: readonly BenchItem[], e: EntryScores): ItemScore[] {
@@ -265,6 +288,7 @@ export function suiteResult(
       metrics,
       ci95,
       belowMajority,
+      modalAnswer: e.modalAnswer ?? null,
       reused: e.reused,
       generated: e.generated,
       seconds: e.seconds,
@@ -363,6 +387,7 @@ export function mergeResults(
         seconds: e.seconds,
         strict: e.perItem.map((s) => s.strict),
         robust: e.perItem.map((s) => s.robust),
+        modalAnswer: modalAnswer(e.perItem.map((s) => s.parsedStrict)),
       });
     }
     const table = suiteResult(f.suite, f.module, f.items, f.itemHashes, [...entries.values()], o.control);

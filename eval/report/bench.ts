@@ -1,7 +1,8 @@
 /**
  * The README's benchmark table from results.json (eval/benchmarks/results.ts): per suite its headline metric, n,
  * chance and majority, every checkpoint's strict score with its 95 % interval (↓ below majority), and each
- * checkpoint's paired test against the suite's control, all as results.json holds them (nothing recomputed).
+ * checkpoint's paired test against the suite's control, then each checkpoint's most frequent answer and its share, all
+ * as results.json holds them (nothing recomputed).
  */
 import { type BenchResults, checkpointNames, MIN_REPORT_ITEMS } from "../benchmarks/results.ts";
 import { commandFrom, notRunYet, pct, points, pValue, sourceLine, table } from "./format.ts";
@@ -48,6 +49,16 @@ export function benchSection(r: BenchResults | null, file: string): string {
       ...tested.map(test),
     ];
   });
+  // What each model answers most often: a share near 100 % is a constant answer, whose score is just the gold share
+  // of that answer (about the majority baseline), so such a row says nothing about what the model knows.
+  const modalRows = r.suites.map((s) => [
+    s.suite,
+    ...names.map((name) => {
+      const m = s.checkpoints[name]?.modalAnswer;
+      return m ? `\`${m.answer || "(none)"}\` ${pct(m.share)}` : "—";
+    }),
+  ]);
+  const hasModal = r.suites.some((s) => Object.values(s.checkpoints).some((c) => c.modalAnswer));
   const small = r.suites.filter((s) => s.n < MIN_REPORT_ITEMS).map((s) => s.suite);
   const tests = [...new Set(r.suites.flatMap((s) => s.comparisons.map((c) => c.test)))];
   return [
@@ -59,5 +70,14 @@ export function benchSection(r: BenchResults | null, file: string): string {
     `below the majority baseline; control: ${controls.join(", ") || "—"}; paired test: ${tests.join(", ") || "—"} ` +
     `(differences in points).` +
     (small.length ? ` Fewer than ${MIN_REPORT_ITEMS} items on ${small.join(", ")}: intervals are wide.` : ""),
+    ...(hasModal
+      ? [
+        "",
+        "Most frequent answer of each model (strict extraction) and its share of the items; near 100 % the model " +
+        "gives one answer whatever it is shown, and its score is that answer's share of the gold answers:",
+        "",
+        ...table(["suite", ...names], modalRows),
+      ]
+      : []),
   ].join("\n");
 }

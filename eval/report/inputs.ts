@@ -153,6 +153,7 @@ const BenchTableSchema = z.looseObject({
           metrics: z.record(z.string(), z.looseObject({ strict: num, robust: num })),
           ci95: z.looseObject({ lo: z.number(), hi: z.number(), method: z.string() }).nullable(),
           belowMajority: z.array(z.string()),
+          modalAnswer: z.looseObject({ answer: z.string(), share: z.number() }).nullable().optional(),
         }),
       ),
       comparisons: z.array(

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runBench } from "../../../eval/benchmarks/bench_run.ts";
-import { type BenchResults, readResults } from "../../../eval/benchmarks/results.ts";
+import { type BenchResults, modalAnswer, readResults } from "../../../eval/benchmarks/results.ts";
 import { mcnemarExact, wilsonInterval } from "../../../eval/benchmarks/statistics.ts";
 import { questionNumber, ScriptedEngine, withTempDir, writeBlinkFixture } from "./fixtures.ts";
 
@@ -70,6 +70,15 @@ Deno.test("results carry chance, majority, Wilson CIs, McNemar against the contr
     assert.match(markdown, /- gasp − sft-general: \+25\.0 points \[\+\d+\.\d, \+\d+\.\d\], McNemar exact p = 0\.002/);
     assert.match(markdown, /n = 40 < 300 items/);
     assert.deepEqual(s.notes.length, 1);
+    // The most frequent answer: "always A" gives A to every item; the oracle gives A to the 30 gold-A items; the
+    // wrong engine answers B where the gold is A (30 of 40).
+    assert.deepEqual(s.checkpoints["sft-general"].modalAnswer, { answer: "A", share: 1 });
+    assert.deepEqual(s.checkpoints.gasp.modalAnswer, { answer: "A", share: 0.75 });
+    assert.deepEqual(s.checkpoints.base.modalAnswer, { answer: "B", share: 0.75 });
+    assert.match(
+      markdown,
+      /Most frequent answer \(share of items\): base "B" 75 % · sft-general "A" 100 % · gasp "A" 75 %/,
+    );
     // The same file on disk.
     assert.deepEqual(await readResults(join(dir, "out", "results.json")), JSON.parse(JSON.stringify(results)));
   });
@@ -180,4 +189,11 @@ Deno.test("results.json carries the full run config, and --log-samples writes on
     assert.equal(typeof lines[3].item_hash, "string");
     assert.equal(lines[3].cached, false);
   });
+});
+
+Deno.test("modalAnswer: the most frequent answer and its share; the first seen wins a tie; none for no items", () => {
+  assert.deepEqual(modalAnswer(["3", "1", "3", "", "3"]), { answer: "3", share: 0.6 });
+  assert.deepEqual(modalAnswer(["B", "A", "A", "B"]), { answer: "B", share: 0.5 });
+  assert.deepEqual(modalAnswer([""]), { answer: "", share: 1 });
+  assert.equal(modalAnswer([]), null);
 });
