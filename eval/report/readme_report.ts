@@ -10,7 +10,7 @@ import type { BenchResults } from "../benchmarks/results.ts";
 import { ablationSection } from "./ablation.ts";
 import { benchSection } from "./bench.ts";
 import { evalCommand, evalSection, pckSection } from "./correspondence.ts";
-import { table, wrapProse } from "./format.ts";
+import { notRunYet, table, wrapProse } from "./format.ts";
 import {
   type AblationFile,
   AblationSchema,
@@ -25,7 +25,7 @@ import { replaceSections } from "./markers.ts";
 import { targetRows } from "./targets.ts";
 
 /** The generated sections, in README order. */
-export const REPORT_SECTIONS = ["correspondence", "benchmarks", "ablation", "targets"] as const;
+export const REPORT_SECTIONS = ["correspondence", "benchmarks", "validation", "ablation", "targets"] as const;
 
 /** Where the run reports are and what the models are called in them. */
 export interface ReportOptions {
@@ -45,11 +45,13 @@ export interface ReportOptions {
 
 /** The run reports as read (null: absent), with their paths. */
 export interface ReportInputs {
-  files: { pck: string; eval: string; eval16: string; bench: string; ablation: string };
+  files: { pck: string; eval: string; eval16: string; bench: string; benchValidation: string; ablation: string };
   pck: PckFile | null;
   eval: EvalReport | null;
   eval16: EvalReport | null;
   bench: BenchResults | null;
+  /** The same suites on another draw (another synthetic seed): how far a score moves when only the items change. */
+  benchValidation: BenchResults | null;
   ablation: AblationFile | null;
 }
 
@@ -60,6 +62,7 @@ export async function readReportInputs(o: ReportOptions): Promise<ReportInputs> 
     eval: o.eval ?? join(o.runs, "eval.json"),
     eval16: o.eval16 ?? join(o.runs, "eval16.json"),
     bench: join(o.runs, "bench", "results.json"),
+    benchValidation: join(o.runs, "bench-val", "results.json"),
     ablation: join(o.runs, "ablate", "ablation.json"),
   };
   // Relative paths are read from o.cwd (the folder the report is about), shown as given.
@@ -70,6 +73,7 @@ export async function readReportInputs(o: ReportOptions): Promise<ReportInputs> 
     eval: await readJsonInput(at(files.eval), "report.json of deno task eval", EvalReportSchema),
     eval16: await readJsonInput(at(files.eval16), "report.json of deno task eval", EvalReportSchema),
     bench: await readBenchInput(at(files.bench)),
+    benchValidation: await readBenchInput(at(files.benchValidation)),
     ablation: await readJsonInput(at(files.ablation), "ablation.json", AblationSchema),
   };
 }
@@ -127,12 +131,30 @@ function rawSections(i: ReportInputs, o: ReportOptions): Record<(typeof REPORT_S
       ...(i.eval16 ? ["", "**At N = 16 tokens per frame side:**", "", evalSection(i.eval16, f.eval16, eval16Cmd)] : []),
     ].join("\n"),
     benchmarks: benchSection(i.bench, f.bench),
+    validation: validationSection(i.benchValidation, f.benchValidation, base),
     ablation: ablationSection(i.ablation, f.ablation),
     targets: [
       ...table(["paper target", "reached (source)", "met"], rows.map((r) => [r.target, r.reached, r.met])),
       ...(missing.length ? ["", `To measure what is missing: ${missing.join("; ")}.`] : []),
     ].join("\n"),
   };
+}
+
+/**
+ * The benchmark table on a second draw of the synthetic suites (bench's --synthetic-seed), for the base: a model
+ * with no skill on a balanced suite lands above or below the majority baseline by the luck of the draw, and this
+ * table shows by how much.
+ */
+function validationSection(r: BenchResults | null, file: string, base: string): string {
+  const command = `deno task bench --model runs/${base} --synthetic-seed 7 --out ${join(file, "..")}`;
+  if (!r) return notRunYet(file, command);
+  const seed = r.config.synthetic?.seed;
+  return [
+    `A second draw of the same suites${typeof seed === "number" ? ` (synthetic seed ${seed})` : ""}: the same ` +
+    "generators and item counts, other scenes and questions.",
+    "",
+    benchSection(r, file),
+  ].join("\n");
 }
 
 /** The README with its sections rebuilt, and whether that differs from the file as it is. */

@@ -9,7 +9,7 @@ import { runCorrespondenceEval } from "../../../eval/correspondence/run.ts";
 import { DEFAULT_DATASET, generateDataset } from "../../../core/scene/dataset.ts";
 import { questionNumber, ScriptedEngine, writeBlinkFixture } from "../benchmarks/fixtures.ts";
 
-/** A README with the four marker pairs between hand-written text. */
+/** A README with the five marker pairs between hand-written text. */
 export const README = [
   "# Title",
   "",
@@ -27,6 +27,8 @@ export const README = [
   "",
   "<!-- report:benchmarks -->",
   "<!-- /report:benchmarks -->",
+  "<!-- report:validation -->",
+  "<!-- /report:validation -->",
   "<!-- report:ablation -->",
   "<!-- /report:ablation -->",
   "",

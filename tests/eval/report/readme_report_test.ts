@@ -40,6 +40,7 @@ Deno.test("every section comes from its file, text outside the markers is unchan
     const runs = join(dir, "runs");
     await writeJson(join(runs, "gasp", "pck.json"), pckFixture());
     await writeBenchResults(dir, join(runs, "bench"));
+    await writeBenchResults(dir, join(runs, "bench-val"));
     await writeEvalReport(dir, join(runs, "eval.json"));
     await writeJson(join(runs, "ablate", "ablation.json"), ablationFixture());
     const readme = join(dir, "README.md");
@@ -66,6 +67,9 @@ Deno.test("every section comes from its file, text outside the markers is unchan
     assert.match(r.after, new RegExp(`100\\.0 % \\[${pct(ci.lo).replace(".", "\\.")}, 100\\.0 %\\]`));
     assert.match(r.after, /\| blink +\| 40 +\| overall +\| 50\.0 % +\| 75\.0 % +\| 0\.0 % \[[^\]]+\] ↓/);
     assert.match(r.after, /\+25\.0 vs sft-general \(p 0\.002\)/);
+    // The second draw: its own file, the same table (bench's own fixture has no synthetic suite, so no seed).
+    assert.match(r.after, /A second draw of the same suites: the same generators and item counts/);
+    assert.match(r.after, new RegExp(`Source: \`${runs}/bench-val/results.json\`, written by \`deno task bench`));
     // Ablation: the schema's columns, every attention scalar, an extra numeric field, the bench delta with its p.
     assert.match(
       r.after,
@@ -108,6 +112,12 @@ Deno.test("absent reports: each section says which command makes it, and every t
     const { after } = await buildReadme(readme, { runs: "runs", cwd: dir });
     assert.match(after, /_Not run yet: `deno task train` \(writes `runs\/gasp\/pck\.json`\)\._/);
     assert.match(after, /_Not run yet: `deno task bench` \(writes `runs\/bench\/results\.json`\)\._/);
+    assert.ok(
+      after.replace(/\s+/g, " ").includes(
+        "_Not run yet: `deno task bench --model runs/base --synthetic-seed 7 --out runs/bench-val` " +
+          "(writes `runs/bench-val/results.json`)._",
+      ),
+    );
     assert.match(after, /_Not run yet: `deno task ablate` \(writes `runs\/ablate\/ablation\.json`\)\._/);
     assert.match(after, /Not run yet: `deno task eval --model runs\/base --model runs\/gasp --json runs\/eval\.json`/);
     assert.equal((after.match(/\| not measured \|/g) ?? []).length, 6);
