@@ -275,6 +275,7 @@ export type {
   BenchResults,
   CheckpointResult,
   MetricValue,
+  ModalAnswer,
   ModelInfo,
   PairedComparison,
   RunConfig,

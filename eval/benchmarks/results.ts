@@ -116,7 +116,9 @@ export interface CheckpointResult {
 
 /** A checkpoint's most frequent answer on a suite and the share of items it gave it to. */
 export interface ModalAnswer {
+  /** The strictly extracted answer ("" when nothing parsed). */
   answer: string;
+  /** Its share of the suite's items, 0–1. */
   share: number;
 }
 

@@ -37,5 +37,8 @@ export async function runTask(
     env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr), ms: performance.now() - t0 };
+  // Deno itself prints "Download <url>" on stderr the first time an npm package is fetched into its cache (a fresh
+  // machine): not the task's output, so the one-line checks must not count it.
+  const stderr = dec.decode(out.stderr).replace(/^Download https?:\/\/\S+\n/gm, "");
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr, ms: performance.now() - t0 };
 }
