@@ -34,6 +34,7 @@ const cmd = defineCommand({
       placeholder: "DIR",
     }),
     noAttention: flag.boolean("skip the attention statistics of the models (own-frame share, true-match attention)"),
+    noHidden: flag.boolean("skip the models' hidden-state read-out (each layer's output V^(l), cosine)"),
     data: flag.string("shard folder with manifest.json (default: runs/data, generated if missing)", {
       placeholder: "DIR",
     }),
@@ -91,6 +92,7 @@ await runCommand(cmd, Deno.args, async (a) => {
     checkpoints,
     visionModel: a.visionModel === undefined ? undefined : resolve(a.visionModel),
     attention: !a.noAttention,
+    hidden: !a.noHidden,
     threshold: { delta: a.delta, inclusive: a.inclusive },
     maxDeltaT: a.maxDt,
     limit: a.limit,

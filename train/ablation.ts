@@ -20,8 +20,9 @@
  *   heldout (core/analysis/motion.ts MotionSummary: grid, numPairs, stationaryPck, movedFraction, chancePck, …),
  *   rows[]: AblationRow — name, description, preset, overrides (partial TrainConfig over the preset), steps, runDir,
  *     trainSeconds, heldoutLm, and the metrics:
- *       head | qk | qkCentred: PeakPck {layer, pck, pckStd, pckMoved, pckMovedStd, perLayer, perLayerMoved} (head
- *         null for presets without heads), fractions 0-1, stds over the n sequences;
+ *       head | qk | qkCentred | hidden: PeakPck {layer, pck, pckStd, pckMoved, pckMovedStd, perLayer,
+ *         perLayerMoved} (head null for presets without heads; hidden: the hidden states V^(l), cosine, no head),
+ *         fractions 0-1, stds over the n sequences;
  *       attention: {ownFrameShare, ownFrameShareUniform, frame0Share, trueMatchAttention, trueMatchAttentionUniform}
  *         each {mean (over layers), perLayer};
  *       bench: {control, suites: {[suite]: BenchDelta {n, score, ci95, diff, diffCi95, pValue, test}}} or null
@@ -131,6 +132,8 @@ export interface AblationRow {
   head: PeakPck | null;
   qk: PeakPck;
   qkCentred: PeakPck;
+  /** The hidden states V^(l) read by cosine (no head): whether the backbone itself changed. */
+  hidden: PeakPck;
   attention: Record<string, LayerScalar>;
   heldoutLm: number;
   bench: { control: string; suites: Record<string, BenchDelta> } | null;
@@ -252,7 +255,7 @@ async function runRow(
     };
     if (
       JSON.stringify(prev.row.config) === JSON.stringify(config) && prev.inputs === inputs &&
-      existsSync(join(runDir, "export"))
+      prev.row.hidden !== undefined && existsSync(join(runDir, "export")) // rows saved before `hidden` are redone
     ) {
       log(`ablate: ${spec.name}: reusing ${saved} (same config, base and data)`);
       return { row: prev.row, heldout: prev.heldout };
@@ -273,10 +276,12 @@ async function runRow(
       linearHook: r.evalHook?.hook,
       heads: r.heads.size ? headEmbedder(r.heads) : undefined,
       attention: true,
+      hidden: true,
     });
     const { reports, motion } = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, log);
     const find = (suffix: string) => reports.find((x) => x.source === `${spec.name} ${suffix}`);
     const qk = find("Q/K")!, qkCentred = find("Q/K centred")!, head = find("head embeddings");
+    const hidden = find("hidden states")!;
     const heldoutLm = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
     const row: AblationRow = {
       name: spec.name,
@@ -289,6 +294,7 @@ async function runRow(
       head: head ? peak(head) : null,
       qk: peak(qk),
       qkCentred: peak(qkCentred),
+      hidden: peak(hidden),
       attention: attentionOf(qk),
       heldoutLm,
       bench: null,
@@ -367,13 +373,14 @@ export function ablationMarkdown(r: AblationReport): string {
     `; PCK@2 in %, ± std over sequences`,
     "",
     "| row | steps | head PCK@2 all / moved (peak layer) | Q/K raw all / moved | Q/K centred all / moved | " +
-    "own-frame share (uniform) | attention on true match ×10³ (uniform) | held-out L_LM |",
-    "| --- | ---: | --- | --- | --- | --- | --- | ---: |",
+    "hidden states all / moved | own-frame share (uniform) | attention on true match ×10³ (uniform) | " +
+    "held-out L_LM |",
+    "| --- | ---: | --- | --- | --- | --- | --- | --- | ---: |",
   ];
   for (const x of r.rows) {
     const a = x.attention;
     lines.push(
-      `| ${x.name} | ${x.steps} | ${pm(x.head)} | ${pm(x.qk)} | ${pm(x.qkCentred)} | ` +
+      `| ${x.name} | ${x.steps} | ${pm(x.head)} | ${pm(x.qk)} | ${pm(x.qkCentred)} | ${pm(x.hidden)} | ` +
         `${a.ownFrameShare.mean.toFixed(3)} (${a.ownFrameShareUniform.mean.toFixed(3)}) | ` +
         `${(1e3 * a.trueMatchAttention.mean).toFixed(2)} (${(1e3 * a.trueMatchAttentionUniform.mean).toFixed(2)}) | ` +
         `${x.heldoutLm.toFixed(4)} |`,

@@ -228,19 +228,27 @@ function heldoutLine(m: MotionSummary): string {
 
 /**
  * Trains the sft-general control of `config` into `out` from the base at baseDir; returns its held-out QA L_LM on
- * the same items as the base's and GASP's.
+ * the same items as the base's and GASP's, and the held-out PCK@2 of its Q/K and hidden states: the same general
+ * data and steps without the geometric loss, so what GASP's backbone gains over it is the geometric loss's doing.
  */
 export async function trainControl(
   config: TrainConfig,
   out: string,
   o: Pick<PipelineOptions, "dataDir" | "baseDir" | "pckSequences" | "log">,
-): Promise<{ config: TrainConfig; steps: number; lm: number }> {
+): Promise<{ config: TrainConfig; steps: number; lm: number; pck: PckReport[] }> {
   const control = sftGeneralControlConfig(config);
   o.log(`sft-general control into ${out} (${control.steps} steps, seed ${control.seed}, same base; no geometric loss)`);
   const r = await train(control, { out, dataDir: o.dataDir, baseDir: o.baseDir, log: o.log });
   try {
     const lm = await heldoutLmLoss(r.model, r.tokenizer, o.dataDir, o.pckSequences, r.evalHook?.hook);
-    return { config: control, steps: r.step, lm };
+    const sources = modelFeatureSources(r.model, r.tokenizer, {
+      name: "sft-general",
+      linearHook: r.evalHook?.hook,
+      hidden: true,
+    });
+    const { reports: pck } = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
+    for (const p of pck) o.log(`control: ${pckLine(p)}`);
+    return { config: control, steps: r.step, lm, pck };
   } finally {
     r.model.dispose();
     for (const t of loraParams(r.lora)) t.dispose();
@@ -281,7 +289,11 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
       stationaryFeatureSource(),
       visionFeatureSource(baseModel, tok),
       pixelFeatureSource(),
-      ...modelFeatureSources(baseModel, tok, { name: "base", heads: initHeads && headEmbedder(initHeads) }),
+      ...modelFeatureSources(baseModel, tok, {
+        name: "base",
+        heads: initHeads && headEmbedder(initHeads),
+        hidden: true,
+      }),
     ],
     o.pckSequences,
     o.log,
@@ -299,6 +311,7 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
     name: config.preset,
     linearHook: r.evalHook?.hook,
     heads: headEmbedder(r.heads),
+    hidden: true,
   });
   o.log(`held-out PCK@2 after ${config.preset} (${o.pckSequences} sequences):`);
   const { reports: after } = await heldoutPeakPck(o.dataDir, sources, o.pckSequences, o.log);
@@ -309,8 +322,10 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
   o.log("   Q/K: the visual tokens' queries and keys, pre-RoPE, head-averaged (App. C, for models without heads);");
   o.log("   Q/K centred: the same minus each sequence's mean query / key");
   o.log("   head embeddings: the correspondence heads H_c(V^(l)) (Eq 4), SVD init before, trained after");
+  o.log("   hidden states: the heads' input V^(l) itself (each block's output), cosine, no head");
   o.log(`   ${heldoutLine(motion)}`);
   for (const b of before) o.log(`before: ${pckLine(b)}`);
+  for (const c of control?.pck ?? []) o.log(`sft-general control: ${pckLine(c)}`);
   for (const a of after) o.log(`after:  ${pckLine(a)}`);
   // App. C measures models without correspondence heads by their Q/K and GASP models by their heads.
   const baseQk = before.find((b) => b.source.endsWith("Q/K"));
@@ -342,7 +357,9 @@ export async function defaultPipeline(config: TrainConfig, o: PipelineOptions): 
         heldout: motion,
         // The run folders this report compares (base, GASP, the sft-general control), for scripts that read it.
         runs: { base: o.baseDir, gasp: o.out, control: o.controlOut ?? null },
-        control: control ? { preset: control.config.preset, steps: control.steps, lm: control.lm } : null,
+        control: control
+          ? { preset: control.config.preset, steps: control.steps, lm: control.lm, pck: control.pck }
+          : null,
       },
       (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
       2,

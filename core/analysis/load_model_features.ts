@@ -15,7 +15,7 @@ import { modelFeatureSources, visionFeatureSource } from "./model_features.ts";
 
 export interface LoadedModelSources {
   resolved: ResolvedModelDir;
-  /** "<label> Q/K" and "<label> Q/K centred". */
+  /** "<label> Q/K" and "<label> Q/K centred", and "<label> hidden states" when asked for. */
   qk: LayerFeatureSource[];
   /** The `vision` baseline from this model's vision tower, when asked for. */
   vision: LayerFeatureSource | null;
@@ -26,7 +26,7 @@ export interface LoadedModelSources {
 /** The feature sources of the model at `path`, named by its label ("gasp", "gasp@step-000040"). */
 export async function loadModelFeatureSources(
   path: string | ResolvedModelDir,
-  o: { attention?: boolean; vision?: boolean } = {},
+  o: { attention?: boolean; vision?: boolean; hidden?: boolean } = {},
 ): Promise<LoadedModelSources> {
   const resolved = typeof path === "string" ? resolveModelDir(path) : path;
   await initDevice();
@@ -35,7 +35,7 @@ export async function loadModelFeatureSources(
   const tok = TextTokenizer.fromJson(m.tokenizerJson);
   return {
     resolved,
-    qk: modelFeatureSources(model, tok, { name: resolved.label, attention: o.attention }),
+    qk: modelFeatureSources(model, tok, { name: resolved.label, attention: o.attention, hidden: o.hidden }),
     vision: o.vision ? visionFeatureSource(model, tok) : null,
     dispose: () => model.dispose(),
   };

@@ -6,7 +6,11 @@
  *                      visual q and k of the backbone are nearly one shared vector (issue 13), which makes the raw
  *                      cosine argmax collapse onto a few keys; centring reads out what varies between tokens;
  *   "head embeddings": optionally, embeddings E = H_c(V^(l)) (Eq 4) of the layer's hidden states by a caller-given
- *                      head (training passes its correspondence heads), as both query and key, cosine confidence.
+ *                      head (training passes its correspondence heads), as both query and key, cosine confidence;
+ *   "hidden states":   optionally, the hidden states V^(l) themselves (each block's output at the visual tokens),
+ *                      cosine: what the heads read, with no head. A head that scores below its own input has
+ *                      learnt nothing a cosine could not already read; a backbone whose V^(l) scores higher after
+ *                      training than the sft-general control's has been changed by the geometric loss.
  * With `attention`, the Q/K source also carries the layer scalars of attention_stats.ts (own-frame and frame-0
  * attention shares, attention on the true match, Q/K collapse), from the same forward pass.
  * `visionFeatureSource` is the vision tower's output tokens (the LLM's input; no LLM layer), cosine.
@@ -56,6 +60,8 @@ export interface ModelFeatureOptions {
   heads?: LayerEmbedder;
   /** Add the mean-centred Q/K source "… Q/K centred" (default true). */
   centred?: boolean;
+  /** Add the source "… hidden states": every layer's V^(l) at the visual tokens, cosine (default false). */
+  hidden?: boolean;
   /** Attach attention_stats.ts scalars to the Q/K source (a CPU pass over the attention; default false). */
   attention?: boolean;
 }
@@ -69,7 +75,13 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
   const headLayers = o.heads?.layers ?? [];
   const headInput: HeadInput = o.heads?.input ?? "block";
   const D = headDim(c);
-  let cached: { id: string; qk: LayerFeatures; centred: LayerFeatures; heads: LayerFeatures | null } | null = null;
+  let cached: {
+    id: string;
+    qk: LayerFeatures;
+    centred: LayerFeatures;
+    heads: LayerFeatures | null;
+    hidden: LayerFeatures | null;
+  } | null = null;
   const run = (seq: CorrespondenceSequence) =>
     tidyAsync(async () => {
       const frames = seq.frames.map((f) => ({ width: f.width, height: f.height, data: f.rgb }));
@@ -81,7 +93,7 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
           model.forward({ inputIds, images }, {
             capture: {
               qk: o.attention ? "both" : "pre",
-              hidden: headLayers.length > 0 && headInput === "block",
+              hidden: (headLayers.length > 0 && headInput === "block") || (o.hidden ?? false),
               attn: headLayers.length > 0 && headInput === "attention",
             },
             linearHook: o.linearHook,
@@ -144,7 +156,18 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
           }
           heads = { q, k: q, dim, confidence: { kind: "cosine", temperature: DEFAULT_COSINE_TEMPERATURE } };
         }
-        return { id: seq.id, qk, centred, heads };
+        let hidden: LayerFeatures | null = null;
+        if (o.hidden) {
+          const q: Float32Array[] = [];
+          for (const l of out.layers) q.push(Float32Array.from(await l.hidden!.toArray())); // (F·P, d)
+          hidden = {
+            q,
+            k: q,
+            dim: c.hidden_size,
+            confidence: { kind: "cosine", temperature: DEFAULT_COSINE_TEMPERATURE },
+          };
+        }
+        return { id: seq.id, qk, centred, heads, hidden };
       } finally {
         cache?.dispose();
       }
@@ -170,6 +193,13 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
       name: `${o.name} head embeddings`,
       numLayers: headLayers.length,
       features: async (seq) => (await get(seq)).heads!,
+    });
+  }
+  if (o.hidden) {
+    sources.push({
+      name: `${o.name} hidden states`,
+      numLayers: c.num_hidden_layers,
+      features: async (seq) => (await get(seq)).hidden!,
     });
   }
   return sources;

@@ -51,6 +51,8 @@ export interface CorrespondenceEvalOptions {
   visionModel?: string;
   /** Attention statistics for the models on disk (default true; a CPU pass per sequence). */
   attention?: boolean;
+  /** The models' hidden states V^(l) as a cosine source "… hidden states" beside their Q/K (default true). */
+  hidden?: boolean;
   /** Feature sources already built (a model in memory, e.g. right after train()), reported like the models. */
   sources?: LayerFeatureSource[];
   /** PCK threshold (default δ = 2, strict, App. C). */
@@ -158,7 +160,11 @@ export async function runCorrespondenceEval(o: CorrespondenceEvalOptions): Promi
   const entries: CheckpointReport[] = [];
   try {
     for (const m of models) {
-      const l = await loadModelFeatureSources(m, { attention: o.attention ?? true, vision: m === visionModel });
+      const l = await loadModelFeatureSources(m, {
+        attention: o.attention ?? true,
+        hidden: o.hidden ?? true,
+        vision: m === visionModel,
+      });
       loaded.push(l);
     }
     if (visionModel && !models.includes(visionModel)) {

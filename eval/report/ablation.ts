@@ -1,7 +1,8 @@
 /**
  * The README's ablation table (issue 13 item 6: why the backbone does not change) from ablation.json of
  * `deno task ablate` (train/ablation.ts, "gasp-ablation/1"): one row per run with its overrides, head PCK@2 all /
- * moved, Q/K raw and centred, every attention scalar the rows carry (mean over layers), held-out L_LM, any other
+ * moved, Q/K raw and centred, the hidden states' cosine read-out (peak layer and mean over layers, moved pairs),
+ * every attention scalar the rows carry (mean over layers), held-out L_LM, any other
  * numeric field of a row, and the benchmark difference against the control per suite with its p-value.
  */
 import { heldoutLine } from "./correspondence.ts";
@@ -23,6 +24,7 @@ const KNOWN = new Set([
   "head",
   "qk",
   "qkCentred",
+  "hidden",
   "attention",
   "heldoutLm",
   "bench",
@@ -52,6 +54,12 @@ export function ablationColumns(a: AblationFile): { attention: string[]; extra: 
   };
 }
 
+/** Mean of a per-layer list (null when empty or any is undefined). */
+function layerMean(xs: readonly (number | null)[] | undefined): number | null {
+  if (!xs?.length || xs.some((x) => x === null)) return null;
+  return (xs as number[]).reduce((a, b) => a + b, 0) / xs.length;
+}
+
 /** Overrides as one line of dotted keys ("data.framePositions=video"); empty for the paper's settings. */
 function overridesText(o: unknown, prefix = ""): string[] {
   if (o === null || typeof o !== "object" || Array.isArray(o)) return prefix ? [`${prefix}=${JSON.stringify(o)}`] : [];
@@ -79,6 +87,8 @@ export function ablationSection(a: AblationFile | null, file: string): string {
     "Q/K moved",
     "Q/K centred all",
     "Q/K centred moved",
+    "hidden moved (peak)",
+    "hidden moved (layer mean)",
     ...cols.attention,
     "held-out L_LM",
     ...cols.extra,
@@ -102,6 +112,8 @@ export function ablationSection(a: AblationFile | null, file: string): string {
       pct(r.qk.pckMoved),
       pct(r.qkCentred.pck),
       pct(r.qkCentred.pckMoved),
+      r.hidden ? pct(r.hidden.pckMoved) : "",
+      r.hidden ? pct(layerMean(r.hidden.perLayerMoved)) : "",
       ...cols.attention.map((k) => (r.attention[k] ? metric(r.attention[k].mean, 4) : "")),
       metric(r.heldoutLm, 4),
       ...cols.extra.map((k) => (extra.has(k) ? metric(extra.get(k)) : "")),

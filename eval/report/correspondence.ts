@@ -46,14 +46,43 @@ export function pckSection(p: PckFile | null, file: string): string {
     ...(hasRho ? [metric(r.rho)] : []),
     pct(r.chance),
   ];
+  const control = p.control?.pck ?? [];
+  const groups: [string, PckFile["before"]][] = [
+    ["before GASP", p.before],
+    ["sft-general control", control],
+    ["after GASP", p.after],
+  ];
+  // Per layer, every read-out with more than one layer: where along the LLM a source gains or loses.
+  const layered = groups.flatMap(([when, rs]) => rs.filter((r) => r.perLayer.length > 1).map((r) => ({ when, r })));
+  const L = Math.max(0, ...layered.map(({ r }) => r.perLayer.length));
+  const perLayer = layered.length
+    ? [
+      "",
+      "PCK@2 of every LLM layer (all pairs / moved pairs):",
+      "",
+      ...table(
+        ["model", "source", ...Array.from({ length: L }, (_, l) => `layer ${l}`)],
+        layered.map(({ when, r }) => [
+          when,
+          r.source,
+          ...Array.from(
+            { length: L },
+            (_, l) => l < r.perLayer.length ? `${pct(r.perLayer[l])} / ${pct(r.perLayerMoved[l])}` : "—",
+          ),
+        ]),
+      ),
+    ]
+    : [];
+  const lmControl = p.control ? ` (sft-general control ${metric(p.control.lm, 4)})` : "";
   return [
     sourceLine(file, cmd, `(held-out peak-layer PCK@2 over its first ${p.sequences} held-out sequences)`),
     "",
     heldoutLine(p.heldout),
     "",
-    ...table(head, [...p.before.map(row("before GASP")), ...p.after.map(row("after GASP"))]),
+    ...table(head, groups.flatMap(([when, rs]) => rs.map(row(when)))),
+    ...perLayer,
     "",
-    `Held-out QA L_LM: base ${metric(p.lmBefore, 4)} → after GASP ${metric(p.lmAfter, 4)}.`,
+    `Held-out QA L_LM: base ${metric(p.lmBefore, 4)} → after GASP ${metric(p.lmAfter, 4)}${lmControl}.`,
   ].join("\n");
 }
 

@@ -50,6 +50,8 @@ export const PckFileSchema = z.looseObject({
   lmAfter: num,
   sequences: z.number().int().nonnegative(),
   heldout,
+  /** The sft-general control's held-out L_LM and (files written since it was added) its sources' PCK. */
+  control: z.looseObject({ lm: num, pck: z.array(pckReport).optional() }).nullable().optional(),
 });
 export type PckFile = z.infer<typeof PckFileSchema>;
 
@@ -100,6 +102,7 @@ const peakPck = z.looseObject({
   pckStd: num.optional(),
   pckMoved: num,
   pckMovedStd: num.optional(),
+  perLayerMoved: z.array(num).optional(),
 });
 
 /**
@@ -123,6 +126,8 @@ export const AblationSchema = z.looseObject({
       head: peakPck.nullable(),
       qk: peakPck,
       qkCentred: peakPck,
+      /** Absent in ablation.json files written before the hidden-state read-out. */
+      hidden: peakPck.optional(),
       attention: z.record(z.string(), z.looseObject({ mean: num })),
       heldoutLm: num,
       bench: z.looseObject({

@@ -12,6 +12,7 @@ import type { CorrespondenceSequence } from "../../../core/scene/types.ts";
 import { buildTinyTokenizerJson } from "../../../core/text/build_tokenizer.ts";
 import { TextTokenizer } from "../../../core/text/tokenizer.ts";
 import { TOY_CONFIG, toySequences } from "../../train/_toy.ts";
+import { encodePrompt, imagesThenText, SCENE_FRAMES_PROMPT } from "../../../core/model/processing.ts";
 
 const close = (a: number, b: number, tol = 1e-9, what = "") =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
@@ -142,6 +143,37 @@ Deno.test("model read-outs follow the data's grid: an odd 3 Ã— 3-token grid (84Â
     const a = await analyzeCorrespondence([seq], qk);
     assert.equal(a.grid.rows, 3);
     assert.ok(Number.isFinite(a.layers[0].scalars.ownFrameShare));
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("the hidden-state source is each layer's block output at the visual tokens, as the forward captures it", async () => {
+  await initGpu();
+  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
+  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
+  try {
+    const [seq] = toySequences(1, 3, 4);
+    const sources = modelFeatureSources(model, tok, { name: "toy", hidden: true });
+    assert.deepEqual(sources.map((s) => s.name), ["toy Q/K", "toy Q/K centred", "toy hidden states"]);
+    const hidden = sources[2];
+    assert.equal(hidden.numLayers, TOY_CONFIG.num_hidden_layers);
+    const h = await hidden.features(seq);
+    assert.equal(h.dim, TOY_CONFIG.hidden_size);
+    assert.equal(h.confidence.kind, "cosine");
+    assert.equal(h.q, h.k, "the same vectors match both ways");
+    // The same forward by hand.
+    const frames = seq.frames.map((f) => ({ width: f.width, height: f.height, data: f.rgb }));
+    const { inputIds, images } = encodePrompt(TOY_CONFIG, tok, imagesThenText(frames, SCENE_FRAMES_PROMPT));
+    const out = model.forward({ inputIds, images }, { capture: { hidden: true }, logits: false });
+    for (let l = 0; l < TOY_CONFIG.num_hidden_layers; l++) {
+      const want = await out.layers[l].hidden!.toArray();
+      assert.equal(h.q[l].length, 3 * 4 * TOY_CONFIG.hidden_size);
+      for (let i = 0; i < want.length; i++) close(h.q[l][i], want[i], 1e-6, `layer ${l} hidden`);
+      out.layers[l].hidden!.dispose();
+    }
+    // Without `hidden` there is no such source.
+    assert.ok(modelFeatureSources(model, tok, { name: "toy" }).every((s) => !s.name.endsWith("hidden states")));
   } finally {
     model.dispose();
   }

@@ -57,7 +57,17 @@ export function pckFixture() {
   });
   return {
     before: [r("stationary", 0.25, 0, null), r("vision", 0.366, 0.359, -0.03), r("base Q/K", 0.165, 0.173, -0.2)],
-    after: [r("full Q/K", 0.154, 0.165, 0.01), r("full head embeddings", 0.734, 0.712, 0.55)],
+    after: [
+      r("full Q/K", 0.154, 0.165, 0.01),
+      r("full head embeddings", 0.734, 0.712, 0.55),
+      r("full hidden states", 0.3, 0.28, 0.1),
+    ],
+    control: {
+      preset: "sft-general",
+      steps: 120,
+      lm: 0.6,
+      pck: [r("sft-general Q/K", 0.16, 0.17, -0.1), r("sft-general hidden states", 0.2, 0.19, 0)],
+    },
     lmBefore: 0.7182,
     lmAfter: 0.5191,
     sequences: 24,
@@ -112,6 +122,7 @@ export function ablationFixture() {
     head: peak(0.3, 0.27),
     qk: peak(0.154, 0.165),
     qkCentred: peak(0.19, 0.184),
+    hidden: { ...peak(0.26, 0.25), perLayerMoved: [0.25, 0.21] },
     attention: attention(0.66),
     heldoutLm: 0.5191,
     bench: { control: "sft-general", suites: { "synthetic-counting": delta(0.031, 0.2) } },

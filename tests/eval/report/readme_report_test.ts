@@ -54,9 +54,15 @@ Deno.test("every section comes from its file, text outside the markers is unchan
     assert.match(r.after, new RegExp(`Source: \`${runs}/gasp/pck.json\`, written by \`deno task train\``));
     assert.match(
       r.after,
-      /\| after GASP +\| full head embeddings \| 1 +\| 73\.4 % +\| 71\.2 % +\| 0\.550 +\| 12\.7 % +\|/,
+      /\| after GASP +\| full head embeddings +\| 1 +\| 73\.4 % +\| 71\.2 % +\| 0\.550 +\| 12\.7 % +\|/,
     );
-    assert.match(r.after, /Held-out QA L_LM: base 0\.7182 → after GASP 0\.5191\./);
+    assert.match(r.after, /Held-out QA L_LM: base 0\.7182 → after GASP 0\.5191 \(sft-general control 0\.6000\)\./);
+    // The control's sources between before and after, and every multi-layer source per layer (all / moved).
+    assert.match(r.after, /\| sft-general control \| sft-general hidden states \| 1 +\| 20\.0 % +\| 19\.0 % +\|/);
+    assert.match(r.after, /\| after GASP +\| full hidden states +\| 15\.0 % \/ 14\.0 % \| 30\.0 % \/ 28\.0 % \|/);
+    assert.ok(
+      r.after.indexOf("| sft-general control | sft-general Q/K") < r.after.indexOf("| after GASP          | full Q/K"),
+    );
     const ev = JSON.parse(await Deno.readTextFile(join(runs, "eval.json"))) as EvalReport;
     const stationary = ev.checkpoints.find((c) => c.name === "stationary")!;
     assert.match(r.after, new RegExp(`\\| stationary +\\| stationary \\| 0 +\\| ${pct(stationary.peak.pck)} ± `));
@@ -82,7 +88,7 @@ Deno.test("every section comes from its file, text outside the markers is unchan
     );
     assert.match(
       r.after,
-      /\| video +\| frames as one video in M-RoPE \| data\.framePositions="video" \| 120 +\| 30\.0 % +\| 27\.0 % +\| 15\.4 % +\| 16\.5 % +\| 19\.0 % +\| 18\.4 % +\| 0\.6600 +\| 0\.0018 +\| 0\.5191 +\| 1\.250 +\| \+3\.1 \(p 0\.200\) +\|/,
+      /\| video +\| frames as one video in M-RoPE \| data\.framePositions="video" \| 120 +\| 30\.0 % +\| 27\.0 % +\| 15\.4 % +\| 16\.5 % +\| 19\.0 % +\| 18\.4 % +\| 25\.0 % +\| 23\.0 % +\| 0\.6600 +\| 0\.0018 +\| 0\.5191 +\| 1\.250 +\| \+3\.1 \(p 0\.200\) +\|/,
     );
     assert.match(r.after, /\| sft-general \| general QA only +\| +\| 120 +\| no heads +\| +\|/);
     assert.match(r.after, /50\.0 % \(control\)/);
