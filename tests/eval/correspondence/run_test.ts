@@ -169,10 +169,12 @@ Deno.test("eval analyses models from disk (a step checkpoint, a model folder) wi
     assert.deepEqual(report.checkpoints.map((c) => [c.name, c.kind, c.numLayers]), [
       ["gasp@step-000001 Q/K", "checkpoint", 2],
       ["gasp@step-000001 Q/K centred", "checkpoint", 2],
+      ["gasp@step-000001 hidden states", "checkpoint", 2],
       ["base Q/K", "checkpoint", 2],
       ["base Q/K centred", "checkpoint", 2],
+      ["base hidden states", "checkpoint", 2],
     ]);
-    assert.equal(report.checkpoints[2].path, runs.base);
+    assert.equal(report.checkpoints[3].path, runs.base);
     assert.ok(lines.some((l) => l.includes(`step checkpoint ${join(runs.gasp, "step-000001")}`)), lines.join("\n"));
     assert.ok(lines.some((l) => l.includes(`model folder ${runs.base}`)), lines.join("\n"));
   } finally {
@@ -204,8 +206,10 @@ Deno.test("report.json keeps issue 13's contract: baselines as entries, pckMoved
       ["pixels", "pixels"],
       ["base Q/K", "checkpoint"],
       ["base Q/K centred", "checkpoint"],
+      ["base hidden states", "checkpoint"],
       ["gasp@step-000001 Q/K", "checkpoint"],
       ["gasp@step-000001 Q/K centred", "checkpoint"],
+      ["gasp@step-000001 hidden states", "checkpoint"],
     ]);
     assert.equal(r.checkpoints[1].path, runs.base); // vision: the first model's vision tower
     for (const c of r.checkpoints) {
