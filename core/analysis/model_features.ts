@@ -159,7 +159,7 @@ export function modelFeatureSources(model: VlmModel, tok: TextTokenizer, o: Mode
         let hidden: LayerFeatures | null = null;
         if (o.hidden) {
           const q: Float32Array[] = [];
-          for (const l of out.layers) q.push(Float32Array.from(await l.hidden!.toArray())); // (F·P, d)
+          for (const l of out.layers) q.push(await l.hidden!.toArray()); // (F·P, d), a fresh readback
           hidden = {
             q,
             k: q,

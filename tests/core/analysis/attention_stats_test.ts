@@ -30,6 +30,17 @@ function handSeq(): CorrespondenceSequence {
 }
 const VP = Int32Array.from([3, 4, 5, 6, 7, 8]);
 
+/** The toy VLM (seeded weights) and tiny tokenizer the read-out tests share; the model is freed afterwards. */
+async function withToyModel(fn: (model: VlmModel, tok: TextTokenizer) => Promise<void>): Promise<void> {
+  await initGpu();
+  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
+  try {
+    await fn(model, TextTokenizer.fromJson(buildTinyTokenizerJson(0)));
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Naive f64 softmax attention of visual query r (head-averaged), over keys 0…pos. */
 function naive(q: Float32Array, k: Float32Array, r: number, Hq: number, Hkv: number, D: number, T: number) {
   const pos = VP[r], p = new Float64Array(T);
@@ -92,10 +103,7 @@ Deno.test("mean-norm ratio is 1 for identical rows and 0 for rows that cancel; c
 });
 
 Deno.test("a model's Q/K, centred Q/K and vision sources come from one model; attention shares are probabilities", async () => {
-  await initGpu();
-  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
-  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
-  try {
+  await withToyModel(async (model, tok) => {
     const [seq] = toySequences(1, 3, 4);
     const [qk, centred] = modelFeatureSources(model, tok, { name: "toy", attention: true });
     assert.deepEqual([qk.name, centred.name], ["toy Q/K", "toy Q/K centred"]);
@@ -121,16 +129,11 @@ Deno.test("a model's Q/K, centred Q/K and vision sources come from one model; at
     const v = await visionFeatureSource(model, tok).features(seq);
     assert.equal(v.dim, TOY_CONFIG.vision_config.out_hidden_size);
     assert.equal(v.q[0].length, N * v.dim);
-  } finally {
-    model.dispose();
-  }
+  });
 });
 
 Deno.test("model read-outs follow the data's grid: an odd 3 × 3-token grid (84² frames) gives 9 tokens per frame", async () => {
-  await initGpu();
-  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
-  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
-  try {
+  await withToyModel(async (model, tok) => {
     const scene = generateScene(31);
     const idx = [10, 14, 20];
     const frames = await renderVideo(scene, scene.trajectory, { width: 84, height: 84, frames: idx, workers: 0 });
@@ -143,16 +146,11 @@ Deno.test("model read-outs follow the data's grid: an odd 3 × 3-token grid (84�
     const a = await analyzeCorrespondence([seq], qk);
     assert.equal(a.grid.rows, 3);
     assert.ok(Number.isFinite(a.layers[0].scalars.ownFrameShare));
-  } finally {
-    model.dispose();
-  }
+  });
 });
 
 Deno.test("the hidden-state source is each layer's block output at the visual tokens, as the forward captures it", async () => {
-  await initGpu();
-  const model = new VlmModel(TOY_CONFIG, initParameters(TOY_CONFIG, 3));
-  const tok = TextTokenizer.fromJson(buildTinyTokenizerJson(0));
-  try {
+  await withToyModel(async (model, tok) => {
     const [seq] = toySequences(1, 3, 4);
     const sources = modelFeatureSources(model, tok, { name: "toy", hidden: true });
     assert.deepEqual(sources.map((s) => s.name), ["toy Q/K", "toy Q/K centred", "toy hidden states"]);
@@ -174,7 +172,5 @@ Deno.test("the hidden-state source is each layer's block output at the visual to
     }
     // Without `hidden` there is no such source.
     assert.ok(modelFeatureSources(model, tok, { name: "toy" }).every((s) => !s.name.endsWith("hidden states")));
-  } finally {
-    model.dispose();
-  }
+  });
 });
